@@ -1,0 +1,294 @@
+"""The HTTP layer under both tracker clients: sending, retrying, translating errors.
+
+Only this module and the two clients import httpx. Everything that can go wrong
+on the wire becomes one of the ``debussy.errors`` tracker errors here, so the
+clients deal in meaning (a rate limit, a missing issue) rather than in status
+codes, and the CLI can print one clear line for any of them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+import stamina
+
+from debussy.config import is_loopback_host
+from debussy.errors import (
+    BadResponseError,
+    ConfigError,
+    TrackerAuthError,
+    TrackerError,
+    TrackerNotFoundError,
+    TrackerServerError,
+)
+from debussy.sync.retry import (
+    ATTEMPTS,
+    RETRYABLE_STATUS,
+    TOTAL_TIMEOUT,
+    WAIT_INITIAL,
+    WAIT_JITTER,
+    WAIT_MAX,
+    ConnectionFailedError,
+    HintedRateLimitError,
+    RetryableServerError,
+    backoff_hook,
+)
+
+log = logging.getLogger("debussy.http")
+
+DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+PLATFORM_NAMES = {"github": "GitHub", "jira": "Jira"}
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"})
+
+Classifier = Callable[[httpx.Response], TrackerError | None]
+"""Platform-specific first look at a response: an error to raise, or None to carry on."""
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+
+
+def describe_reset(reset_at: datetime | None) -> str:
+    """'resets at 14:05 UTC (in 41 min)' — what a user needs to decide to wait or not."""
+    if reset_at is None:
+        return "try again later"
+    minutes = max(0, round((reset_at - datetime.now(UTC)).total_seconds() / 60))
+    return f"resets at {reset_at:%H:%M} UTC (in {minutes} min)"
+
+
+def rate_limited(
+    platform: str, what: str, *, retry_after: float | None, reset_at: datetime | None = None
+) -> HintedRateLimitError:
+    """Build the rate-limit error with the reset time in its message."""
+    if reset_at is None and retry_after is not None:
+        reset_at = datetime.fromtimestamp(time.time() + retry_after, UTC)
+    name = PLATFORM_NAMES.get(platform, platform)
+    return HintedRateLimitError(
+        platform,
+        f"{name} {what}; {describe_reset(reset_at)}",
+        retry_after=retry_after,
+        reset_at=reset_at,
+    )
+
+
+def check_transport_security(platform: str, url: str) -> None:
+    """Refuse to send credentials over plain http to anything but loopback."""
+    parts = httpx.URL(url)
+    if parts.scheme == "http" and not is_loopback_host(parts.host):
+        raise ConfigError(
+            f"refusing to send {PLATFORM_NAMES.get(platform, platform)} credentials over plain "
+            f"http to {parts.host}; use https"
+        )
+
+
+class TrackerHttp:
+    """One tracker's ``httpx.AsyncClient`` with retries and error translation.
+
+    ``auth_hint`` completes the 401 message ("set GITHUB_TOKEN to a token with
+    repo scope") so the user learns which variable to fix, never its value.
+    """
+
+    def __init__(
+        self,
+        platform: str,
+        base_url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        auth: httpx.Auth | None = None,
+        auth_hint: str = "",
+        classify: Classifier | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    ) -> None:
+        check_transport_security(platform, base_url)
+        self.platform = platform
+        self.name = PLATFORM_NAMES.get(platform, platform)
+        self.requests = 0
+        self._auth_hint = auth_hint
+        self._classify = classify
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            headers=dict(headers or {}),
+            auth=auth,
+            transport=transport,
+            timeout=timeout,
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"<TrackerHttp {self.platform} {self._client.base_url} requests={self.requests}>"
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> TrackerHttp:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        idempotent: bool | None = None,
+        handled: frozenset[int] = frozenset(),
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Send with retries; statuses in ``handled`` come back to the caller untranslated.
+
+        ``idempotent`` defaults from the method; a GraphQL query sent as POST
+        passes ``idempotent=True`` because reading twice is harmless.
+        """
+        if idempotent is None:
+            idempotent = method.upper() in IDEMPOTENT_METHODS
+        async for attempt in stamina.retry_context(
+            on=backoff_hook(idempotent),
+            attempts=ATTEMPTS,
+            timeout=TOTAL_TIMEOUT,
+            wait_initial=WAIT_INITIAL,
+            wait_max=WAIT_MAX,
+            wait_jitter=WAIT_JITTER,
+        ):
+            with attempt:
+                if attempt.num > 1:
+                    log.info("%s: retrying %s %s (attempt %d)", self.name, method, url, attempt.num)
+                return await self._send_once(method, url, handled, kwargs)
+        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+
+    async def _send_once(
+        self, method: str, url: str, handled: frozenset[int], kwargs: dict[str, Any]
+    ) -> httpx.Response:
+        started = time.perf_counter()
+        try:
+            self.requests += 1
+            response = await self._client.request(method, url, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise ConnectionFailedError(
+                self.platform,
+                f"cannot reach {self.name} at {self._client.base_url.host}: {_reason(exc)}",
+                request_sent=False,
+            ) from exc
+        except httpx.TimeoutException as exc:
+            raise ConnectionFailedError(
+                self.platform,
+                f"{self.name} did not answer in time ({_reason(exc)})",
+                request_sent=True,
+            ) from exc
+        except httpx.TransportError as exc:
+            raise ConnectionFailedError(
+                self.platform,
+                f"connection to {self.name} failed: {_reason(exc)}",
+                request_sent=True,
+            ) from exc
+        log.debug(
+            "%s %s -> %d (%.0f ms)",
+            method,
+            response.request.url.copy_with(query=None),
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
+        if response.status_code in handled:
+            return response
+        problem = self._classify(response) if self._classify else None
+        if problem is None:
+            problem = self._classify_common(response)
+        if problem is not None:
+            raise problem
+        return response
+
+    def _classify_common(self, response: httpx.Response) -> TrackerError | None:
+        status = response.status_code
+        if status < 400:
+            return None
+        if status == 401:
+            hint = f"; {self._auth_hint}" if self._auth_hint else ""
+            return TrackerAuthError(
+                self.platform, f"{self.name} rejected the credentials (401){hint}"
+            )
+        if status == 403:
+            hint = f"; {self._auth_hint}" if self._auth_hint else ""
+            return TrackerAuthError(
+                self.platform, f"{self.name} refused access (403): {_summary(response)}{hint}"
+            )
+        if status == 404:
+            return TrackerNotFoundError(
+                self.platform, f"{self.name} has nothing at {response.request.url.path} (404)"
+            )
+        if status == 429:
+            return rate_limited(
+                self.platform,
+                "rate limit hit (429)",
+                retry_after=parse_retry_after(response.headers.get("retry-after")),
+            )
+        if status in RETRYABLE_STATUS:
+            return RetryableServerError(
+                self.platform, f"{self.name} is unavailable ({status})", status
+            )
+        if status >= 500:
+            return TrackerServerError(self.platform, f"{self.name} server error ({status})")
+        return TrackerServerError(
+            self.platform, f"{self.name} refused the request ({status}): {_summary(response)}"
+        )
+
+
+def decode_json(platform: str, response: httpx.Response) -> Any:
+    """The response body as JSON, or a ``BadResponseError`` saying what came instead."""
+    name = PLATFORM_NAMES.get(platform, platform)
+    body = response.content
+    head = body.lstrip()[:1]
+    if head == b"<":
+        raise BadResponseError(
+            platform,
+            f"{name} answered {response.status_code} with an HTML page instead of JSON "
+            f"(check the configured URL)",
+        )
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        what = "an empty body" if not body else "truncated or malformed JSON"
+        raise BadResponseError(
+            platform,
+            f"{name} answered {response.status_code} with {what} ({exc.__class__.__name__})",
+        ) from None
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text or exc.__class__.__name__
+
+
+def _summary(response: httpx.Response) -> str:
+    """A short, safe description of an error body: its message field, not the whole page."""
+    try:
+        data = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return "non-JSON body"
+    if isinstance(data, dict):
+        for key in ("message", "errorMessages"):
+            value = data.get(key)
+            if isinstance(value, str) and value:
+                return value[:200]
+            if isinstance(value, list) and value:
+                return "; ".join(str(item) for item in value)[:200]
+    return "no message"

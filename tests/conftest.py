@@ -1,0 +1,23 @@
+"""Fixtures every test module may use."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import stamina
+
+
+@pytest.fixture(autouse=True)
+def _retries_without_waiting() -> Iterator[None]:
+    """Keep the real number of attempts but never sleep between them."""
+    stamina.set_testing(True, attempts=3)
+    yield
+    stamina.set_testing(False)
+
+
+@pytest.fixture(autouse=True)
+def _no_tracker_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never pick up a developer's real tokens from the environment."""
+    for name in ("GITHUB_TOKEN", "GH_TOKEN", "JIRA_API_TOKEN", "JIRA_EMAIL", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
