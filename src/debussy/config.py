@@ -244,7 +244,9 @@ def parse_config(text: str | bytes, path: Path) -> Config:
     try:
         data: Any = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
+        # The context mark points at the construct left open (an unclosed list);
+        # the problem mark alone would often point at the end of the file.
+        mark = exc.context_mark or exc.problem_mark
         where = f":{mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{path}{where}: malformed YAML: {exc.problem or exc}") from exc
     except yaml.YAMLError as exc:

@@ -128,3 +128,36 @@ class IssueStatus(BaseModel):
     def missing_issue(cls, ref: IssueRef) -> IssueStatus:
         """The status of an issue the tracker says does not exist or cannot be seen."""
         return cls(platform=ref.platform, id=ref.canonical, missing=True)
+
+
+DriftType = Literal[
+    "closed_externally", "reopened_externally", "status_mismatch", "label_mismatch", "missing"
+]
+Newer = Literal["tracker", "debussy", "unknown"]
+
+
+class Drift(BaseModel):
+    """One way an issue differs from what Debussy expects (PRODUCT.md §7)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: DriftType
+    newer: Newer
+    detail: str
+
+
+class DriftReport(BaseModel):
+    """An issue with at least one drift, as ``sync`` plans from and ``status`` shows."""
+
+    model_config = ConfigDict(frozen=True)
+
+    issue: str = Field(description="display key: GH-12, GH octo/other#7, PROJ-3")
+    platform: Platform
+    ref: str = Field(description="canonical reference")
+    phase: str | None = Field(description="phase id, None for a plan-level issue")
+    expected_state: str
+    actual_state: str
+    drift_type: DriftType
+    newer: Newer
+    detail: str
+    state_reason: str | None = None

@@ -1,0 +1,323 @@
+"""The ``debussy`` command line: thin Click commands over the library.
+
+Commands parse options, call into ``debussy.runs`` / ``debussy.sync`` / the
+``StateManager`` and render with ``debussy.output``. Errors from the library are
+``DebussyError``s and become one line on stderr with their exit code; nothing
+else in the package imports this module.
+
+Imports of anything heavier than click happen inside the commands, so that
+``debussy --help`` and the cached ``status --issues`` path start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+import click
+
+from debussy.errors import DebussyError, redact
+
+if TYPE_CHECKING:
+    from debussy.models.state import PhaseTransition
+    from debussy.models.status import PhaseStatus
+    from debussy.project import Project
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_DRIFT = 3
+
+
+class DebussyCliError(click.ClickException):
+    """A library error on its way out: Click prints ``Error: <message>`` to stderr."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_ERROR) -> None:
+        super().__init__(message)
+        self.code = exit_code
+
+    @property
+    def exit_code(self) -> int:  # type: ignore[override]  # click reads it per instance
+        return self.code
+
+
+class DebussyGroup(click.Group):
+    """Turns every failure into one line and an exit code; tracebacks only with DEBUSSY_DEBUG=1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DebussyError as exc:
+            raise DebussyCliError(exc.message, exc.exit_code) from exc
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("DEBUSSY_DEBUG"):
+                raise
+            raise DebussyCliError(
+                redact(
+                    f"unexpected {type(exc).__name__}: {exc} "
+                    "(set DEBUSSY_DEBUG=1 for a traceback and please report it)"
+                )
+            ) from exc
+
+
+def verbose_option(func: F) -> F:
+    """``-v`` on every command: -v logs cache hits/misses and requests, -vv adds debug detail."""
+
+    def configure(ctx: click.Context, _param: click.Parameter, value: int) -> int:
+        total = value + (ctx.find_root().params.get("verbose") or 0)
+        if total:
+            from debussy import logs
+
+            logs.configure(total)
+        return value
+
+    return click.option(
+        "-v",
+        "--verbose",
+        count=True,
+        expose_value=False,
+        callback=configure,
+        help="More detail on stderr (-v: cache and requests, -vv: debug).",
+    )(func)
+
+
+def run_option(func: F) -> F:
+    return click.option(
+        "--run", "run_id", metavar="ID", help="Act on this run (default: the latest)."
+    )(func)
+
+
+def dry_run_sync_option(func: F) -> F:
+    return click.option(
+        "--dry-run-sync",
+        is_flag=True,
+        help="Print the tracker writes this would send, and send none.",
+    )(func)
+
+
+@click.group(cls=DebussyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="debussy", prog_name="debussy")
+@click.option("-v", "--verbose", count=True, help="More detail on stderr.", is_eager=True)
+def cli(verbose: int) -> None:
+    """Track multi-phase plans and keep their GitHub and Jira issues honest.
+
+    \b
+    Exit codes: 0 ok, 1 error, 2 usage error, 3 drift found (with --exit-code).
+    """
+    if verbose:
+        from debussy import logs
+
+        logs.configure(verbose)
+
+
+def _project() -> Project:
+    from debussy.project import Project
+
+    return Project.find()
+
+
+def _fail(message: str) -> NoReturn:
+    raise DebussyCliError(message)
+
+
+# --- init ----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Overwrite an existing config.yaml.")
+@verbose_option
+def init(force: bool) -> None:
+    """Create .debussy/ with a commented config.yaml (repo detected from origin)."""
+    from debussy.scaffold import init_project
+
+    created = init_project(Path.cwd(), force=force)
+    click.echo(f"Wrote {created}")
+    click.echo("Next: edit it, then `debussy start path/to/MASTER_PLAN.md`.")
+
+
+# --- start ---------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("plan", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--force", is_flag=True, help="Start even if its issues were delivered before.")
+@click.option(
+    "--auto-close", is_flag=True, help="Close linked GitHub issues when the run completes."
+)
+@dry_run_sync_option
+@verbose_option
+def start(plan: Path, force: bool, auto_close: bool, dry_run_sync: bool) -> None:
+    """Start a run of PLAN (a MASTER_PLAN.md)."""
+    from debussy.output.console import is_tty, make_console
+    from debussy.output.lifecycle_view import render_rerun_matches
+    from debussy.runs import check_rerun, load_project_plan, start_run
+
+    with _project() as project:
+        parsed = load_project_plan(project, plan)
+        check = check_rerun(project, parsed)
+        if check.delivered:
+            render_rerun_matches(make_console(stderr=True), check)
+            if force:
+                import logging
+
+                logging.getLogger("debussy").warning(
+                    "starting anyway (--force): %d linked issue(s) were already delivered",
+                    len(check.delivered),
+                )
+                click.echo("Warning: --force given, starting anyway.", err=True)
+            elif is_tty(sys.stdin) and is_tty(sys.stderr):
+                if not click.confirm("Start it again anyway?", default=False, err=True):
+                    _fail("not started: the plan's issues were already delivered")
+            else:
+                _fail(
+                    "not started: the plan's issues were already delivered "
+                    "(use --force to start anyway)"
+                )
+        run = start_run(project, parsed, auto_close=auto_close or project.config.github.auto_close)
+        issues = len(parsed.all_issues())
+        click.echo(
+            f"Started run {run.id} of '{parsed.title}': {len(parsed.phases)} phases, "
+            f"{issues} linked issue{'s' if issues != 1 else ''}."
+        )
+
+
+# --- lifecycle -----------------------------------------------------------------------
+
+
+def _lifecycle(
+    phase_id: str,
+    status: PhaseStatus,
+    reason: str | None,
+    run_id: str | None,
+    dry_run_sync: bool,
+) -> None:
+    from debussy.output.console import make_console
+    from debussy.output.lifecycle_view import render_transition
+
+    from debussy.output.lifecycle_view import render_planned_writes, render_write_results
+    from debussy.sync.lifecycle import plan_lifecycle_writes, push_records, send_lifecycle_writes
+
+    with _project() as project:
+        state = project.state
+        run = state.get_run(run_id)
+        transition: PhaseTransition = state.record_phase_status(run.id, phase_id, status, reason)
+        render_transition(make_console(), transition)
+        run = state.get_run(run.id)
+        push = plan_lifecycle_writes(
+            run, state.phases(run.id), state.linked_issues(run.id), transition, project.config
+        )
+        if dry_run_sync:
+            render_planned_writes(make_console(), push.writes)
+            return
+        if not push.writes:
+            return
+        results = send_lifecycle_writes(push.writes, project.config)
+        state.record_pushes(push_records(run.id, results))
+        render_write_results(make_console(), make_console(stderr=True), results)
+
+
+def _lifecycle_command(name: str, status: PhaseStatus, summary: str) -> None:
+    @phase.command(name=name, help=summary)
+    @click.argument("phase_id", metavar="ID")
+    @click.option("--reason", metavar="R", help="Why (shown in status and on the issues).")
+    @run_option
+    @dry_run_sync_option
+    @verbose_option
+    def command(phase_id: str, reason: str | None, run_id: str | None, dry_run_sync: bool) -> None:
+        _lifecycle(phase_id, status, reason, run_id, dry_run_sync)
+
+
+@cli.group()
+def phase() -> None:
+    """Record a phase lifecycle event (and update its linked issues)."""
+
+
+_lifecycle_command("start", "running", "Mark phase ID as running.")
+_lifecycle_command("done", "completed", "Mark phase ID as completed.")
+_lifecycle_command("fail", "failed", "Mark phase ID as failed (--reason R).")
+_lifecycle_command("block", "blocked", "Mark phase ID as blocked (--reason R).")
+
+
+@cli.command()
+@click.option("--phase", "phase_id", required=True, metavar="ID", help="The phase.")
+@click.option(
+    "--status",
+    type=click.Choice(["completed", "failed", "blocked"]),
+    default="completed",
+    show_default=True,
+)
+@click.option("--reason", metavar="R")
+@run_option
+@dry_run_sync_option
+@verbose_option
+def done(
+    phase_id: str, status: str, reason: str | None, run_id: str | None, dry_run_sync: bool
+) -> None:
+    """Record the end of a phase (same as `phase done|fail|block`)."""
+    from debussy.models.status import as_phase_status
+
+    _lifecycle(phase_id, as_phase_status(status), reason, run_id, dry_run_sync)
+
+
+# --- status and history ------------------------------------------------------------
+
+
+@cli.command()
+@run_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.option("--issues", is_flag=True, help="Show every linked issue against Debussy's state.")
+@click.option("--refresh", is_flag=True, help="With --issues: ignore the cache.")
+@click.option("--exit-code", is_flag=True, help="With --issues: exit 3 when drift exists.")
+@verbose_option
+def status(run_id: str | None, as_json: bool, issues: bool, refresh: bool, exit_code: bool) -> None:
+    """Show the run and its phases; with --issues, the issue dashboard."""
+    if refresh or exit_code:
+        raise click.UsageError("--refresh and --exit-code only apply with --issues")
+    from debussy.output.console import make_console
+    from debussy.output.run_view import render_status, status_document
+
+    with _project() as project:
+        run = project.state.get_run(run_id)
+        phases = project.state.phases(run.id)
+        linked = project.state.linked_issues(run.id)
+        if as_json:
+            _print_json(status_document(run, phases, linked))
+        else:
+            render_status(make_console(), run, phases, linked)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@verbose_option
+def history(as_json: bool, limit: int) -> None:
+    """Past runs and past syncs."""
+    from debussy.output.console import make_console
+    from debussy.output.run_view import history_document, render_history
+
+    with _project() as project:
+        runs = project.state.list_runs(limit)
+        progress = project.state.run_progress([run.id for run in runs])
+        syncs = project.state.sync_history(limit)
+        if as_json:
+            _print_json(history_document(runs, progress, syncs))
+        else:
+            render_history(make_console(), runs, progress, syncs)
+
+
+def _print_json(document: object) -> None:
+    import json
+
+    click.echo(json.dumps(document, indent=2))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli.main(prog_name="debussy")

@@ -1,0 +1,111 @@
+"""The state database schema, as an ordered list of migrations.
+
+``PRAGMA user_version`` holds how many migrations a database has seen. A fresh
+database runs them all; an older one runs the ones it is missing, in place, in
+one transaction each. Never edit a migration that has shipped: add a new one.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: runs, their phases and the issues they link.
+    """
+    CREATE TABLE runs (
+        id            TEXT PRIMARY KEY,
+        plan_path     TEXT NOT NULL,
+        plan_title    TEXT NOT NULL,
+        status        TEXT NOT NULL,
+        started_at    TEXT NOT NULL,
+        completed_at  TEXT
+    );
+    CREATE TABLE phases (
+        run_id      TEXT NOT NULL REFERENCES runs(id),
+        phase_id    TEXT NOT NULL,
+        title       TEXT NOT NULL,
+        position    INTEGER NOT NULL,
+        status      TEXT NOT NULL,
+        reason      TEXT,
+        changed_at  TEXT NOT NULL,
+        PRIMARY KEY (run_id, phase_id)
+    );
+    CREATE TABLE linked_issues (
+        run_id       TEXT NOT NULL REFERENCES runs(id),
+        phase_id     TEXT,
+        platform     TEXT NOT NULL,
+        ref          TEXT NOT NULL,
+        display_key  TEXT NOT NULL,
+        position     INTEGER NOT NULL,
+        PRIMARY KEY (run_id, platform, ref)
+    );
+    CREATE INDEX runs_started ON runs (started_at);
+    """,
+    # 2: what was delivered, for re-run protection; the per-phase event log.
+    """
+    CREATE TABLE completed_features (
+        id            INTEGER PRIMARY KEY,
+        name          TEXT NOT NULL,
+        completed_at  TEXT NOT NULL,
+        plan_path     TEXT NOT NULL,
+        run_id        TEXT
+    );
+    CREATE TABLE completed_feature_issues (
+        feature_id  INTEGER NOT NULL REFERENCES completed_features(id),
+        platform    TEXT NOT NULL,
+        ref         TEXT NOT NULL,
+        PRIMARY KEY (feature_id, platform, ref)
+    );
+    CREATE INDEX completed_feature_issues_ref ON completed_feature_issues (platform, ref);
+    CREATE TABLE phase_events (
+        id        INTEGER PRIMARY KEY,
+        run_id    TEXT NOT NULL,
+        phase_id  TEXT NOT NULL,
+        status    TEXT NOT NULL,
+        reason    TEXT,
+        source    TEXT NOT NULL,
+        at        TEXT NOT NULL
+    );
+    CREATE INDEX phase_events_run ON phase_events (run_id, id);
+    ALTER TABLE runs ADD COLUMN auto_close INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN github_repo TEXT;
+    """,
+    # 3: the tracker side: last snapshot per issue, pushes made, syncs run.
+    """
+    CREATE TABLE tracker_snapshots (
+        platform         TEXT NOT NULL,
+        ref              TEXT NOT NULL,
+        state            TEXT,
+        state_reason     TEXT,
+        status_category  TEXT,
+        labels           TEXT NOT NULL,
+        last_updated     TEXT,
+        seen_at          TEXT NOT NULL,
+        PRIMARY KEY (platform, ref)
+    );
+    CREATE TABLE tracker_pushes (
+        id        INTEGER PRIMARY KEY,
+        run_id    TEXT NOT NULL,
+        phase_id  TEXT,
+        platform  TEXT NOT NULL,
+        ref       TEXT NOT NULL,
+        action    TEXT NOT NULL,
+        outcome   TEXT NOT NULL,
+        detail    TEXT,
+        at        TEXT NOT NULL
+    );
+    CREATE INDEX tracker_pushes_run ON tracker_pushes (run_id, id);
+    CREATE TABLE sync_history (
+        id         INTEGER PRIMARY KEY,
+        run_id     TEXT NOT NULL,
+        at         TEXT NOT NULL,
+        actor      TEXT NOT NULL,
+        direction  TEXT NOT NULL,
+        applied    INTEGER NOT NULL,
+        outcome    TEXT NOT NULL,
+        actions    TEXT NOT NULL,
+        results    TEXT NOT NULL
+    );
+    CREATE INDEX sync_history_at ON sync_history (at);
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)

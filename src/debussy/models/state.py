@@ -1,0 +1,815 @@
+"""``StateManager``: everything Debussy remembers, in ``.debussy/state.db`` (SQLite).
+
+Design points a successor must keep:
+
+- Every write is one ``BEGIN IMMEDIATE`` transaction, so a crash at any point
+  leaves either the old or the new state, and two processes serialise instead of
+  failing (WAL mode plus a busy timeout; "database is locked" after the timeout
+  becomes a one-line ``StateError``).
+- A lifecycle event is committed *before* anything talks to a tracker: a tracker
+  failure can never lose it.
+- Completing the last phase completes the run and records the completed feature
+  in the same transaction as the phase change, whoever changed it (CLI or sync).
+- SQL is parameterised everywhere; table and column names are never built from input.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import secrets
+import socket
+import sqlite3
+from collections.abc import Callable, Generator, Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from debussy import timeutil
+from debussy.errors import StalePlanError, StateError
+from debussy.models.schema import MIGRATIONS, SCHEMA_VERSION
+from debussy.models.status import PhaseStatus, as_phase_status
+
+BUSY_TIMEOUT_SECONDS = 15.0
+STATE_FILE = "state.db"
+
+IssueKey = tuple[str, str]
+"""``(platform, canonical ref)``: how the database identifies an issue."""
+
+InTransaction = Callable[[sqlite3.Connection], None]
+"""Extra work to do inside a write transaction (a sync history entry)."""
+
+_CHUNK = 500
+"""Rows per ``IN (...)`` query: far below SQLite's variable limit."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewPhase:
+    phase_id: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewLink:
+    """An issue to link to a new run; ``phase_id`` None means plan level."""
+
+    platform: str
+    ref: str
+    display_key: str
+    phase_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    id: str
+    plan_path: str
+    plan_title: str
+    status: str
+    started_at: str
+    completed_at: str | None
+    auto_close: bool
+    github_repo: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseRecord:
+    run_id: str
+    phase_id: str
+    title: str
+    position: int
+    status: PhaseStatus
+    reason: str | None
+    changed_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedIssue:
+    run_id: str
+    phase_id: str | None
+    platform: str
+    ref: str
+    display_key: str
+
+    @property
+    def key(self) -> IssueKey:
+        return (self.platform, self.ref)
+
+
+@dataclass(frozen=True, slots=True)
+class CompletedFeature:
+    id: int
+    name: str
+    completed_at: str
+    plan_path: str
+    run_id: str | None
+    issues: tuple[IssueKey, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseTransition:
+    """What one lifecycle event did; ``feature`` is set when it completed the run."""
+
+    run_id: str
+    phase_id: str
+    old_status: PhaseStatus
+    new_status: PhaseStatus
+    reason: str | None
+    changed_at: str
+    run_completed: bool = False
+    feature: CompletedFeature | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GuardedChange:
+    """A phase change that only applies if the phase still has ``expected_status``."""
+
+    phase_id: str
+    expected_status: PhaseStatus
+    new_status: PhaseStatus
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The last tracker state seen for an issue (for ``reopened_externally``)."""
+
+    platform: str
+    ref: str
+    state: str | None
+    state_reason: str | None
+    status_category: str | None
+    labels: tuple[str, ...]
+    last_updated: str | None
+    seen_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewPush:
+    """A tracker write to record: what was sent for which issue, and how it went."""
+
+    run_id: str
+    phase_id: str | None
+    platform: str
+    ref: str
+    action: str
+    outcome: str
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PushRecord:
+    id: int
+    run_id: str
+    phase_id: str | None
+    platform: str
+    ref: str
+    action: str
+    outcome: str
+    detail: str | None
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class SyncEntry:
+    id: int
+    run_id: str
+    at: str
+    actor: str
+    direction: str
+    applied: bool
+    outcome: str
+    actions: list[dict[str, Any]]
+    results: list[dict[str, Any]]
+
+
+def _actor() -> str:
+    """``user@host`` for the sync history: who ran it, for a shared CI database."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+class StateManager:
+    """The state database. Open it with ``StateManager(path)``; close it or use ``with``."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        clock: timeutil.Clock = timeutil.now,
+        busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+    ) -> None:
+        self.path = path
+        self._clock = clock
+        self._busy_timeout = busy_timeout
+        self._conn = self._connect(path)
+        try:
+            self._migrate()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    # --- connection and schema -------------------------------------------------
+
+    def _connect(self, path: Path) -> sqlite3.Connection:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            # Created private: it names repositories and issues of possibly private projects.
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        try:
+            conn = sqlite3.connect(path, timeout=self._busy_timeout, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from exc
+        return conn
+
+    def _error(self, exc: sqlite3.Error) -> StateError:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return StateError(
+                f"{self.path}: the state database is locked by another debussy process; "
+                "try again when it has finished"
+            )
+        if "not a database" in text or "malformed" in text:
+            return StateError(f"{self.path}: not a readable Debussy state database ({text})")
+        return StateError(f"{self.path}: state database error: {text}")
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > SCHEMA_VERSION:
+            raise StateError(
+                f"{self.path}: written by a newer Debussy (schema {version}, this one knows "
+                f"{SCHEMA_VERSION}); upgrade debussy"
+            )
+        if version == SCHEMA_VERSION:
+            return
+        with self._write() as conn:
+            # Re-read under the write lock: another process may have migrated meanwhile.
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            for number in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number + 1}")
+
+    @property
+    def schema_version(self) -> int:
+        try:
+            return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from exc
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> StateManager:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Generator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction: all of it commits, or none of it."""
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise self._error(exc) from exc
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK")
+            raise self._error(exc) from exc
+
+    def _read(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from exc
+
+    def _now(self) -> str:
+        return timeutil.to_iso(self._clock())
+
+    # --- runs ----------------------------------------------------------------------
+
+    def create_run(
+        self,
+        *,
+        plan_path: str,
+        plan_title: str,
+        phases: Sequence[NewPhase],
+        issues: Sequence[NewLink],
+        auto_close: bool = False,
+        github_repo: str | None = None,
+    ) -> RunRecord:
+        """Record a new run with all phases pending and its linked issues."""
+        run_id = secrets.token_hex(4)
+        now = self._now()
+        try:
+            with self._write() as conn:
+                conn.execute(
+                    "INSERT INTO runs (id, plan_path, plan_title, status, started_at, auto_close,"
+                    " github_repo) VALUES (?, ?, ?, 'running', ?, ?, ?)",
+                    (run_id, plan_path, plan_title, now, int(auto_close), github_repo),
+                )
+                conn.executemany(
+                    "INSERT INTO phases (run_id, phase_id, title, position, status, changed_at)"
+                    " VALUES (?, ?, ?, ?, 'pending', ?)",
+                    [(run_id, p.phase_id, p.title, i, now) for i, p in enumerate(phases)],
+                )
+                conn.executemany(
+                    "INSERT OR IGNORE INTO linked_issues"
+                    " (run_id, phase_id, platform, ref, display_key, position)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (run_id, link.phase_id, link.platform, link.ref, link.display_key, i)
+                        for i, link in enumerate(issues)
+                    ],
+                )
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from exc
+        return self.get_run(run_id)
+
+    def get_run(self, run_id: str | None = None) -> RunRecord:
+        """A run by id or unique id prefix; ``None`` means the most recently started."""
+        if run_id is None:
+            rows = self._read("SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1")
+            if not rows:
+                raise StateError("no runs yet: start one with `debussy start PLAN`")
+            return _run(rows[0])
+        rows = self._read(
+            "SELECT * FROM runs WHERE id = ? OR id LIKE ? ESCAPE '\\' ORDER BY started_at DESC",
+            (run_id, _like_prefix(run_id)),
+        )
+        exact = [row for row in rows if row["id"] == run_id]
+        if exact:
+            return _run(exact[0])
+        if len(rows) == 1:
+            return _run(rows[0])
+        if not rows:
+            raise StateError(f"no run with id '{run_id}' (see `debussy history`)")
+        raise StateError(f"run id '{run_id}' is ambiguous: it starts {len(rows)} run ids")
+
+    def list_runs(self, limit: int | None = None) -> list[RunRecord]:
+        sql = "SELECT * FROM runs ORDER BY started_at DESC, rowid DESC"
+        params: tuple[object, ...] = ()
+        if limit is not None:
+            sql += " LIMIT ?"
+            params = (limit,)
+        return [_run(row) for row in self._read(sql, params)]
+
+    def run_progress(self, run_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """``run id → (completed phases, all phases)`` in one query, for ``history``."""
+        if not run_ids:
+            return {}
+        marks = ",".join("?" * len(run_ids))
+        sql = _with_marks(
+            "SELECT run_id, SUM(status = 'completed') AS done, COUNT(*) AS total FROM phases"
+            " WHERE run_id IN ({marks}) GROUP BY run_id",
+            marks,
+        )
+        rows = self._read(sql, list(run_ids))
+        return {row["run_id"]: (int(row["done"] or 0), int(row["total"])) for row in rows}
+
+    def phases(self, run_id: str) -> list[PhaseRecord]:
+        rows = self._read("SELECT * FROM phases WHERE run_id = ? ORDER BY position", (run_id,))
+        return [_phase(row) for row in rows]
+
+    def phase(self, run_id: str, phase_id: str) -> PhaseRecord:
+        rows = self._read(
+            "SELECT * FROM phases WHERE run_id = ? AND phase_id = ?", (run_id, phase_id)
+        )
+        if not rows:
+            known = ", ".join(p.phase_id for p in self.phases(run_id)) or "none"
+            raise StateError(f"run {run_id} has no phase '{phase_id}' (phases: {known})")
+        return _phase(rows[0])
+
+    def linked_issues(self, run_id: str) -> list[LinkedIssue]:
+        rows = self._read(
+            "SELECT * FROM linked_issues WHERE run_id = ? ORDER BY position", (run_id,)
+        )
+        return [
+            LinkedIssue(
+                run_id=row["run_id"],
+                phase_id=row["phase_id"],
+                platform=row["platform"],
+                ref=row["ref"],
+                display_key=row["display_key"],
+            )
+            for row in rows
+        ]
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def record_phase_status(
+        self,
+        run_id: str,
+        phase_id: str,
+        status: PhaseStatus,
+        reason: str | None = None,
+        *,
+        source: str = "cli",
+    ) -> PhaseTransition:
+        """Move one phase to ``status`` whatever it was; completes the run when it is the last."""
+        try:
+            with self._write() as conn:
+                current = self._locked_phase(conn, run_id, phase_id)
+                return self._change_phase(conn, current, status, reason, source)
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from exc
+
+    def apply_phase_changes(
+        self,
+        run_id: str,
+        changes: Sequence[GuardedChange],
+        *,
+        source: str = "sync",
+        before_commit: InTransaction | None = None,
+    ) -> list[PhaseTransition]:
+        """Apply all ``changes`` in one transaction, or none if any phase moved meanwhile.
+
+        Each change names the status the caller saw; if a phase no longer has it,
+        the whole transaction rolls back and ``StalePlanError`` says which phase
+        moved. ``before_commit(conn)`` runs inside the transaction (the sync
+        history entry is written there so it commits with the changes).
+        """
+        try:
+            with self._write() as conn:
+                transitions: list[PhaseTransition] = []
+                for change in changes:
+                    current = self._locked_phase(conn, run_id, change.phase_id)
+                    if current.status != change.expected_status:
+                        raise StalePlanError(
+                            f"phase {change.phase_id} is now '{current.status}', not "
+                            f"'{change.expected_status}' as when the plan was made; nothing was "
+                            "written — run `debussy sync` again"
+                        )
+                    transitions.append(
+                        self._change_phase(conn, current, change.new_status, change.reason, source)
+                    )
+                if before_commit is not None:
+                    before_commit(conn)
+                return transitions
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from exc
+
+    def _locked_phase(self, conn: sqlite3.Connection, run_id: str, phase_id: str) -> PhaseRecord:
+        row = conn.execute(
+            "SELECT * FROM phases WHERE run_id = ? AND phase_id = ?", (run_id, phase_id)
+        ).fetchone()
+        if row is None:
+            known = conn.execute(
+                "SELECT phase_id FROM phases WHERE run_id = ? ORDER BY position", (run_id,)
+            ).fetchall()
+            names = ", ".join(r["phase_id"] for r in known) or "none"
+            raise StateError(f"run {run_id} has no phase '{phase_id}' (phases: {names})")
+        return _phase(row)
+
+    def _change_phase(
+        self,
+        conn: sqlite3.Connection,
+        current: PhaseRecord,
+        status: PhaseStatus,
+        reason: str | None,
+        source: str,
+    ) -> PhaseTransition:
+        if current.status == status and current.reason == reason:
+            # Replaying an event changes nothing, not even changed_at (which `newer` relies on).
+            return PhaseTransition(
+                run_id=current.run_id,
+                phase_id=current.phase_id,
+                old_status=current.status,
+                new_status=status,
+                reason=reason,
+                changed_at=current.changed_at,
+            )
+        now = self._now()
+        conn.execute(
+            "UPDATE phases SET status = ?, reason = ?, changed_at = ?"
+            " WHERE run_id = ? AND phase_id = ?",
+            (status, reason, now, current.run_id, current.phase_id),
+        )
+        conn.execute(
+            "INSERT INTO phase_events (run_id, phase_id, status, reason, source, at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (current.run_id, current.phase_id, status, reason, source, now),
+        )
+        run_completed = False
+        feature: CompletedFeature | None = None
+        remaining = conn.execute(
+            "SELECT COUNT(*) FROM phases WHERE run_id = ? AND status != 'completed'",
+            (current.run_id,),
+        ).fetchone()[0]
+        run_row = conn.execute("SELECT * FROM runs WHERE id = ?", (current.run_id,)).fetchone()
+        if remaining == 0 and run_row["status"] != "completed":
+            conn.execute(
+                "UPDATE runs SET status = 'completed', completed_at = ? WHERE id = ?",
+                (now, current.run_id),
+            )
+            run_completed = True
+            feature = self._record_feature(conn, _run(run_row), now)
+        elif remaining > 0 and run_row["status"] == "completed":
+            # A phase was reopened after the run completed: the run is open again.
+            # The completed feature stays recorded: it *was* delivered once.
+            conn.execute(
+                "UPDATE runs SET status = 'running', completed_at = NULL WHERE id = ?",
+                (current.run_id,),
+            )
+        return PhaseTransition(
+            run_id=current.run_id,
+            phase_id=current.phase_id,
+            old_status=current.status,
+            new_status=status,
+            reason=reason,
+            changed_at=now,
+            run_completed=run_completed,
+            feature=feature,
+        )
+
+    def _record_feature(
+        self, conn: sqlite3.Connection, run: RunRecord, now: str
+    ) -> CompletedFeature:
+        cursor = conn.execute(
+            "INSERT INTO completed_features (name, completed_at, plan_path, run_id)"
+            " VALUES (?, ?, ?, ?)",
+            (run.plan_title, now, run.plan_path, run.id),
+        )
+        feature_id = int(cursor.lastrowid or 0)
+        issues = [
+            (row["platform"], row["ref"])
+            for row in conn.execute(
+                "SELECT platform, ref FROM linked_issues WHERE run_id = ? ORDER BY position",
+                (run.id,),
+            )
+        ]
+        conn.executemany(
+            "INSERT OR IGNORE INTO completed_feature_issues (feature_id, platform, ref)"
+            " VALUES (?, ?, ?)",
+            [(feature_id, platform, ref) for platform, ref in issues],
+        )
+        return CompletedFeature(
+            id=feature_id,
+            name=run.plan_title,
+            completed_at=now,
+            plan_path=run.plan_path,
+            run_id=run.id,
+            issues=tuple(issues),
+        )
+
+    def phase_events(self, run_id: str) -> list[sqlite3.Row]:
+        return self._read("SELECT * FROM phase_events WHERE run_id = ? ORDER BY id", (run_id,))
+
+    # --- completed features ----------------------------------------------------------------
+
+    def completed_features(self) -> list[CompletedFeature]:
+        rows = self._read("SELECT * FROM completed_features ORDER BY completed_at, id")
+        issue_rows = self._read(
+            "SELECT feature_id, platform, ref FROM completed_feature_issues ORDER BY rowid"
+        )
+        by_feature: dict[int, list[IssueKey]] = {}
+        for row in issue_rows:
+            by_feature.setdefault(row["feature_id"], []).append((row["platform"], row["ref"]))
+        return [
+            CompletedFeature(
+                id=row["id"],
+                name=row["name"],
+                completed_at=row["completed_at"],
+                plan_path=row["plan_path"],
+                run_id=row["run_id"],
+                issues=tuple(by_feature.get(row["id"], ())),
+            )
+            for row in rows
+        ]
+
+    def find_delivered(self, issues: Iterable[IssueKey]) -> dict[IssueKey, list[CompletedFeature]]:
+        """Which of ``issues`` belong to completed features, and to which ones."""
+        wanted = set(issues)
+        if not wanted:
+            return {}
+        matches: dict[IssueKey, list[CompletedFeature]] = {}
+        for feature in self.completed_features():
+            for key in feature.issues:
+                if key in wanted:
+                    matches.setdefault(key, []).append(feature)
+        return matches
+
+    # --- tracker side -------------------------------------------------------------------
+
+    def save_snapshots(self, snapshots: Iterable[Snapshot]) -> None:
+        rows = [
+            (
+                s.platform,
+                s.ref,
+                s.state,
+                s.state_reason,
+                s.status_category,
+                json.dumps(list(s.labels)),
+                s.last_updated,
+                s.seen_at,
+            )
+            for s in snapshots
+        ]
+        if not rows:
+            return
+        try:
+            with self._write() as conn:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO tracker_snapshots (platform, ref, state, state_reason,"
+                    " status_category, labels, last_updated, seen_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from exc
+
+    def snapshots(self, keys: Iterable[IssueKey]) -> dict[IssueKey, Snapshot]:
+        wanted = sorted(set(keys))
+        result: dict[IssueKey, Snapshot] = {}
+        rows: list[sqlite3.Row] = []
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            marks = ",".join("(?, ?)" for _ in chunk)
+            sql = _with_marks(
+                "SELECT * FROM tracker_snapshots WHERE (platform, ref) IN (VALUES {marks})", marks
+            )
+            rows += self._read(sql, [part for key in chunk for part in key])
+        for row in rows:
+            result[(row["platform"], row["ref"])] = Snapshot(
+                platform=row["platform"],
+                ref=row["ref"],
+                state=row["state"],
+                state_reason=row["state_reason"],
+                status_category=row["status_category"],
+                labels=tuple(json.loads(row["labels"])),
+                last_updated=row["last_updated"],
+                seen_at=row["seen_at"],
+            )
+        return result
+
+    def record_pushes(self, pushes: Iterable[NewPush]) -> None:
+        """Record tracker writes and their outcomes, for ``history`` and troubleshooting."""
+        now = self._now()
+        rows = [
+            (p.run_id, p.phase_id, p.platform, p.ref, p.action, p.outcome, p.detail, now)
+            for p in pushes
+        ]
+        if not rows:
+            return
+        try:
+            with self._write() as conn:
+                conn.executemany(
+                    "INSERT INTO tracker_pushes (run_id, phase_id, platform, ref, action, outcome,"
+                    " detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from exc
+
+    def pushes(self, run_id: str) -> list[PushRecord]:
+        rows = self._read("SELECT * FROM tracker_pushes WHERE run_id = ? ORDER BY id", (run_id,))
+        return [
+            PushRecord(
+                id=row["id"],
+                run_id=row["run_id"],
+                phase_id=row["phase_id"],
+                platform=row["platform"],
+                ref=row["ref"],
+                action=row["action"],
+                outcome=row["outcome"],
+                detail=row["detail"],
+                at=row["at"],
+            )
+            for row in rows
+        ]
+
+    def sync_writer(
+        self,
+        run_id: str,
+        *,
+        direction: str,
+        applied: bool,
+        outcome: str,
+        actions: list[dict[str, Any]],
+        results: list[dict[str, Any]],
+    ) -> InTransaction:
+        """A ``before_commit`` callback that records a sync inside the apply transaction."""
+        at = self._now()
+        actor = _actor()
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO sync_history (run_id, at, actor, direction, applied, outcome,"
+                " actions, results) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    at,
+                    actor,
+                    direction,
+                    int(applied),
+                    outcome,
+                    json.dumps(actions),
+                    json.dumps(results),
+                ),
+            )
+
+        return write
+
+    def record_sync(
+        self,
+        run_id: str,
+        *,
+        direction: str,
+        applied: bool,
+        outcome: str,
+        actions: list[dict[str, Any]],
+        results: list[dict[str, Any]],
+    ) -> None:
+        """Record a sync on its own (dry runs, to-tracker pushes)."""
+        write = self.sync_writer(
+            run_id,
+            direction=direction,
+            applied=applied,
+            outcome=outcome,
+            actions=actions,
+            results=results,
+        )
+        try:
+            with self._write() as conn:
+                write(conn)
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from exc
+
+    def sync_history(self, limit: int | None = None) -> list[SyncEntry]:
+        sql = "SELECT * FROM sync_history ORDER BY at DESC, id DESC"
+        params: tuple[object, ...] = ()
+        if limit is not None:
+            sql += " LIMIT ?"
+            params = (limit,)
+        return [
+            SyncEntry(
+                id=row["id"],
+                run_id=row["run_id"],
+                at=row["at"],
+                actor=row["actor"],
+                direction=row["direction"],
+                applied=bool(row["applied"]),
+                outcome=row["outcome"],
+                actions=json.loads(row["actions"]),
+                results=json.loads(row["results"]),
+            )
+            for row in self._read(sql, params)
+        ]
+
+    def integrity_check(self) -> str:
+        return str(self._read("PRAGMA integrity_check")[0][0])
+
+
+def _with_marks(template: str, marks: str) -> str:
+    """Put placeholders into a query's ``IN`` list: only ``?`` marks ever go in, never values."""
+    if set(marks) - set("?(), "):
+        raise ValueError("only placeholders may be interpolated into SQL")
+    return template.replace("{marks}", marks)
+
+
+def _like_prefix(prefix: str) -> str:
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+def _run(row: sqlite3.Row) -> RunRecord:
+    return RunRecord(
+        id=row["id"],
+        plan_path=row["plan_path"],
+        plan_title=row["plan_title"],
+        status=row["status"],
+        started_at=row["started_at"],
+        completed_at=row["completed_at"],
+        auto_close=bool(row["auto_close"]),
+        github_repo=row["github_repo"],
+    )
+
+
+def _phase(row: sqlite3.Row) -> PhaseRecord:
+    return PhaseRecord(
+        run_id=row["run_id"],
+        phase_id=row["phase_id"],
+        title=row["title"],
+        position=row["position"],
+        status=as_phase_status(row["status"]),
+        reason=row["reason"],
+        changed_at=row["changed_at"],
+    )

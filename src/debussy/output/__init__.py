@@ -1,0 +1,1 @@
+"""Rendering: terminal detection, Rich tables for people, JSON documents for programs."""

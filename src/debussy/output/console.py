@@ -1,0 +1,53 @@
+"""Where output goes and how it looks, decided in one place (as gh's iostreams does).
+
+Colour and spinners only on a terminal; ``NO_COLOR`` always wins; ``CLICOLOR_FORCE``
+or ``FORCE_COLOR`` force colour when piped (for CI logs that render ANSI). When
+stdout is not a terminal, tables drop their borders so the output stays easy to
+``grep`` and ``cut``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+PIPED_WIDTH = 200
+"""Columns to lay out for when nothing tells us the width (piped output)."""
+
+
+def is_tty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def color_wanted(stream: TextIO) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("CLICOLOR_FORCE", "0") != "0" or os.environ.get("FORCE_COLOR"):
+        return True
+    return is_tty(stream)
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A Rich console for stdout (or stderr) that follows the rules above."""
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    tty = is_tty(stream)
+    color = color_wanted(stream)
+    return Console(
+        file=stream,
+        force_terminal=color if color and not tty else None,
+        no_color=not color,
+        color_system="auto" if color else None,
+        highlight=False,
+        emoji=False,
+        width=None if tty else PIPED_WIDTH,
+        soft_wrap=not tty,
+    )

@@ -1,0 +1,67 @@
+"""A Debussy project: the folder holding ``.debussy/``, its config and its state.
+
+Commands find the project from the current folder upwards, as git finds
+``.git``. Config and the state database are opened lazily, so a command that
+only needs the cache never pays for what it does not use.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from debussy.config import CONFIG_FILE, STATE_DIR, Config, find_project_root, load_config
+from debussy.errors import ConfigError
+from debussy.models.state import STATE_FILE, StateManager
+
+
+class Project:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def find(cls, start: Path | None = None) -> Project:
+        root = find_project_root(start)
+        if root is None:
+            raise ConfigError(
+                f"no {STATE_DIR}/ folder here or in any parent of {start or Path.cwd()}; "
+                "run `debussy init` first"
+            )
+        return cls(root)
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    @property
+    def config_path(self) -> Path:
+        return self.state_dir / CONFIG_FILE
+
+    @property
+    def state_path(self) -> Path:
+        return self.state_dir / STATE_FILE
+
+    @cached_property
+    def config(self) -> Config:
+        return load_config(self.root)
+
+    @cached_property
+    def state(self) -> StateManager:
+        return StateManager(self.state_path)
+
+    def close(self) -> None:
+        if "state" in self.__dict__:
+            self.state.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def relative(self, path: Path) -> str:
+        """``path`` relative to the project root when inside it (how runs record plans)."""
+        try:
+            return path.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return path.resolve().as_posix()

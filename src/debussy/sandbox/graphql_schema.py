@@ -1,0 +1,372 @@
+"""GitHub's GraphQL API, the subset Debussy reads, executed with graphql-core.
+
+The schema is ``github_schema.graphql``: type and field definitions copied from
+GitHub's public schema (``tests/sandbox/cut_graphql_schema.py`` writes it), so a
+query the sandbox accepts is a query GitHub accepts. graphql-core is imported
+only here, and this module only when the server starts or a GraphQL request
+arrives: ``import debussy.sandbox`` stays cheap.
+
+GitHub-specific answers reproduced on top of plain graphql-core:
+- a missing repository or issue resolves to ``null`` with an error carrying
+  ``"type": "NOT_FOUND"`` and GitHub's message;
+- connections need ``first`` or ``last`` (1..100), else the whole query fails with
+  ``MISSING_PAGINATION_BOUNDARIES`` / ``EXCESSIVE_PAGINATION``;
+- syntax and validation errors come back with ``errors`` and no ``data``;
+- ``stateReason`` reports ``DUPLICATE`` only with ``enableDuplicate: true``
+  (otherwise ``NOT_PLANNED``), as the schema's description of the enum says.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from debussy.sandbox.store import Issue, Label, Milestone, Repo, Store
+from debussy.timeutil import to_iso
+
+if TYPE_CHECKING:
+    from graphql import GraphQLError, GraphQLResolveInfo, GraphQLSchema
+
+SCHEMA_FILE = Path(__file__).with_name("github_schema.graphql")
+MAX_PAGE = 100
+QUERY_LEVEL_ERRORS = frozenset({"MISSING_PAGINATION_BOUNDARIES", "EXCESSIVE_PAGINATION"})
+"""Error types GitHub reports for the whole query (no data) rather than for one field."""
+
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RateLimitView:
+    """What ``Query.rateLimit`` answers: the caller's GraphQL window after this query."""
+
+    limit: int
+    remaining: int
+    used: int
+    reset_at: datetime
+
+
+@dataclass(frozen=True)
+class GraphQLContext:
+    store: Store
+    web_url: str
+    """Base of ``url`` fields: the sandbox itself (GitHub Enterprise layout)."""
+    rate: RateLimitView
+
+
+def _typed_error(message: str, error_type: str) -> GraphQLError:
+    from graphql import GraphQLError
+
+    return GraphQLError(message, extensions={"type": error_type})
+
+
+def _node_id(prefix: str, number: int) -> str:
+    return f"{prefix}_" + base64.b64encode(f"sandbox:{number}".encode()).decode().rstrip("=")
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else to_iso(moment)
+
+
+# --------------------------------------------------------------------------- connections
+
+
+def _cursor(index: int) -> str:
+    return base64.b64encode(f"cursor:v2:{index}".encode()).decode()
+
+
+def _cursor_index(cursor: str) -> int:
+    try:
+        text = base64.b64decode(cursor.encode(), validate=True).decode()
+        prefix, _, index = text.rpartition(":")
+        if prefix != "cursor:v2":
+            raise ValueError(text)
+        return int(index)
+    except ValueError:
+        from graphql import GraphQLError
+
+        raise GraphQLError(f"`{cursor}` does not appear to be a valid cursor.") from None
+
+
+def _check_page_size(info: GraphQLResolveInfo, first: int | None, last: int | None) -> None:
+    name = info.field_name
+    if first is None and last is None:
+        raise _typed_error(
+            f"You must provide a `first` or `last` value to properly paginate the `{name}` "
+            "connection.",
+            "MISSING_PAGINATION_BOUNDARIES",
+        )
+    for argument, size in (("first", first), ("last", last)):
+        if size is not None and (size < 0 or size > MAX_PAGE):
+            raise _typed_error(
+                f"Requesting {size} records on the `{name}` connection exceeds the "
+                f"`{argument}` limit of {MAX_PAGE} records.",
+                "EXCESSIVE_PAGINATION",
+            )
+
+
+def _label_connection(
+    info: GraphQLResolveInfo,
+    labels: Sequence[Label],
+    context: GraphQLContext,
+    *,
+    first: int | None = None,
+    last: int | None = None,
+    after: str | None = None,
+    before: str | None = None,
+    order_by: JSON | None = None,
+) -> JSON:
+    """A Relay connection over ``labels`` (offset cursors), as GitHub's ``LabelConnection``."""
+    _check_page_size(info, first, last)
+    order = order_by or {"field": "CREATED_AT", "direction": "ASC"}
+    if order["field"] == "NAME":
+        ordered = sorted(labels, key=lambda label: label.name.lower())
+    else:
+        ordered = sorted(labels, key=lambda label: (label.created_at, label.id))
+    if order["direction"] == "DESC":
+        ordered.reverse()
+    start = _cursor_index(after) + 1 if after else 0
+    stop = _cursor_index(before) if before else len(ordered)
+    window = list(range(max(start, 0), min(stop, len(ordered))))
+    has_next = has_previous = False
+    if first is not None:
+        has_next = len(window) > first
+        window = window[:first]
+    if last is not None:
+        has_previous = len(window) > last
+        window = window[len(window) - last :] if last else []
+    edges = [{"cursor": _cursor(i), "node": _label(ordered[i], context)} for i in window]
+    return {
+        "edges": edges,
+        "nodes": [edge["node"] for edge in edges],
+        "totalCount": len(ordered),
+        "pageInfo": {
+            "startCursor": edges[0]["cursor"] if edges else None,
+            "endCursor": edges[-1]["cursor"] if edges else None,
+            "hasNextPage": has_next,
+            "hasPreviousPage": has_previous,
+        },
+    }
+
+
+def _labels_field(labels: Callable[[], Sequence[Label]], context: GraphQLContext) -> Any:
+    """A resolver for a ``labels(...)`` field: graphql-core calls dict values that are callable."""
+
+    def resolve(
+        info: GraphQLResolveInfo,
+        *,
+        first: int | None = None,
+        last: int | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        orderBy: JSON | None = None,  # noqa: N803 -- GraphQL argument name
+        query: str | None = None,
+    ) -> JSON:
+        selected = list(labels())
+        if query:
+            needle = query.lower()
+            selected = [
+                label
+                for label in selected
+                if needle in label.name.lower() or needle in (label.description or "").lower()
+            ]
+        return _label_connection(
+            info,
+            selected,
+            context,
+            first=first,
+            last=last,
+            after=after,
+            before=before,
+            order_by=orderBy,
+        )
+
+    return resolve
+
+
+# --------------------------------------------------------------------------- objects
+
+
+def _label(label: Label, context: GraphQLContext) -> JSON:
+    return {
+        "color": label.color,
+        "createdAt": _iso(label.created_at),
+        "description": label.description,
+        "id": _node_id("LA", label.id),
+        "isDefault": label.default,
+        "name": label.name,
+        "updatedAt": _iso(label.created_at),
+        "url": f"{context.web_url}/{label.repo_name}/labels/{quote(label.name, safe='')}",
+    }
+
+
+def _milestone(milestone: Milestone, context: GraphQLContext) -> JSON:
+    return {
+        "closed": False,
+        "closedAt": None,
+        "createdAt": _iso(milestone.created_at),
+        "description": None,
+        "dueOn": None,
+        "id": _node_id("MI", milestone.id),
+        "number": milestone.number,
+        "state": "OPEN",
+        "title": milestone.title,
+        "updatedAt": _iso(milestone.created_at),
+        "url": f"{context.web_url}/{milestone.repo_name}/milestone/{milestone.number}",
+    }
+
+
+def _state_reason(issue: Issue) -> Any:
+    def resolve(info: GraphQLResolveInfo, *, enableDuplicate: bool = False) -> str | None:  # noqa: N803
+        reason = issue.state_reason
+        if reason == "duplicate" and not enableDuplicate:
+            reason = "not_planned"
+        return None if reason is None else reason.upper()
+
+    return resolve
+
+
+def _issue(issue: Issue, context: GraphQLContext) -> JSON:
+    repo = issue.repo
+    return {
+        "closed": issue.state == "closed",
+        "closedAt": _iso(issue.closed_at),
+        "createdAt": _iso(issue.created_at),
+        "id": _node_id("I", issue.id),
+        "labels": _labels_field(lambda: issue.labels, context),
+        "milestone": None if issue.milestone is None else _milestone(issue.milestone, context),
+        "number": issue.number,
+        "repository": lambda info: _repository(repo, context),
+        "state": issue.state.upper(),
+        "stateReason": _state_reason(issue),
+        "title": issue.title,
+        "updatedAt": _iso(issue.updated_at),
+        "url": f"{context.web_url}/{repo.full_name}/issues/{issue.number}",
+    }
+
+
+def _repository(repo: Repo, context: GraphQLContext) -> JSON:
+    def issue(info: GraphQLResolveInfo, *, number: int) -> JSON:
+        found = repo.issues.get(number)
+        if found is None:
+            raise _typed_error(
+                f"Could not resolve to an Issue with the number of {number}.", "NOT_FOUND"
+            )
+        return _issue(found, context)
+
+    def milestone(info: GraphQLResolveInfo, *, number: int) -> JSON | None:
+        for candidate in repo.milestones.values():
+            if candidate.number == number:
+                return _milestone(candidate, context)
+        return None
+
+    return {
+        "createdAt": _iso(repo.created_at),
+        "description": None,
+        "id": _node_id("R", repo.id),
+        "issue": issue,
+        "labels": _labels_field(lambda: list(repo.labels.values()), context),
+        "milestone": milestone,
+        "name": repo.name,
+        "nameWithOwner": repo.full_name,
+        "updatedAt": _iso(repo.created_at),
+        "url": f"{context.web_url}/{repo.full_name}",
+    }
+
+
+def _root(context: GraphQLContext) -> JSON:
+    def repository(
+        info: GraphQLResolveInfo,
+        *,
+        owner: str,
+        name: str,
+        followRenames: bool = True,  # noqa: N803
+    ) -> JSON:
+        repo = context.store.repo(f"{owner}/{name}")
+        if repo is None:
+            raise _typed_error(
+                f"Could not resolve to a Repository with the name '{owner}/{name}'.",
+                "NOT_FOUND",
+            )
+        return _repository(repo, context)
+
+    def rate_limit(info: GraphQLResolveInfo, *, dryRun: bool = False) -> JSON:  # noqa: N803
+        rate = context.rate
+        return {
+            "cost": 1,
+            "limit": rate.limit,
+            "nodeCount": 0,
+            "remaining": rate.remaining,
+            "resetAt": _iso(rate.reset_at),
+            "used": rate.used,
+        }
+
+    return {"repository": repository, "rateLimit": rate_limit}
+
+
+# --------------------------------------------------------------------------- execution
+
+
+@functools.cache
+def github_schema() -> GraphQLSchema:
+    """The executable schema (built once per process; resolvers come from the root value)."""
+    from graphql import build_schema
+
+    return build_schema(SCHEMA_FILE.read_text(encoding="utf-8"))
+
+
+def _github_error(error: GraphQLError) -> JSON:
+    """graphql-core's error, reshaped as GitHub prints it: ``type`` at the top level."""
+    formatted: JSON = dict(error.formatted)
+    extensions = dict(formatted.pop("extensions", None) or {})
+    shaped: JSON = {}
+    if "type" in extensions:
+        shaped["type"] = extensions.pop("type")
+    for key in ("path", "locations"):
+        if key in formatted:
+            shaped[key] = formatted[key]
+    if extensions:
+        shaped["extensions"] = extensions
+    shaped["message"] = formatted["message"]
+    return shaped
+
+
+def execute(context: GraphQLContext, payload: object) -> JSON:
+    """Answer one GraphQL POST body the way GitHub does (always HTTP 200)."""
+    from graphql import GraphQLError, execute_sync, parse, validate
+
+    if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+        return {"errors": [{"message": "A query attribute must be specified and must be a string."}]}
+    variables = payload.get("variables")
+    operation = payload.get("operationName")
+    if variables is not None and not isinstance(variables, dict):
+        return {"errors": [{"message": "Variables are invalid JSON."}]}
+    schema = github_schema()
+    try:
+        document = parse(payload["query"])
+    except GraphQLError as exc:
+        return {"errors": [_github_error(exc)]}
+    problems = validate(schema, document)
+    if problems:
+        return {"errors": [_github_error(problem) for problem in problems]}
+    with context.store.lock:
+        result = execute_sync(
+            schema,
+            document,
+            root_value=_root(context),
+            variable_values=variables,
+            operation_name=operation if isinstance(operation, str) else None,
+        )
+    errors = [_github_error(error) for error in result.errors or ()]
+    whole_query = [error for error in errors if error.get("type") in QUERY_LEVEL_ERRORS]
+    if whole_query:
+        return {"data": None, "errors": whole_query}
+    answer: JSON = {"data": result.data}
+    if errors:
+        answer["errors"] = errors
+    return answer

@@ -1,0 +1,151 @@
+"""Requests, responses and routes as the sandbox's API modules see them.
+
+Kept apart from ``http.server`` so the GitHub and Jira modules are plain functions
+of (request, path parameters) -> response, and the server owns sockets, latency,
+faults and the request log in one place.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+class BadJsonError(ValueError):
+    """The request body is not JSON (each platform answers this its own way)."""
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    """Still percent-encoded, without the query string."""
+    query: Mapping[str, list[str]]
+    headers: Mapping[str, str]
+    """Lower-cased names."""
+    body: bytes = field(repr=False)
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def param(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else None
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body or b"null")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise BadJsonError(str(exc)) from None
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict[str, str])
+
+    @classmethod
+    def json(
+        cls,
+        status: int,
+        payload: object,
+        headers: Mapping[str, str] | None = None,
+        *,
+        content_type: str = JSON_TYPE,
+    ) -> Response:
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        return cls(status, body, {"Content-Type": content_type, **(headers or {})})
+
+
+Params = Mapping[str, str]
+Handler = Callable[[Request, Params], Response]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One endpoint: how to recognise it and what the request log says about it."""
+
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    kind: str
+    is_write: bool
+    public: bool
+    """Answered without credentials (GitHub reads of public repositories, Jira serverInfo)."""
+    charged: bool = True
+    """Counts against GitHub's rate limit."""
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)(?::([^}]+))?\}")
+
+
+def route(
+    method: str,
+    template: str,
+    handler: Handler,
+    *,
+    kind: str = "rest",
+    is_write: bool | None = None,
+    public: bool = False,
+    charged: bool = True,
+) -> Route:
+    """A route from ``/repos/{owner}/{repo}/issues/{number:\\d+}`` (default segment: ``[^/]+``)."""
+    pattern = "^"
+    position = 0
+    for match in _PLACEHOLDER.finditer(template):
+        pattern += re.escape(template[position : match.start()])
+        pattern += f"(?P<{match.group(1)}>{match.group(2) or '[^/]+'})"
+        position = match.end()
+    pattern += re.escape(template[position:]) + "$"
+    return Route(
+        method=method,
+        pattern=re.compile(pattern),
+        handler=handler,
+        kind=kind,
+        is_write=method in WRITE_METHODS if is_write is None else is_write,
+        public=public,
+        charged=charged,
+    )
+
+
+def match_route(routes: list[Route], method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    """The route for ``method path`` with its decoded path parameters, if any matches."""
+    for candidate in routes:
+        if candidate.method != method:
+            continue
+        found = candidate.pattern.match(path)
+        if found:
+            return candidate, {k: unquote(v) for k, v in found.groupdict().items()}
+    return None
+
+
+@dataclass
+class Site:
+    """What the API modules need to know about the running server and its credentials."""
+
+    require_auth: bool
+    github_token: str = field(repr=False)
+    jira_email: str
+    jira_token: str = field(repr=False)
+    url: str = "http://127.0.0.1:0"
+    """Set when the server has bound its port."""
+
+    @property
+    def github_api(self) -> str:
+        return f"{self.url}/api/v3"
+
+
+class Abort(Exception):  # noqa: N818 -- control flow, not an error condition
+    """Raised by a handler to answer early (a 404, a 422) without nesting every check."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status)
+        self.response = response

@@ -1,0 +1,254 @@
+"""The issue cache: tracker answers kept in ``.debussy/cache.db`` between invocations.
+
+A CLI process lives about a second, so an in-memory cache would never be hit;
+the cache is a small SQLite file instead (stdlib only: the warm ``status
+--issues`` path must not import the HTTP stack). Entries are keyed by tracker
+host, platform and issue, so two GitHub Enterprise servers, or a sandbox that
+serves GitHub and Jira on one port, never see each other's answers.
+
+It is only a cache: a file that SQLite cannot read is deleted and rebuilt with a
+warning, an entry that no longer parses is a miss, and a cache that cannot be
+written (read-only folder, lock held too long) degrades to "no cache" rather
+than failing the command. The file is created ``0600`` because issue titles of
+private projects are in it; tokens never are (only ``IssueStatus`` values go in).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
+
+from debussy import timeutil
+from debussy.sync.models import IssueRef, IssueStatus
+from debussy.timeutil import Clock
+
+log = logging.getLogger("debussy.cache")
+
+CACHE_FILE = "cache.db"
+CACHE_SCHEMA = 1
+"""Bump when the stored shape changes: an old file is then emptied, not misread."""
+BUSY_TIMEOUT_SECONDS = 5.0
+_CHUNK = 400
+"""Issues per ``IN (...)`` query, far below SQLite's variable limit (3 per issue)."""
+
+_CREATE = """
+CREATE TABLE IF NOT EXISTS entries (
+    host TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    status TEXT NOT NULL,
+    fetched_at TEXT NOT NULL,
+    PRIMARY KEY (host, platform, ref)
+) WITHOUT ROWID
+"""
+
+ResultT = TypeVar("ResultT")
+
+
+@dataclass(frozen=True, slots=True)
+class CacheEntry:
+    """A cached status, how old it is, and whether it is young enough to use without asking."""
+
+    status: IssueStatus
+    fetched_at: datetime
+    age_seconds: float
+    fresh: bool
+
+
+class IssueCache:
+    """Tracker statuses by ``(host, issue)``, fresh for ``ttl_seconds`` (0: never fresh).
+
+    ``get_many`` returns entries of any age, each saying whether it is fresh:
+    the fetcher serves fresh ones and keeps old ones for when a tracker is down.
+    With ``ttl_seconds == 0`` reading is disabled altogether (nothing is served,
+    not even as a stale fallback); writes still happen so a later, larger TTL
+    starts warm.
+    """
+
+    def __init__(self, path: Path, ttl_seconds: int, *, clock: Clock = timeutil.now) -> None:
+        self.path = path
+        self.ttl_seconds = ttl_seconds
+        self._clock = clock
+        self._conn: sqlite3.Connection | None = None
+        self._broken = False
+
+    # --- public API ---------------------------------------------------------------------
+
+    @property
+    def reads_enabled(self) -> bool:
+        return self.ttl_seconds > 0
+
+    def get_many(self, host: str, refs: Sequence[IssueRef]) -> dict[IssueRef, CacheEntry]:
+        """Every cached entry for ``refs`` on ``host``, of any age; absent refs are misses."""
+        if not self.reads_enabled or not refs:
+            return {}
+        wanted = {(ref.platform, ref.canonical): ref for ref in refs}
+        rows = self._guarded(lambda conn: self._select(conn, host, list(wanted)), default=[])
+        now = self._clock()
+        entries: dict[IssueRef, CacheEntry] = {}
+        for platform, canonical, payload, fetched_text in rows:
+            ref = wanted.get((platform, canonical))
+            entry = self._entry(payload, fetched_text, now)
+            if ref is not None and entry is not None:
+                entries[ref] = entry
+        return entries
+
+    def put_many(self, host: str, statuses: Iterable[IssueStatus]) -> None:
+        """Store ``statuses`` as fetched now, replacing what was there."""
+        fetched_at = timeutil.to_iso(self._clock())
+        rows = [
+            (host, status.platform, status.id, status.model_dump_json(), fetched_at)
+            for status in statuses
+        ]
+        if rows:
+            self._guarded(lambda conn: self._replace(conn, rows), default=None)
+
+    def invalidate(self, host: str, refs: Iterable[IssueRef]) -> None:
+        """Forget ``refs`` on ``host`` (after a write, the cached answer is known to be old)."""
+        keys = [(host, ref.platform, ref.canonical) for ref in refs]
+        if keys:
+            self._guarded(lambda conn: self._delete(conn, keys), default=None)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> IssueCache:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- entries --------------------------------------------------------------------------
+
+    def _entry(self, payload: str, fetched_text: str, now: datetime) -> CacheEntry | None:
+        """Decode one row; a row that no longer parses is a miss, not an error."""
+        from pydantic import ValidationError
+
+        try:
+            status = IssueStatus.model_validate_json(payload)
+            fetched_at = timeutil.parse_iso(fetched_text)
+        except (ValidationError, ValueError):
+            log.debug("cache: ignoring an unreadable entry")
+            return None
+        age = max(0.0, (now - fetched_at).total_seconds())
+        return CacheEntry(
+            status=status,
+            fetched_at=fetched_at,
+            age_seconds=age,
+            fresh=age < self.ttl_seconds,
+        )
+
+    # --- SQL --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _select(
+        conn: sqlite3.Connection, host: str, keys: list[tuple[str, str]]
+    ) -> list[tuple[str, str, str, str]]:
+        rows: list[tuple[str, str, str, str]] = []
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            marks = ",".join("(?, ?, ?)" for _ in chunk)
+            sql = (
+                "SELECT platform, ref, status, fetched_at FROM entries"  # noqa: S608 -- only ? marks
+                f" WHERE (host, platform, ref) IN (VALUES {marks})"
+            )
+            params = [part for platform, ref in chunk for part in (host, platform, ref)]
+            rows += conn.execute(sql, params).fetchall()
+        return rows
+
+    @staticmethod
+    def _replace(conn: sqlite3.Connection, rows: list[tuple[str, str, str, str, str]]) -> None:
+        with conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO entries (host, platform, ref, status, fetched_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    @staticmethod
+    def _delete(conn: sqlite3.Connection, keys: list[tuple[str, str, str]]) -> None:
+        with conn:
+            conn.executemany(
+                "DELETE FROM entries WHERE host = ? AND platform = ? AND ref = ?", keys
+            )
+
+    # --- the file ---------------------------------------------------------------------------
+
+    def _guarded(
+        self, work: Callable[[sqlite3.Connection], ResultT], *, default: ResultT
+    ) -> ResultT:
+        """Run ``work``; a corrupt file is rebuilt once, any other failure means "no cache"."""
+        if self._broken:
+            return default
+        for attempt in (1, 2):
+            try:
+                return work(self._connection())
+            except sqlite3.DatabaseError as exc:
+                if attempt == 1 and _is_corruption(exc):
+                    self._discard(exc)
+                    continue
+                self._give_up(exc)
+        return default
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = self._open()
+        return self._conn
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _create_private(self.path)
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if version != CACHE_SCHEMA:
+                with conn:
+                    conn.execute("DROP TABLE IF EXISTS entries")
+                    conn.execute(_CREATE)
+                    conn.execute(f"PRAGMA user_version = {CACHE_SCHEMA}")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _discard(self, exc: sqlite3.DatabaseError) -> None:
+        log.warning(
+            "cache: %s is not a readable cache (%s); discarding it and starting afresh",
+            self.path,
+            exc,
+        )
+        self.close()
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+    def _give_up(self, exc: sqlite3.DatabaseError) -> None:
+        log.warning("cache: cannot use %s (%s); continuing without the cache", self.path, exc)
+        self.close()
+        self._broken = True
+
+
+def _create_private(path: Path) -> None:
+    """Create the file owner-only before SQLite opens it, and tighten an existing one."""
+    descriptor = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+    os.close(descriptor)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
+
+
+def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
+    """Not a database, malformed, or a table we did not create: rebuild rather than fail."""
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text or "readonly" in text or "read-only" in text:
+        return False
+    return not isinstance(exc, sqlite3.OperationalError) or any(
+        marker in text for marker in ("not a database", "malformed", "no such table", "no such column")
+    )

@@ -1,0 +1,62 @@
+"""The tracker clients one command needs, created on first use and closed together.
+
+A command that only touches GitHub never builds a Jira client (nor reads its
+credentials), and a disabled platform is never contacted at all.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from debussy.config import Config
+
+if TYPE_CHECKING:
+    from debussy.sync.github_client import GitHubClient
+    from debussy.sync.jira_client import JiraClient
+
+
+class TrackerClients:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._github: GitHubClient | None = None
+        self._jira: JiraClient | None = None
+
+    def github(self) -> GitHubClient:
+        if self._github is None:
+            from debussy.sync.github_client import GitHubClient
+
+            self._github = GitHubClient(self.config.github)
+        return self._github
+
+    def jira(self) -> JiraClient:
+        if self._jira is None:
+            from debussy.sync.jira_client import JiraClient
+
+            self._jira = JiraClient(self.config.jira)
+        return self._jira
+
+    def requests(self) -> dict[str, int]:
+        """HTTP requests sent per platform so far (for the freshness line and ``--json``)."""
+        counts: dict[str, int] = {}
+        if self._github is not None:
+            counts["github"] = self._github.requests
+        if self._jira is not None:
+            counts["jira"] = self._jira.requests
+        return counts
+
+    def enabled(self, platform: str) -> bool:
+        if platform == "github":
+            return self.config.github.enabled
+        return self.config.jira.active
+
+    async def aclose(self) -> None:
+        if self._github is not None:
+            await self._github.aclose()
+        if self._jira is not None:
+            await self._jira.aclose()
+
+    async def __aenter__(self) -> TrackerClients:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

@@ -1,0 +1,142 @@
+"""What a linked issue should look like, given the status Debussy has for its phase.
+
+This is PRODUCT.md §7's table in code, used three ways: drift detection compares
+an issue with its expectation, lifecycle pushes and ``sync --direction
+to-tracker`` write the expectation out. Keeping it in one place is what makes
+"push, then look" come out clean.
+
+GitHub is judged by state, state reason and the ``debussy:*`` labels; Jira by
+status *category* only (``new``, ``indeterminate``, ``done``), because status
+names differ between workflows and categories do not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from debussy.config import GitHubConfig, JiraConfig
+from debussy.models.status import ACTIVE_STATUSES, PhaseStatus
+
+NOT_DONE = frozenset({"new", "indeterminate"})
+ANY_CATEGORY = frozenset({"new", "indeterminate", "done"})
+BLOCKED_CLOSE_REASONS = frozenset({"not_planned", "duplicate"})
+BLOCKED_RESOLUTIONS = frozenset(
+    {"won't do", "wont do", "won't fix", "duplicate", "cannot reproduce"}
+)
+"""Jira resolutions (lower case) that mean "closed without doing it" on common workflows."""
+
+
+def is_debussy_label(name: str, config: GitHubConfig) -> bool:
+    """Labels Debussy owns: the configured ones and anything in the ``debussy:`` namespace."""
+    return name in config.labels.all() or name.lower().startswith("debussy:")
+
+
+@dataclass(frozen=True, slots=True)
+class GitHubExpectation:
+    """Allowed ``states`` (open/closed); when closed, allowed ``close_reasons`` (None: any)."""
+
+    states: frozenset[str]
+    close_reasons: frozenset[str] | None
+    label: str | None
+
+    def allows(self, state: str | None, reason: str | None) -> bool:
+        if state not in self.states:
+            return False
+        if state == "closed" and self.close_reasons is not None:
+            return (reason or "completed") in self.close_reasons
+        return True
+
+    @property
+    def wants_closed(self) -> bool:
+        return self.states == frozenset({"closed"})
+
+    def as_json(self) -> dict[str, Any]:
+        state = "any" if len(self.states) > 1 else next(iter(self.states))
+        document: dict[str, Any] = {
+            "state": state,
+            "labels": [self.label] if self.label else [],
+        }
+        if self.close_reasons is not None and "closed" in self.states:
+            document["state_reasons"] = sorted(self.close_reasons)
+        return document
+
+    def describe(self) -> str:
+        if len(self.states) > 1 and self.close_reasons == BLOCKED_CLOSE_REASONS:
+            state = "open or closed (not planned)"
+        elif len(self.states) > 1:
+            state = "open or closed"
+        else:
+            state = next(iter(self.states))
+        return f"{state}, {self.label}" if self.label else f"{state}, no debussy label"
+
+
+@dataclass(frozen=True, slots=True)
+class JiraExpectation:
+    """Allowed status categories; when ``done`` is allowed only for some resolutions, which."""
+
+    categories: frozenset[str]
+    done_resolutions: frozenset[str] | None
+    transition: str | None
+    """The configured target status name that pushing this expectation transitions to."""
+
+    def allows(self, category: str | None, resolution: str | None) -> bool:
+        if category not in self.categories:
+            return False
+        if category == "done" and self.done_resolutions is not None:
+            return (resolution or "").lower() in self.done_resolutions
+        return True
+
+    @property
+    def category_label(self) -> str:
+        if self.categories == ANY_CATEGORY and self.done_resolutions is None:
+            return "any"
+        if self.categories == NOT_DONE:
+            return "not done"
+        if len(self.categories) == 1:
+            return next(iter(self.categories))
+        return "not done, or done as won't do"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"status_category": self.category_label}
+
+    def describe(self) -> str:
+        return self.category_label
+
+
+def github_expectation(
+    status: PhaseStatus, config: GitHubConfig, *, auto_close: bool
+) -> GitHubExpectation:
+    labels = config.labels
+    if status == "pending":
+        return GitHubExpectation(frozenset({"open"}), None, None)
+    if status in ACTIVE_STATUSES:
+        return GitHubExpectation(frozenset({"open"}), None, labels.in_progress)
+    if status == "completed":
+        if auto_close:
+            return GitHubExpectation(
+                frozenset({"closed"}), frozenset({"completed"}), labels.completed
+            )
+        return GitHubExpectation(
+            frozenset({"open", "closed"}), frozenset({"completed"}), labels.completed
+        )
+    if status == "failed":
+        return GitHubExpectation(frozenset({"open"}), None, labels.failed)
+    return GitHubExpectation(frozenset({"open", "closed"}), BLOCKED_CLOSE_REASONS, labels.blocked)
+
+
+def jira_expectation(status: PhaseStatus, config: JiraConfig) -> JiraExpectation:
+    transitions = config.transitions
+    if status == "pending":
+        return JiraExpectation(NOT_DONE, None, transitions.pending)
+    if status in ACTIVE_STATUSES:
+        if transitions.in_progress:
+            return JiraExpectation(frozenset({"indeterminate"}), None, transitions.in_progress)
+        return JiraExpectation(NOT_DONE, None, None)
+    if status == "completed":
+        if transitions.completed:
+            return JiraExpectation(frozenset({"done"}), None, transitions.completed)
+        return JiraExpectation(ANY_CATEGORY, None, None)
+    if status == "failed":
+        return JiraExpectation(NOT_DONE, None, transitions.failed)
+    return JiraExpectation(ANY_CATEGORY, BLOCKED_RESOLUTIONS, transitions.blocked)

@@ -1,0 +1,438 @@
+"""GitHub issue reads without I/O: batching, the GraphQL document, and parsing answers.
+
+Kept apart from the HTTP client so that the query shape can be validated against
+GitHub's schema (tests/contract) and the parsing tested with plain values. This
+module does not import httpx.
+
+Every answer from GitHub is untrusted input: a missing field, a wrong type or a
+``null`` where an object belongs becomes a ``BadResponseError`` that names the
+issue and the field, never a ``KeyError`` or ``TypeError`` deep in the caller.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from debussy.errors import BadResponseError, TrackerAuthError
+from debussy.sync.models import GitHubRef, IssueStatus
+from debussy.timeutil import parse_iso
+
+MAX_ISSUES_PER_QUERY = 100
+"""GitHub's ceiling for one query is node count, not aliases; 100 keeps a query cheap."""
+
+LABELS_PER_ISSUE = 100
+"""``labels(first:)`` accepts 1..100; more labels than that on one issue are not read."""
+
+_OWNER = r"[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,99})"
+_NAME = r"[A-Za-z0-9_.-]{1,100}"
+_REPO_PATTERN = re.compile(rf"{_OWNER}/{_NAME}")
+
+NOT_FOUND = "NOT_FOUND"
+FORBIDDEN = "FORBIDDEN"
+RATE_LIMITED = "RATE_LIMITED"
+INSUFFICIENT_SCOPES = "INSUFFICIENT_SCOPES"
+_INVISIBLE = frozenset({NOT_FOUND, FORBIDDEN})
+"""Error types that mean "this issue cannot be seen": the issue is reported missing."""
+
+
+def is_valid_ref(ref: GitHubRef) -> bool:
+    """True when ``ref`` can name a GitHub issue, so it is safe to put in a URL path."""
+    if type(ref.number) is not int or ref.number < 1:  # a bool is an int, not an issue number
+        return False
+    if not _REPO_PATTERN.fullmatch(ref.repo):
+        return False
+    return ref.name not in (".", "..")
+
+
+# --- batching ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RepoSlice:
+    """The issues of one repository inside one query, under the alias ``alias``."""
+
+    alias: str
+    repo: str
+    refs: tuple[GitHubRef, ...]
+
+    @property
+    def owner(self) -> str:
+        return self.repo.split("/", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.repo.split("/", 1)[1]
+
+
+@dataclass(frozen=True, slots=True)
+class IssueBatch:
+    """What one GraphQL request reads: at most ``MAX_ISSUES_PER_QUERY`` issues."""
+
+    repos: tuple[RepoSlice, ...]
+
+    @property
+    def refs(self) -> tuple[GitHubRef, ...]:
+        return tuple(ref for part in self.repos for ref in part.refs)
+
+
+def plan_batches(refs: Iterable[GitHubRef], size: int = MAX_ISSUES_PER_QUERY) -> list[IssueBatch]:
+    """Pack issues into as few queries as possible: ``ceil(n / size)`` whatever the repos.
+
+    Issues are sorted so that one repository's issues stay together and a query
+    mentions as few repositories as it can; duplicates (same canonical reference)
+    are read once.
+    """
+    unique = sorted(dict.fromkeys(refs))
+    batches: list[IssueBatch] = []
+    for start in range(0, len(unique), size):
+        batches.append(_group_by_repo(unique[start : start + size]))
+    return batches
+
+
+def _group_by_repo(refs: Sequence[GitHubRef]) -> IssueBatch:
+    grouped: dict[str, list[GitHubRef]] = {}
+    for ref in refs:
+        grouped.setdefault(ref.repo.lower(), []).append(ref)
+    return IssueBatch(
+        tuple(
+            RepoSlice(alias=f"r{index}", repo=members[0].repo, refs=tuple(members))
+            for index, members in enumerate(grouped.values())
+        )
+    )
+
+
+# --- the query document -----------------------------------------------------------------
+
+
+def issue_alias(ref: GitHubRef) -> str:
+    return f"i{ref.number}"
+
+
+def issue_fields(*, enable_duplicate: bool = True) -> str:
+    """The fragment every aliased issue selects.
+
+    ``stateReason`` reports ``DUPLICATE`` only when asked with ``enableDuplicate``;
+    without it a duplicate reads as ``NOT_PLANNED``. Older GitHub Enterprise
+    servers reject the argument, hence the switch.
+    """
+    state_reason = "stateReason(enableDuplicate: true)" if enable_duplicate else "stateReason"
+    return (
+        "fragment DebussyIssue on Issue {\n"
+        "  number\n"
+        "  state\n"
+        f"  {state_reason}\n"
+        "  title\n"
+        "  url\n"
+        "  updatedAt\n"
+        "  closedAt\n"
+        f"  labels(first: {LABELS_PER_ISSUE}) {{ nodes {{ name }} }}\n"
+        "  milestone { title }\n"
+        "}\n"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLRequest:
+    query: str
+    variables: dict[str, str]
+
+    def body(self) -> dict[str, Any]:
+        return {"query": self.query, "variables": self.variables}
+
+
+def build_query(batch: IssueBatch, *, enable_duplicate: bool = True) -> GraphQLRequest:
+    """One query reading every issue of ``batch``, repositories side by side.
+
+    Owner and name travel as variables, so no user text is ever spliced into the
+    document; issue numbers are validated ints and appear as literals.
+    """
+    declarations: list[str] = []
+    selections: list[str] = []
+    variables: dict[str, str] = {}
+    for index, part in enumerate(batch.repos):
+        owner_var, name_var = f"owner{index}", f"name{index}"
+        declarations.append(f"${owner_var}: String!, ${name_var}: String!")
+        variables[owner_var], variables[name_var] = part.owner, part.name
+        issues = "".join(
+            f"    {issue_alias(ref)}: issue(number: {int(ref.number)}) {{ ...DebussyIssue }}\n"
+            for ref in part.refs
+        )
+        selections.append(
+            f"  {part.alias}: repository(owner: ${owner_var}, name: ${name_var}) {{\n{issues}  }}\n"
+        )
+    query = (
+        f"query DebussyIssues({', '.join(declarations)}) {{\n"
+        + "".join(selections)
+        + "}\n"
+        + issue_fields(enable_duplicate=enable_duplicate)
+    )
+    return GraphQLRequest(query=query, variables=variables)
+
+
+# --- parsing GraphQL answers ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLProblem:
+    """One entry of a GraphQL ``errors`` array, reduced to what decisions need."""
+
+    message: str
+    type: str | None
+    path: tuple[str | int, ...]
+
+
+def graphql_problems(payload: Any) -> list[GraphQLProblem]:
+    """The ``errors`` array of an answer, checked for shape."""
+    if not isinstance(payload, dict):
+        raise _bad("a GraphQL answer that is not a JSON object")
+    raw = payload.get("errors")
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise _bad("a GraphQL 'errors' field that is not a list")
+    problems: list[GraphQLProblem] = []
+    for entry in raw:
+        if not isinstance(entry, dict) or not isinstance(entry.get("message"), str):
+            raise _bad("a GraphQL error without a message")
+        kind = entry.get("type")
+        path = entry.get("path")
+        problems.append(
+            GraphQLProblem(
+                message=entry["message"],
+                type=kind if isinstance(kind, str) else None,
+                path=tuple(path) if isinstance(path, list) else (),
+            )
+        )
+    return problems
+
+
+def is_rate_limited(payload: Any) -> bool:
+    """True when GitHub answered a query with a ``RATE_LIMITED`` error."""
+    try:
+        return any(problem.type == RATE_LIMITED for problem in graphql_problems(payload))
+    except BadResponseError:
+        return False
+
+
+def rejects_argument(payload: Any, argument: str) -> bool:
+    """True when the server refused the query because it does not know ``argument``."""
+    if not isinstance(payload, dict) or payload.get("data") is not None:
+        return False
+    try:
+        problems = graphql_problems(payload)
+    except BadResponseError:
+        return False
+    return any(argument in problem.message for problem in problems)
+
+
+def parse_batch(
+    batch: IssueBatch, payload: Any, *, auth_hint: str = ""
+) -> dict[GitHubRef, IssueStatus]:
+    """Map one GraphQL answer to a status per issue of ``batch``.
+
+    A repository or issue that comes back ``null`` with a ``NOT_FOUND`` (or
+    ``FORBIDDEN``: visible to someone, not to this token) error is missing; a
+    ``null`` with any other explanation, or none, is a bad response.
+    """
+    problems = graphql_problems(payload)
+    data = payload.get("data")
+    if data is None:
+        raise _no_data(problems, auth_hint)
+    if not isinstance(data, dict):
+        raise _bad("a GraphQL 'data' field that is not an object")
+    statuses: dict[GitHubRef, IssueStatus] = {}
+    for part in batch.repos:
+        statuses.update(_parse_repo(part, data, problems))
+    return statuses
+
+
+def _parse_repo(
+    part: RepoSlice, data: Mapping[str, Any], problems: Sequence[GraphQLProblem]
+) -> dict[GitHubRef, IssueStatus]:
+    if part.alias not in data:
+        raise _bad(f"a GraphQL answer without repository {part.repo}")
+    node = data[part.alias]
+    if node is None:
+        _explain_null(f"repository {part.repo}", (part.alias,), problems)
+        return {ref: IssueStatus.missing_issue(ref) for ref in part.refs}
+    if not isinstance(node, dict):
+        raise _bad(f"repository {part.repo} as something other than an object")
+    statuses: dict[GitHubRef, IssueStatus] = {}
+    for ref in part.refs:
+        alias = issue_alias(ref)
+        if alias not in node:
+            raise _bad(f"a GraphQL answer without issue {_display(ref)}")
+        issue = node[alias]
+        if issue is None:
+            _explain_null(f"issue {_display(ref)}", (part.alias, alias), problems)
+            statuses[ref] = IssueStatus.missing_issue(ref)
+        else:
+            statuses[ref] = _status_from_graphql(ref, issue)
+    return statuses
+
+
+def _explain_null(what: str, path: tuple[str, ...], problems: Sequence[GraphQLProblem]) -> None:
+    """Accept a ``null`` only when an error at exactly that path says it cannot be seen."""
+    for problem in problems:
+        if problem.path == path:
+            if problem.type in _INVISIBLE:
+                return
+            raise BadResponseError("github", f"GitHub could not read {what}: {problem.message}")
+    raise _bad(f"{what} as null without an error explaining why")
+
+
+def _no_data(
+    problems: Sequence[GraphQLProblem], auth_hint: str
+) -> BadResponseError | TrackerAuthError:
+    if not problems:
+        return _bad("a GraphQL answer with neither data nor errors")
+    messages = "; ".join(problem.message for problem in problems[:3])
+    if any(problem.type == INSUFFICIENT_SCOPES for problem in problems):
+        hint = f"; {auth_hint}" if auth_hint else ""
+        return TrackerAuthError("github", f"GitHub refused the query: {messages}{hint}")
+    return BadResponseError("github", f"GitHub rejected the query: {messages}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class _Named(_Strict):
+    name: str
+
+
+class _Titled(_Strict):
+    title: str
+
+
+class _LabelConnection(_Strict):
+    nodes: list[_Named]
+
+
+class _GraphQLIssue(_Strict):
+    state: Literal["OPEN", "CLOSED"]
+    state_reason: str | None = Field(alias="stateReason")
+    title: str
+    url: str
+    updated_at: str = Field(alias="updatedAt")
+    closed_at: str | None = Field(alias="closedAt")
+    labels: _LabelConnection
+    milestone: _Titled | None
+
+
+def _status_from_graphql(ref: GitHubRef, node: Any) -> IssueStatus:
+    issue = _validate(_GraphQLIssue, node, ref)
+    state = issue.state.lower()
+    return IssueStatus(
+        platform="github",
+        id=ref.canonical,
+        state=state,
+        state_reason=issue.state_reason.lower() if issue.state_reason else None,
+        labels=tuple(label.name for label in issue.labels.nodes),
+        milestone=issue.milestone.title if issue.milestone else None,
+        title=issue.title,
+        url=issue.url,
+        last_updated=_moment(ref, "updatedAt", issue.updated_at),
+        state_changed_at=_closed_moment(ref, state, issue.closed_at),
+    )
+
+
+# --- parsing REST answers ---------------------------------------------------------------
+
+
+class _RestIssue(_Strict):
+    state: Literal["open", "closed"]
+    state_reason: str | None = None
+    title: str
+    html_url: str
+    updated_at: str
+    closed_at: str | None
+    labels: list[_Named | str]
+    milestone: _Titled | None
+    pull_request: dict[str, Any] | None = None
+
+
+def status_from_rest(ref: GitHubRef, data: Any, etag: str | None) -> IssueStatus:
+    """An issue from ``GET /repos/{o}/{r}/issues/{n}``.
+
+    A pull request answers on the same endpoint; GraphQL's ``issue(number:)``
+    says NOT_FOUND for one, so it is missing here too and both paths agree.
+    """
+    issue = _validate(_RestIssue, data, ref)
+    if issue.pull_request is not None:
+        return IssueStatus.missing_issue(ref)
+    return IssueStatus(
+        platform="github",
+        id=ref.canonical,
+        state=issue.state,
+        state_reason=issue.state_reason.lower() if issue.state_reason else None,
+        labels=tuple(label if isinstance(label, str) else label.name for label in issue.labels),
+        milestone=issue.milestone.title if issue.milestone else None,
+        title=issue.title,
+        url=issue.html_url,
+        last_updated=_moment(ref, "updated_at", issue.updated_at),
+        state_changed_at=_closed_moment(ref, issue.state, issue.closed_at),
+        etag=etag,
+    )
+
+
+def label_names_from_rest(ref: GitHubRef, data: Any) -> tuple[str, ...]:
+    """Names from a REST label list (``GET``/``PUT .../issues/{n}/labels``)."""
+    if not isinstance(data, list):
+        raise _bad(f"the labels of {_display(ref)} as something other than a list")
+    names: list[str] = []
+    for item in data:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise _bad(f"a label of {_display(ref)} without a name")
+        names.append(item["name"])
+    return tuple(names)
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def _validate(model: type[ModelT], data: Any, ref: GitHubRef) -> ModelT:
+    if not isinstance(data, dict):
+        raise _bad(f"issue {_display(ref)} as something other than an object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "(issue)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise _bad(f"issue {_display(ref)} with a bad '{field}': {first['msg']}{more}") from None
+
+
+def _moment(ref: GitHubRef, field: str, text: str) -> datetime:
+    try:
+        return parse_iso(text)
+    except ValueError:
+        raise _bad(f"issue {_display(ref)} with a bad '{field}': not a timestamp") from None
+
+
+def _closed_moment(ref: GitHubRef, state: str, closed_at: str | None) -> datetime | None:
+    """When the issue was closed; ``None`` while it is open.
+
+    GitHub does not say when an issue was *reopened* (that needs the timeline),
+    so an open issue has no state change time and drift falls back to updatedAt.
+    """
+    if state != "closed" or closed_at is None:
+        return None
+    return _moment(ref, "closedAt", closed_at)
+
+
+def _display(ref: GitHubRef) -> str:
+    return f"{ref.repo}#{ref.number}"
+
+
+def _bad(what: str) -> BadResponseError:
+    return BadResponseError("github", f"GitHub sent {what}")

@@ -1,0 +1,143 @@
+"""The GitHub token never shows: not in logs (DEBUG, httpx included), errors or reprs.
+
+The token is recognisable, every path that can fail is driven, and the test first
+proves the token really travelled (in the Authorization header) so that its
+absence everywhere else means something.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from debussy.errors import DebussyError, TrackerAuthError
+from debussy.sync.github_client import GitHubClient
+from debussy.sync.models import GitHubRef
+from tests.fixtures.github.fake import TOKEN, FakeGitHub
+
+ISSUE = GitHubRef("octo/app", 12)
+LOGGERS = ("debussy", "httpx", "httpcore")
+
+Action = Callable[[GitHubClient], Awaitable[Any]]
+
+
+@pytest.fixture
+def debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Capture DEBUG records straight from the loggers, whatever logging setup ran before."""
+    loggers = [logging.getLogger(name) for name in LOGGERS]
+    saved = [(logger.level, logger.propagate) for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(caplog.handler)
+    caplog.handler.setLevel(logging.DEBUG)
+    yield caplog
+    for logger, (level, propagate) in zip(loggers, saved, strict=True):
+        logger.removeHandler(caplog.handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+
+
+def _everything_said_about(error: BaseException) -> str:
+    """str, repr and formatted traceback of an error and of its whole chain."""
+    parts: list[str] = ["".join(traceback.format_exception(error))]
+    seen: BaseException | None = error
+    while seen is not None:
+        parts += [str(seen), repr(seen), repr(seen.args)]
+        seen = seen.__cause__ or seen.__context__
+    return "\n".join(parts)
+
+
+def test_token_appears_in_no_log_error_or_repr(
+    debug_logs: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    fake = FakeGitHub()
+    fake.add_issue("octo/app", 12, labels=["debussy:in-progress"])
+    failures: list[tuple[str, httpx.Response | Exception]] = [
+        ("graphql", httpx.Response(401, json={"message": "Bad credentials"})),
+        ("graphql", httpx.Response(500, text="oops")),
+        ("graphql", httpx.Response(200, content=b"<html><body>Sign in</body></html>")),
+        ("graphql", httpx.Response(200, content=b'{"data": {"r0": {"i12": {"num')),
+        ("graphql", httpx.ConnectError("connection refused")),
+        ("issue", httpx.Response(403, json={"message": "Must have admin rights"})),
+        ("comments", httpx.Response(502)),
+    ]
+    actions: list[Action] = [
+        lambda c: c.fetch_issues([ISSUE]),
+        lambda c: c.fetch_issues([ISSUE]),
+        lambda c: c.fetch_issues([ISSUE]),
+        lambda c: c.fetch_issues([ISSUE]),
+        lambda c: c.fetch_issues([ISSUE]),
+        lambda c: c.close_issue(ISSUE, "completed"),
+        lambda c: c.add_comment(ISSUE, "hello"),
+    ]
+    errors: list[BaseException] = []
+    reprs: list[str] = []
+
+    async def drive(client: GitHubClient) -> None:
+        await client.fetch_issues([ISSUE])  # success paths first
+        await client.set_debussy_label(ISSUE, "debussy:completed")
+        for (route, answer), action in zip(failures, actions, strict=True):
+            fake.script(route, *([answer] * 3))
+            try:
+                await action(client)
+            except DebussyError as exc:
+                errors.append(exc)
+            fake._scripted[route].clear()
+        reprs.append(repr(client))
+
+    async def main() -> None:
+        async with GitHubClient(fake.config) as client:
+            await drive(client)
+
+    with fake.running():
+        asyncio.run(main())
+        authorizations = {request.headers.get("authorization") for request in fake.calls()}
+
+    assert authorizations == {f"Bearer {TOKEN}"}  # the token really was used
+    assert len(errors) == len(failures)
+    assert any(record.name.startswith("httpx") for record in debug_logs.records)
+    assert any(record.name.startswith("debussy") for record in debug_logs.records)
+    for record in debug_logs.records:
+        assert TOKEN not in record.getMessage(), record.name
+        assert TOKEN not in repr(record.args)
+    assert TOKEN not in debug_logs.text
+    for error in errors:
+        assert TOKEN not in _everything_said_about(error)
+    assert TOKEN not in reprs[0]
+    assert "token=set" in reprs[0]
+
+
+def test_a_token_echoed_back_by_the_server_is_redacted() -> None:
+    fake = FakeGitHub()
+    fake.script(
+        "graphql", httpx.Response(403, json={"message": f"token {TOKEN} was revoked"})
+    )
+
+    async def main() -> None:
+        async with GitHubClient(fake.config, token=TOKEN) as client:
+            await client.fetch_issues([ISSUE])
+
+    with fake.running(), pytest.raises(TrackerAuthError) as caught:
+        asyncio.run(main())
+
+    assert "token *** was revoked" in str(caught.value)
+    assert TOKEN not in repr(caught.value)
+
+
+def test_client_repr_and_auth_repr_hide_the_token() -> None:
+    client = GitHubClient(FakeGitHub().config, token=TOKEN)
+    try:
+        http = client._http
+        assert TOKEN not in repr(client)
+        assert TOKEN not in repr(http)
+        assert TOKEN not in repr(http._client.auth)
+        assert TOKEN not in repr(http._client.headers)
+    finally:
+        asyncio.run(client.aclose())
