@@ -21,3 +21,7 @@ def _no_tracker_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never pick up a developer's real tokens from the environment."""
     for name in ("GITHUB_TOKEN", "GH_TOKEN", "JIRA_API_TOKEN", "JIRA_EMAIL", "NO_COLOR"):
         monkeypatch.delenv(name, raising=False)
+
+
+# A live sandbox tracker and a project wired to it, for every end-to-end test.
+from tests.sandbox_project import sandbox, sandbox_project  # noqa: E402, F401

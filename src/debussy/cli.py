@@ -199,9 +199,11 @@ def _lifecycle(
     dry_run_sync: bool,
 ) -> None:
     from debussy.output.console import make_console
-    from debussy.output.lifecycle_view import render_transition
-
-    from debussy.output.lifecycle_view import render_planned_writes, render_write_results
+    from debussy.output.lifecycle_view import (
+        render_planned_writes,
+        render_transition,
+        render_write_results,
+    )
     from debussy.sync.lifecycle import plan_lifecycle_writes, push_records, send_lifecycle_writes
 
     with _project() as project:
@@ -278,6 +280,9 @@ def done(
 @verbose_option
 def status(run_id: str | None, as_json: bool, issues: bool, refresh: bool, exit_code: bool) -> None:
     """Show the run and its phases; with --issues, the issue dashboard."""
+    if issues:
+        _issue_dashboard(run_id, as_json=as_json, refresh=refresh, drift_fails=exit_code)
+        return
     if refresh or exit_code:
         raise click.UsageError("--refresh and --exit-code only apply with --issues")
     from debussy.output.console import make_console
@@ -291,6 +296,37 @@ def status(run_id: str | None, as_json: bool, issues: bool, refresh: bool, exit_
             _print_json(status_document(run, phases, linked))
         else:
             render_status(make_console(), run, phases, linked)
+
+
+def _issue_dashboard(
+    run_id: str | None, *, as_json: bool, refresh: bool, drift_fails: bool
+) -> None:
+    """``status --issues``: render everything that could be read, then exit 1 / 3 / 0."""
+    from debussy.output.console import make_console
+    from debussy.output.issues_view import (
+        fetching_spinner,
+        print_document,
+        render_dashboard,
+        render_problems,
+    )
+    from debussy.sync.cache import IssueCache
+    from debussy.sync.dashboard import build_dashboard, cache_path
+
+    with _project() as project:
+        config = project.config
+        with (
+            IssueCache(cache_path(project.root), config.cache.ttl_seconds) as cache,
+            fetching_spinner(),
+        ):
+            dashboard = build_dashboard(project.state, config, run_id, cache=cache, refresh=refresh)
+    if as_json:
+        print_document(dashboard)
+    else:
+        render_dashboard(make_console(), dashboard)
+    render_problems(make_console(stderr=True), dashboard)
+    code = dashboard.exit_code(drift_fails=drift_fails)
+    if code != EXIT_OK:
+        raise click.exceptions.Exit(code)
 
 
 @cli.command()
@@ -310,6 +346,70 @@ def history(as_json: bool, limit: int) -> None:
             _print_json(history_document(runs, progress, syncs))
         else:
             render_history(make_console(), runs, progress, syncs)
+
+
+@cli.command()
+@click.option(
+    "--apply", "apply_changes", is_flag=True, help="Make the changes (default: plan only)."
+)
+@click.option(
+    "--direction",
+    type=click.Choice(["from-tracker", "to-tracker"]),
+    default="from-tracker",
+    show_default=True,
+    help="from-tracker: trackers are the truth; to-tracker: push Debussy's state out.",
+)
+@click.option("--force", is_flag=True, help="Also apply conflicts (Debussy changed last).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@run_option
+@verbose_option
+def sync(
+    apply_changes: bool, direction: str, force: bool, as_json: bool, run_id: str | None
+) -> None:
+    """Reconcile Debussy's state with the trackers (a dry-run plan unless --apply)."""
+    from debussy.output.console import make_console
+    from debussy.output.issues_view import fetching_spinner
+    from debussy.output.sync_view import render_sync
+    from debussy.sync.apply import apply_from_tracker, apply_to_tracker, prepare_sync
+    from debussy.sync.dashboard import cache_path
+
+    with _project() as project:
+        state, config = project.state, project.config
+        cache = cache_path(project.root)
+        with fetching_spinner():
+            outcome = prepare_sync(
+                state,
+                config,
+                cache,
+                run_id,
+                direction="to-tracker" if direction == "to-tracker" else "from-tracker",
+                force=force,
+            )
+        failure: DebussyError | None = None
+        if apply_changes:
+            try:
+                if outcome.plan.direction == "from-tracker":
+                    apply_from_tracker(state, outcome)
+                else:
+                    apply_to_tracker(state, config, cache, outcome)
+            except DebussyError as exc:
+                failure = exc
+    if as_json:
+        _print_json(outcome.document(force=force))
+    else:
+        render_sync(make_console(), outcome, force=force, apply_requested=apply_changes)
+    if failure is not None:
+        raise failure
+    errors = make_console(stderr=True)
+    for problem in outcome.fetch.errors:
+        errors.print(f"Error: {problem.platform} could not be read: {problem.message}")
+    if outcome.failed_writes:
+        raise DebussyCliError(
+            f"{len(outcome.failed_writes)} tracker write(s) failed; run the same command again "
+            "to finish the rest"
+        )
+    if not outcome.fetch.complete:
+        raise click.exceptions.Exit(EXIT_ERROR)
 
 
 def _print_json(document: object) -> None:

@@ -71,7 +71,9 @@ def test_init_writes_a_commented_config_with_the_origin_repo(
     assert "state.db" in (tmp_path / ".debussy" / ".gitignore").read_text()
 
 
-def test_init_never_overwrites_without_force(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_init_never_overwrites_without_force(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     ok("init")
     config = tmp_path / ".debussy" / "config.yaml"
@@ -212,7 +214,9 @@ def test_malformed_config_is_one_line(project: Path) -> None:
     assert "unknown key 'github.colour'" in result.stderr
 
 
-def test_outside_a_project_says_to_run_init(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_outside_a_project_says_to_run_init(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     result = run("status")
     assert result.exit_code == 1

@@ -121,7 +121,7 @@ def test_loopback_http_is_fine(url: str) -> None:
 
 
 def test_secrets_never_come_from_the_file() -> None:
-    with pytest.raises(ConfigError, match="unknown key 'github.token'"):
+    with pytest.raises(ConfigError, match=r"unknown key 'github\.token'"):
         parse("github: {token: ghp_123456}")
 
 

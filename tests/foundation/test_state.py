@@ -49,9 +49,13 @@ def state(tmp_path: Path, clock: Clock) -> StateManager:
 
 
 def new_run(state: StateManager, phases: int = 3, *, title: str = "Checkout revamp") -> str:
-    links = [NewLink("github", "octo/app#1", "GH-1", None), NewLink("jira", "PROJ-9", "PROJ-9", None)]
+    links = [
+        NewLink("github", "octo/app#1", "GH-1", None),
+        NewLink("jira", "PROJ-9", "PROJ-9", None),
+    ]
     links += [
-        NewLink("github", f"octo/app#{10 + n}", f"GH-{10 + n}", str(n)) for n in range(1, phases + 1)
+        NewLink("github", f"octo/app#{10 + n}", f"GH-{10 + n}", str(n))
+        for n in range(1, phases + 1)
     ]
     run = state.create_run(
         plan_path="plans/MASTER_PLAN.md",
@@ -236,9 +240,7 @@ def test_snapshots_pushes_and_syncs_round_trip(state: StateManager) -> None:
 
 
 def test_many_snapshots_are_read_in_chunks(state: StateManager) -> None:
-    snaps = [
-        Snapshot("github", f"o/r#{n}", "open", None, None, (), None, "t") for n in range(1200)
-    ]
+    snaps = [Snapshot("github", f"o/r#{n}", "open", None, None, (), None, "t") for n in range(1200)]
     state.save_snapshots(snaps)
     assert len(state.snapshots([("github", f"o/r#{n}") for n in range(0, 1200, 2)])) == 600
 

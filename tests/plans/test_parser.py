@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -424,6 +425,18 @@ def test_malformed_frontmatter_names_the_file_and_yaml_line(
     assert message.startswith(f"plans/phases/phase-1.md:{line}: malformed YAML frontmatter")
 
 
+def test_empty_frontmatter_is_fine(plan_folder: PlanFolder) -> None:
+    plan_folder.standard(phase_1="---\n---\n# Phase 1\n\n**GitHub Issues:** #4\n")
+    assert load().phase("1").issues == (GitHubRef("octo/app", 4),)
+
+
+def test_a_character_yaml_refuses_names_its_line(plan_folder: PlanFolder) -> None:
+    plan_folder.standard(phase_1="---\nowner: ana\nnote: bell\x07here\n---\n# Phase 1\n")
+    message = error_of()
+    assert message.startswith("plans/phases/phase-1.md:3: malformed YAML frontmatter")
+    assert "character U+0007 is not allowed" in message
+
+
 def test_frontmatter_that_is_not_a_mapping_or_not_closed(plan_folder: PlanFolder) -> None:
     plan_folder.standard(phase_1="---\n- a\n- b\n---\n# Phase 1\n")
     assert "frontmatter must be a mapping" in error_of()
@@ -471,7 +484,7 @@ def test_table_without_status_column_and_without_outer_pipes(plan_folder: PlanFo
         ---|---
         1a | [Index prefixes](phases/phase-1.md)
         1b | [Suggest endpoint](./phases/phase-2.md)
-
+        Both phases are small.
         Not part of the table | [x](phases/missing.md)
         """
     plan_folder.standard(master=master)
@@ -575,14 +588,22 @@ def test_a_phases_table_with_no_rows(plan_folder: PlanFolder) -> None:
         ("| 1 | [Index](../outside.md) | Pending |", "leads outside the plan folder"),
         ("| 1 | [Index](phases/../../outside.md) | Pending |", "leads outside the plan folder"),
         ("| 1 | [Index](/etc/passwd) | Pending |", "is an absolute path"),
-        ("| 1 | [Index](phases/phase-9.md) | Pending |", "phase file 'phases/phase-9.md' does not exist"),
+        (
+            "| 1 | [Index](phases/phase-9.md) | Pending |",
+            "phase file 'phases/phase-9.md' does not exist",
+        ),
         ("| 1 | [Index](phases) | Pending |", "is not a file"),
         ("| 1 | [Index](MASTER_PLAN.md) | Pending |", "points at the master plan itself"),
-        ("| 1 | [Index](./phases/../MASTER_PLAN.md) | Pending |", "points at the master plan itself"),
+        (
+            "| 1 | [Index](./phases/../MASTER_PLAN.md) | Pending |",
+            "points at the master plan itself",
+        ),
         ("| 1 | [Index](#phase-1) | Pending |", "points at the master plan itself"),
     ],
 )
-def test_bad_rows_name_the_master_plan_line(plan_folder: PlanFolder, row: str, fragment: str) -> None:
+def test_bad_rows_name_the_master_plan_line(
+    plan_folder: PlanFolder, row: str, fragment: str
+) -> None:
     (plan_folder.root.parent / "outside.md").write_text("# Outside\n", encoding="utf-8")
     plan_folder.standard(master=with_row(row))
     message = error_of()
@@ -596,7 +617,9 @@ def test_a_symlink_that_resolves_outside_the_plan_folder(plan_folder: PlanFolder
     plan_folder.standard()
     (plan_folder.root / "phases/phase-3.md").symlink_to(outside)
     plan_folder.standard(master=with_row("| 3 | [Sneaky](phases/phase-3.md) | Pending |"))
-    assert error_of().startswith("plans/MASTER_PLAN.md:10: phase link 'phases/phase-3.md' leads outside")
+    assert error_of().startswith(
+        "plans/MASTER_PLAN.md:10: phase link 'phases/phase-3.md' leads outside"
+    )
 
 
 def test_a_symlink_inside_the_plan_folder_is_fine(plan_folder: PlanFolder) -> None:
@@ -614,6 +637,18 @@ def test_duplicate_phase_ids(plan_folder: PlanFolder, second: str) -> None:
     master = "# P\n\n| Phase | Title |\n|---|---|\n| 1 | [One](phases/phase-1.md) |\n" + second
     plan_folder.standard(master=master + "\n")
     assert error_of() == "plans/MASTER_PLAN.md:6: phase '1' is already listed at line 5"
+
+
+def test_phase_ids_keep_their_case_and_lookup_ignores_it(plan_folder: PlanFolder) -> None:
+    master = (
+        "# P\n\n| Phase | Title |\n|---|---|\n"
+        "| 3a | [One](phases/phase-1.md) |\n| 3b | [Two](phases/phase-2.md) |\n"
+    )
+    plan_folder.standard(master=master)
+    plan = load()
+    assert [p.id for p in plan.phases] == ["3a", "3b"]
+    assert plan.phase("3B").title == "Two"
+    assert plan.phase("Phase 3a").title == "One"
 
 
 def test_duplicate_ids_differing_only_in_case(plan_folder: PlanFolder) -> None:
@@ -664,8 +699,14 @@ def test_a_file_over_5_mb_is_refused_without_reading_it_all(plan_folder: PlanFol
     plan_folder.standard()
     with plan_folder.master.open("wb") as stream:  # sparse: 1 GiB on paper, nothing on disk
         stream.truncate(1024**3)
-    message = error_of()
+    tracemalloc.start()
+    try:
+        message = error_of()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
     assert message == "plans/MASTER_PLAN.md: larger than 5 MB, which is too large for a plan file"
+    assert peak < 4 * MAX_PLAN_BYTES  # read a little past the limit, not the gigabyte
 
 
 def test_a_phase_file_over_5_mb_is_refused(plan_folder: PlanFolder) -> None:

@@ -113,6 +113,7 @@ def test_cross_repo_references_need_no_default_repo() -> None:
         "octo#7",
         "octo/app/extra#7",
         "octo/app#",
+        "octo/app#0",
         "-octo/app#7",
         "octo/..#7",
         "#12.",

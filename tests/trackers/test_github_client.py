@@ -80,7 +80,9 @@ def fetch_error(fake: FakeGitHub, refs: list[GitHubRef], **kwargs: Any) -> tuple
     return caught.value, sent[0]
 
 
-def graphql_answer(data: Any, errors: list[dict[str, Any]] | None = None, **kw: Any) -> httpx.Response:
+def graphql_answer(
+    data: Any, errors: list[dict[str, Any]] | None = None, **kw: Any
+) -> httpx.Response:
     body: dict[str, Any] = {"data": data}
     if errors is not None:
         body["errors"] = errors
@@ -111,9 +113,7 @@ def rate_limit_reset_headers(seconds_from_now: int) -> dict[str, str]:
 # --- batching ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("count", "expected_requests"), [(1, 1), (100, 1), (101, 2), (250, 3)]
-)
+@pytest.mark.parametrize(("count", "expected_requests"), [(1, 1), (100, 1), (101, 2), (250, 3)])
 def test_reads_up_to_100_issues_per_graphql_request_across_repos(
     github: FakeGitHub, count: int, expected_requests: int
 ) -> None:
@@ -308,7 +308,7 @@ def test_null_with_another_error_is_a_bad_response_naming_it(github: FakeGitHub)
 def test_errors_without_data_are_a_bad_response_naming_the_message(github: FakeGitHub) -> None:
     github.script(
         "graphql",
-        httpx.Response(200, json={"errors": [{"message": "Parse error on \"}\" (RCURLY)"}]}),
+        httpx.Response(200, json={"errors": [{"message": 'Parse error on "}" (RCURLY)'}]}),
     )
 
     error, requests = fetch_error(github, [GitHubRef(APP, 1)], token=TOKEN)
@@ -384,7 +384,9 @@ def test_primary_limit_resetting_soon_is_waited_for(github: FakeGitHub) -> None:
     github.add_issue(APP, 1)
     github.script(
         "graphql",
-        httpx.Response(403, json={"message": "API rate limit exceeded"}, headers=rate_limit_reset_headers(3)),
+        httpx.Response(
+            403, json={"message": "API rate limit exceeded"}, headers=rate_limit_reset_headers(3)
+        ),
     )
 
     _, requests = fetch(github, [GitHubRef(APP, 1)])
@@ -413,7 +415,9 @@ def test_secondary_limit_with_short_retry_after_is_retried(github: FakeGitHub, s
 def test_secondary_limit_with_long_retry_after_fails_with_its_time(github: FakeGitHub) -> None:
     github.script(
         "graphql",
-        httpx.Response(403, json={"message": "secondary rate limit"}, headers={"retry-after": "600"}),
+        httpx.Response(
+            403, json={"message": "secondary rate limit"}, headers={"retry-after": "600"}
+        ),
     )
 
     error, requests = fetch_error(github, [GitHubRef(APP, 1)], token=TOKEN)
@@ -552,9 +556,15 @@ def test_html_or_truncated_body_is_a_bad_response(
         ({"data": {"r0": {"i1": issue_node(state=5)}}}, "'state'"),
         ({"data": {"r0": {"i1": issue_node(state="MERGED")}}}, "'state'"),
         ({"data": {"r0": {"i1": issue_node(labels=None)}}}, "'labels'"),
-        ({"data": {"r0": {"i1": issue_node(labels={"nodes": [{"name": 3}]})}}}, "'labels.nodes.0.name'"),
+        (
+            {"data": {"r0": {"i1": issue_node(labels={"nodes": [{"name": 3}]})}}},
+            "'labels.nodes.0.name'",
+        ),
         ({"data": {"r0": {"i1": issue_node(milestone="v1")}}}, "'milestone'"),
-        ({"data": {"r0": {"i1": issue_node(updatedAt="yesterday")}}}, "'updatedAt': not a timestamp"),
+        (
+            {"data": {"r0": {"i1": issue_node(updatedAt="yesterday")}}},
+            "'updatedAt': not a timestamp",
+        ),
         ({"data": {"r0": {"i1": issue_node(title=None)}}}, "'title'"),
         ({"data": {"r0": {"i1": {"number": 1}}}}, "(and 7 more)"),
         ({"data": {"r0": None}}, "null without an error explaining why"),

@@ -46,10 +46,12 @@ def debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFi
 def _everything_said_about(error: BaseException) -> str:
     """str, repr and formatted traceback of an error and of its whole chain."""
     parts: list[str] = ["".join(traceback.format_exception(error))]
-    seen: BaseException | None = error
-    while seen is not None:
-        parts += [str(seen), repr(seen), repr(seen.args)]
-        seen = seen.__cause__ or seen.__context__
+    visited: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in visited:  # a re-raised error can loop
+        visited.add(id(current))
+        parts += [str(current), repr(current), repr(current.args)]
+        current = current.__cause__ or current.__context__
     return "\n".join(parts)
 
 
@@ -116,9 +118,7 @@ def test_token_appears_in_no_log_error_or_repr(
 
 def test_a_token_echoed_back_by_the_server_is_redacted() -> None:
     fake = FakeGitHub()
-    fake.script(
-        "graphql", httpx.Response(403, json={"message": f"token {TOKEN} was revoked"})
-    )
+    fake.script("graphql", httpx.Response(403, json={"message": f"token {TOKEN} was revoked"}))
 
     async def main() -> None:
         async with GitHubClient(fake.config, token=TOKEN) as client:

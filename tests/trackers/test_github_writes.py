@@ -88,7 +88,9 @@ def test_label_replaces_the_debussy_label_and_keeps_the_others(github: FakeGitHu
 
     labels, requests = write(
         github,
-        lambda c: c.set_debussy_label(ISSUE, "debussy:completed", ["bug", "debussy:in-progress", "ui"]),
+        lambda c: c.set_debussy_label(
+            ISSUE, "debussy:completed", ["bug", "debussy:in-progress", "ui"]
+        ),
     )
 
     assert labels == ("bug", "ui", "debussy:completed")
@@ -150,10 +152,14 @@ def test_other_422_on_label_creation_is_an_error(github: FakeGitHub) -> None:
         ),
     )
 
-    error, requests = write_error(github, lambda c: c.set_debussy_label(ISSUE, "debussy:failed", []))
+    error, requests = write_error(
+        github, lambda c: c.set_debussy_label(ISSUE, "debussy:failed", [])
+    )
 
     assert isinstance(error, TrackerServerError)
-    assert "refused to create label 'debussy:failed' in octo/app (422): Validation Failed" in str(error)
+    assert "refused to create label 'debussy:failed' in octo/app (422): Validation Failed" in str(
+        error
+    )
     assert requests == 1
     assert github.issue(APP, 12).labels == []
 
@@ -169,7 +175,9 @@ def test_each_label_is_created_once_per_repository_per_client(github: FakeGitHub
 
     write(github, label_all)
 
-    creations = [path for method, path, _ in sent(github) if path.endswith("/labels") and method == "POST"]
+    creations = [
+        path for method, path, _ in sent(github) if path.endswith("/labels") and method == "POST"
+    ]
     assert creations == ["/repos/octo/app/labels", "/repos/octo/lib/labels"]
 
 
@@ -178,7 +186,9 @@ def test_a_label_already_on_the_issue_is_not_created_again(github: FakeGitHub) -
 
     labels, requests = write(
         github,
-        lambda c: c.set_debussy_label(ISSUE, "debussy:failed", ["debussy:failed", "debussy:in-progress"]),
+        lambda c: c.set_debussy_label(
+            ISSUE, "debussy:failed", ["debussy:failed", "debussy:in-progress"]
+        ),
     )
 
     assert labels == ("debussy:failed",)
@@ -248,9 +258,7 @@ def test_reading_labels_follows_pagination(github: FakeGitHub) -> None:
     next_page = "https://api.github.com/repos/octo/app/issues/12/labels?per_page=100&page=2"
     github.script(
         "issue_labels",
-        httpx.Response(
-            200, json=[{"name": "a"}], headers={"link": f'<{next_page}>; rel="next"'}
-        ),
+        httpx.Response(200, json=[{"name": "a"}], headers={"link": f'<{next_page}>; rel="next"'}),
         httpx.Response(200, json=[{"name": "debussy:blocked"}]),
     )
 

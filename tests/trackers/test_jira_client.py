@@ -160,6 +160,17 @@ def test_server_pages_with_start_at_and_total() -> None:
     assert not any(status.missing for status in result.values())
 
 
+def test_server_stops_on_an_empty_page_even_if_total_says_more() -> None:
+    jira = FakeJira("server")
+    jira.add_many(5)
+    jira.fail_next(httpx.Response(200, json={"startAt": 0, "total": 5, "issues": []}))
+
+    result, requests = fetch(jira, ["PROJ-1", "PROJ-2"])
+
+    assert requests == 1
+    assert all(status.missing for status in result.values())
+
+
 @pytest.mark.parametrize(("count", "searches"), [(1, 1), (100, 1), (250, 3)])
 def test_server_batches_like_cloud(count: int, searches: int) -> None:
     jira = FakeJira("server")
@@ -262,6 +273,23 @@ def test_unknown_keys_named_one_per_answer_are_dropped_until_the_search_is_clean
         "PROJ-9",
     }
     assert not result[JiraRef("PROJ-1")].missing
+
+
+def test_one_message_naming_several_keys_drops_them_all_at_once() -> None:
+    jira = FakeJira("cloud")
+    jira.add_many(2)
+    jira.fail_next(
+        httpx.Response(
+            400, json={"errorMessages": ["Issues 'PROJ-8', 'PROJ-9' do not exist."], "errors": {}}
+        )
+    )
+
+    result, requests = fetch(jira, ["PROJ-1", "PROJ-8", "PROJ-9", "PROJ-2"])
+
+    assert requests == 2
+    assert jira.body(jira.searches()[1])["jql"] == "key in (PROJ-1, PROJ-2)"
+    assert result[JiraRef("PROJ-8")].missing
+    assert result[JiraRef("PROJ-9")].missing
 
 
 def test_an_unknown_key_only_costs_its_own_batch_a_retry() -> None:

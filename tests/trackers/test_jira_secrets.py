@@ -33,6 +33,18 @@ async def _fetch_after_403(jira: FakeJira, client: JiraClient) -> Any:
     return await _fetch(jira, client)
 
 
+async def _fetch_echoing_credentials(jira: FakeJira, client: JiraClient) -> Any:
+    """A proxy that echoes the request headers in its error: redaction is the last guard."""
+    echoed = f"bad header Authorization: Basic {BASIC_CREDENTIALS} / Bearer {TOKEN}"
+    jira.fail_next(httpx.Response(403, json={"errorMessages": [echoed]}))
+    return await _fetch(jira, client)
+
+
+async def _fetch_rejected_echoing_token(jira: FakeJira, client: JiraClient) -> Any:
+    jira.fail_next(httpx.Response(400, json={"errorMessages": [f"token {TOKEN} not allowed"]}))
+    return await _fetch(jira, client)
+
+
 async def _fetch_with_503s(jira: FakeJira, client: JiraClient) -> Any:
     jira.fail_next(*[httpx.Response(503)] * 3)
     return await _fetch(jira, client)
@@ -73,6 +85,8 @@ SUCCESSES: list[Scenario] = [_fetch, _transition, _comment]
 FAILURES: list[Scenario] = [
     _fetch_after_401,
     _fetch_after_403,
+    _fetch_echoing_credentials,
+    _fetch_rejected_echoing_token,
     _fetch_with_503s,
     _fetch_unreachable,
     _fetch_html,
@@ -100,7 +114,9 @@ def _chain(error: BaseException) -> list[BaseException]:
 
 
 @pytest.mark.parametrize("deployment", ["cloud", "server"])
-@pytest.mark.parametrize("scenario", SUCCESSES + FAILURES, ids=lambda scenario: scenario.__name__.strip("_"))
+@pytest.mark.parametrize(
+    "scenario", SUCCESSES + FAILURES, ids=lambda scenario: scenario.__name__.strip("_")
+)
 def test_the_token_appears_in_no_log_error_or_repr(
     caplog: pytest.LogCaptureFixture, deployment: Any, scenario: Scenario
 ) -> None:
@@ -134,4 +150,3 @@ def test_the_token_appears_in_no_log_error_or_repr(
     for text in [*seen, *logged]:
         assert TOKEN not in text
         assert BASIC_CREDENTIALS not in text
-

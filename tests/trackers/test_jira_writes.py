@@ -176,9 +176,7 @@ def test_a_transition_jira_refuses_is_a_transition_error_with_jiras_reason() -> 
 
 def test_a_transition_post_that_timed_out_is_not_sent_again() -> None:
     jira = jira_with_todo_issue()
-    jira.route("do_transition").mock(
-        side_effect=httpx.ReadTimeout("timed out")
-    )
+    jira.route("do_transition").mock(side_effect=httpx.ReadTimeout("timed out"))
 
     with pytest.raises(TrackerUnavailableError):
         with_client(jira, lambda client: client.transition_to(PROJ_3, "Done"))
@@ -200,9 +198,7 @@ def test_a_transition_post_that_never_connected_is_retried() -> None:
 
 def test_a_transition_post_answered_503_is_not_retried() -> None:
     jira = jira_with_todo_issue()
-    jira.route("do_transition").mock(
-        return_value=httpx.Response(503)
-    )
+    jira.route("do_transition").mock(return_value=httpx.Response(503))
 
     with pytest.raises(TrackerServerError):
         with_client(jira, lambda client: client.transition_to(PROJ_3, "Done"))

@@ -65,9 +65,7 @@ def render_planned_writes(console: Console, writes: Sequence[TrackerWrite]) -> N
         console.print(f"  ~ {escape(write.describe())}")
 
 
-def render_write_results(
-    console: Console, errors: Console, results: Sequence[WriteResult]
-) -> None:
+def render_write_results(console: Console, errors: Console, results: Sequence[WriteResult]) -> None:
     """One line per issue write; failures go to stderr as warnings (the event is recorded)."""
     from rich.markup import escape
 

@@ -300,20 +300,23 @@ def _split_frontmatter(lines: list[str], shown: str) -> tuple[_Frontmatter, int]
 def _load_frontmatter(text: str, shown: str) -> _Frontmatter:
     import yaml  # lazy: most plans have no frontmatter
 
-    loader = yaml.SafeLoader(text)
     try:
-        node = loader.get_single_node()
-        data: Any = loader.construct_document(node) if node is not None else None
+        node, data = _compose_and_construct(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 2 if mark is not None else 1  # +1: 1-based, +1: the opening ---
-        raise PlanError(f"{shown}:{line}: malformed YAML frontmatter: {exc.problem}") from exc
+        problem = exc.problem or exc.context or "cannot be parsed"
+        raise PlanError(f"{shown}:{line}: malformed YAML frontmatter: {problem}") from exc
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow
+        line = text[: exc.position].count("\n") + 2
+        raise PlanError(
+            f"{shown}:{line}: malformed YAML frontmatter: character {_code_point(exc.character)} "
+            "is not allowed in YAML"
+        ) from exc
     except yaml.YAMLError as exc:
         raise PlanError(f"{shown}:1: malformed YAML frontmatter: {exc}") from exc
     except RecursionError as exc:  # PyYAML composes nested collections recursively
         raise PlanError(f"{shown}:1: YAML frontmatter is nested too deeply") from exc
-    finally:
-        loader.dispose()
     if data is None:
         return _Frontmatter({}, {}, {})
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
@@ -323,6 +326,25 @@ def _load_frontmatter(text: str, shown: str) -> _Frontmatter:
         key_lines=_frontmatter_key_lines(node),
         item_lines=_frontmatter_item_lines(node),
     )
+
+
+def _code_point(character: object) -> str:
+    """``U+0007``: PyYAML reports the offending character as an int or a one-byte str."""
+    if isinstance(character, str) and len(character) == 1:
+        character = ord(character)
+    return f"U+{character:04X}" if isinstance(character, int) else repr(character)
+
+
+def _compose_and_construct(text: str) -> tuple[Any, Any]:
+    """The node tree (for line numbers) and the values, from one safe parse."""
+    import yaml
+
+    loader = yaml.SafeLoader(text)  # checks the characters: may raise ReaderError
+    try:
+        node = loader.get_single_node()
+        return node, loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
 
 
 def _frontmatter_key_lines(node: Any) -> dict[str, int]:

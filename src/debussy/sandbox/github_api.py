@@ -165,7 +165,7 @@ class GitHubApi:
         repo = "/api/v3/repos/{owner}/{repo}"
         issue = repo + "/issues/{number:[0-9]+}"
         self.routes: list[Route] = [
-            route("POST", "/api/graphql", self.graphql, kind="graphql", is_write=False),
+            route("POST", "/api/graphql", self.graphql, kind="graphql"),
             route("GET", issue, self.get_issue, public=True),
             route("PATCH", issue, self.update_issue),
             route("GET", issue + "/labels", self.list_issue_labels, public=True),
@@ -226,7 +226,9 @@ class GitHubApi:
         resource = "graphql" if found.kind == "graphql" else "core"
         if not authenticated and not found.public:
             if found.kind == "graphql":
-                return _error(401, "This endpoint requires you to be authenticated.", GRAPHQL_AUTH_DOCS)
+                return _error(
+                    401, "This endpoint requires you to be authenticated.", GRAPHQL_AUTH_DOCS
+                )
             return _error(401, "Requires authentication", DOCS)
         with self.store.lock:
             window = self.limits.window(authenticated, resource)
@@ -304,7 +306,9 @@ class GitHubApi:
 
     def _milestone(self, milestone: Milestone) -> JSON:
         repo = self.store.repo(milestone.repo_name)
-        issues = [] if repo is None else [i for i in repo.issues.values() if i.milestone is milestone]
+        issues = (
+            [] if repo is None else [i for i in repo.issues.values() if i.milestone is milestone]
+        )
         url = f"{self.site.github_api}/repos/{milestone.repo_name}/milestones/{milestone.number}"
         return {
             "url": url,
@@ -610,7 +614,11 @@ class GitHubApi:
                 }
 
             payload = {
-                "resources": {"core": shape(core), "graphql": shape(graphql), "search": shape(search)},
+                "resources": {
+                    "core": shape(core),
+                    "graphql": shape(graphql),
+                    "search": shape(search),
+                },
                 "rate": shape(core),
             }
         return Response.json(200, payload)

@@ -33,6 +33,8 @@ from debussy.timeutil import to_iso
 if TYPE_CHECKING:
     from graphql import GraphQLError, GraphQLResolveInfo, GraphQLSchema
 
+    Info = GraphQLResolveInfo[Any]
+
 SCHEMA_FILE = Path(__file__).with_name("github_schema.graphql")
 MAX_PAGE = 100
 QUERY_LEVEL_ERRORS = frozenset({"MISSING_PAGINATION_BOUNDARIES", "EXCESSIVE_PAGINATION"})
@@ -93,7 +95,7 @@ def _cursor_index(cursor: str) -> int:
         raise GraphQLError(f"`{cursor}` does not appear to be a valid cursor.") from None
 
 
-def _check_page_size(info: GraphQLResolveInfo, first: int | None, last: int | None) -> None:
+def _check_page_size(info: Info, first: int | None, last: int | None) -> None:
     name = info.field_name
     if first is None and last is None:
         raise _typed_error(
@@ -111,7 +113,7 @@ def _check_page_size(info: GraphQLResolveInfo, first: int | None, last: int | No
 
 
 def _label_connection(
-    info: GraphQLResolveInfo,
+    info: Info,
     labels: Sequence[Label],
     context: GraphQLContext,
     *,
@@ -158,13 +160,13 @@ def _labels_field(labels: Callable[[], Sequence[Label]], context: GraphQLContext
     """A resolver for a ``labels(...)`` field: graphql-core calls dict values that are callable."""
 
     def resolve(
-        info: GraphQLResolveInfo,
+        info: Info,
         *,
         first: int | None = None,
         last: int | None = None,
         after: str | None = None,
         before: str | None = None,
-        orderBy: JSON | None = None,  # noqa: N803 -- GraphQL argument name
+        orderBy: JSON | None = None,
         query: str | None = None,
     ) -> JSON:
         selected = list(labels())
@@ -222,7 +224,7 @@ def _milestone(milestone: Milestone, context: GraphQLContext) -> JSON:
 
 
 def _state_reason(issue: Issue) -> Any:
-    def resolve(info: GraphQLResolveInfo, *, enableDuplicate: bool = False) -> str | None:  # noqa: N803
+    def resolve(info: Info, *, enableDuplicate: bool = False) -> str | None:
         reason = issue.state_reason
         if reason == "duplicate" and not enableDuplicate:
             reason = "not_planned"
@@ -251,7 +253,7 @@ def _issue(issue: Issue, context: GraphQLContext) -> JSON:
 
 
 def _repository(repo: Repo, context: GraphQLContext) -> JSON:
-    def issue(info: GraphQLResolveInfo, *, number: int) -> JSON:
+    def issue(info: Info, *, number: int) -> JSON:
         found = repo.issues.get(number)
         if found is None:
             raise _typed_error(
@@ -259,7 +261,7 @@ def _repository(repo: Repo, context: GraphQLContext) -> JSON:
             )
         return _issue(found, context)
 
-    def milestone(info: GraphQLResolveInfo, *, number: int) -> JSON | None:
+    def milestone(info: Info, *, number: int) -> JSON | None:
         for candidate in repo.milestones.values():
             if candidate.number == number:
                 return _milestone(candidate, context)
@@ -281,11 +283,11 @@ def _repository(repo: Repo, context: GraphQLContext) -> JSON:
 
 def _root(context: GraphQLContext) -> JSON:
     def repository(
-        info: GraphQLResolveInfo,
+        info: Info,
         *,
         owner: str,
         name: str,
-        followRenames: bool = True,  # noqa: N803
+        followRenames: bool = True,
     ) -> JSON:
         repo = context.store.repo(f"{owner}/{name}")
         if repo is None:
@@ -295,7 +297,7 @@ def _root(context: GraphQLContext) -> JSON:
             )
         return _repository(repo, context)
 
-    def rate_limit(info: GraphQLResolveInfo, *, dryRun: bool = False) -> JSON:  # noqa: N803
+    def rate_limit(info: Info, *, dryRun: bool = False) -> JSON:
         rate = context.rate
         return {
             "cost": 1,
@@ -341,7 +343,9 @@ def execute(context: GraphQLContext, payload: object) -> JSON:
     from graphql import GraphQLError, execute_sync, parse, validate
 
     if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
-        return {"errors": [{"message": "A query attribute must be specified and must be a string."}]}
+        return {
+            "errors": [{"message": "A query attribute must be specified and must be a string."}]
+        }
     variables = payload.get("variables")
     operation = payload.get("operationName")
     if variables is not None and not isinstance(variables, dict):

@@ -59,7 +59,12 @@ FIELDS = (
     "project",
 )
 """Every field the sandbox knows; ``*all`` and ``*navigable`` mean these."""
-RESOLUTIONS = {"Done": "10000", "Won't Do": "10001", "Duplicate": "10002", "Cannot Reproduce": "10003"}
+RESOLUTIONS = {
+    "Done": "10000",
+    "Won't Do": "10001",
+    "Duplicate": "10002",
+    "Cannot Reproduce": "10003",
+}
 ACCOUNT_ID = "557058:sandbox-0000-4000-8000-000000000001"
 DEFAULT_PAGE = 50
 ENHANCED_MAX_PAGE = 100
@@ -161,11 +166,11 @@ class JiraApi:
         issue = api + "/issue/{key}"
         search = "search"
         self.routes: list[Route] = [
-            route("POST", api + "/search/jql", self.search_jql, kind=search, is_write=False),
+            route("POST", api + "/search/jql", self.search_jql, kind=search),
             route("GET", api + "/search/jql", self.search_jql, kind=search),
             route("POST", "/rest/api/3/search", self.search_removed, kind=search, public=True),
             route("GET", "/rest/api/3/search", self.search_removed, kind=search, public=True),
-            route("POST", "/rest/api/2/search", self.search_server, kind=search, is_write=False),
+            route("POST", "/rest/api/2/search", self.search_server, kind=search),
             route("GET", "/rest/api/2/search", self.search_server, kind=search),
             route("GET", issue, self.get_issue),
             route("GET", issue + "/transitions", self.get_transitions),
@@ -237,7 +242,8 @@ class JiraApi:
 
     def _user(self, version: str) -> JSON:
         size_urls = {
-            size: f"{self.site.url}/avatars/{size}.png" for size in ("16x16", "24x24", "32x32", "48x48")
+            size: f"{self.site.url}/avatars/{size}.png"
+            for size in ("16x16", "24x24", "32x32", "48x48")
         }
         user: JSON = {
             "self": f"{self._api(version)}/user?accountId={ACCOUNT_ID}",
@@ -283,7 +289,9 @@ class JiraApi:
         if name == "project":
             return {
                 "self": f"{api}/project/{project}",
-                "id": str(10000 + int(hashlib.sha256(project.encode()).hexdigest()[:4], 16) % 10000),
+                "id": str(
+                    10000 + int(hashlib.sha256(project.encode()).hexdigest()[:4], 16) % 10000
+                ),
                 "key": project,
                 "name": project,
                 "projectTypeKey": "software",
@@ -333,7 +341,9 @@ class JiraApi:
         try:
             data = request.json()
         except BadJsonError:
-            raise Abort(_error(400, "Unexpected character in the request body: not JSON.")) from None
+            raise Abort(
+                _error(400, "Unexpected character in the request body: not JSON.")
+            ) from None
         if not isinstance(data, dict):
             raise Abort(_error(400, "The request body must be a JSON object."))
         return data
@@ -406,7 +416,9 @@ class JiraApi:
                 raise ValueError(digest)
             return int(offset)
         except (ValueError, UnicodeDecodeError, binascii.Error):
-            raise Abort(_error(400, "The provided nextPageToken is not valid for this query.")) from None
+            raise Abort(
+                _error(400, "The provided nextPageToken is not valid for this query.")
+            ) from None
 
     # ------------------------------------------------------------------ search
 
@@ -419,7 +431,9 @@ class JiraApi:
         jql = str(data["jql"])
         offset = self._token_offset(jql, data.get("nextPageToken"))
         with self.store.lock:
-            page = [self._issue(i, fields, params["version"]) for i in issues[offset : offset + size]]
+            page = [
+                self._issue(i, fields, params["version"]) for i in issues[offset : offset + size]
+            ]
         answer: JSON = {"issues": page, "isLast": offset + size >= len(issues)}
         if not answer["isLast"]:
             answer["nextPageToken"] = self._page_token(jql, offset + size)
@@ -476,7 +490,9 @@ class JiraApi:
         resolution = (fields or {}).get("resolution")
         resolution_name = resolution.get("name") if isinstance(resolution, dict) else None
         if resolution_name is not None and resolution_name not in RESOLUTIONS:
-            return _error(400, errors={"resolution": f"Resolution '{resolution_name}' is not valid."})
+            return _error(
+                400, errors={"resolution": f"Resolution '{resolution_name}' is not valid."}
+            )
         with self.store.lock:
             issue = self._find(params)
             chosen = next((t for t in issue.transitions() if t.id == str(wanted)), None)
@@ -559,4 +575,3 @@ class JiraApi:
 def _key_rank(issue: JiraIssue) -> tuple[str, int]:
     project, _, number = issue.key.rpartition("-")
     return project, int(number)
-

@@ -93,11 +93,13 @@ def route(
     handler: Handler,
     *,
     kind: str = "rest",
-    is_write: bool | None = None,
     public: bool = False,
     charged: bool = True,
 ) -> Route:
-    """A route from ``/repos/{owner}/{repo}/issues/{number:\\d+}`` (default segment: ``[^/]+``)."""
+    """A route from ``/repos/{owner}/{repo}/issues/{number:\\d+}`` (default segment: ``[^/]+``).
+
+    Searches and GraphQL queries are reads even when sent as POST.
+    """
     pattern = "^"
     position = 0
     for match in _PLACEHOLDER.finditer(template):
@@ -110,7 +112,7 @@ def route(
         pattern=re.compile(pattern),
         handler=handler,
         kind=kind,
-        is_write=method in WRITE_METHODS if is_write is None else is_write,
+        is_write=method in WRITE_METHODS and kind == "rest",
         public=public,
         charged=charged,
     )
@@ -143,7 +145,7 @@ class Site:
         return f"{self.url}/api/v3"
 
 
-class Abort(Exception):  # noqa: N818 -- control flow, not an error condition
+class Abort(Exception):
     """Raised by a handler to answer early (a 404, a 422) without nesting every check."""
 
     def __init__(self, response: Response) -> None:

@@ -15,6 +15,7 @@ private projects are in it; tokens never are (only ``IssueStatus`` values go in)
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
@@ -196,6 +197,9 @@ class IssueCache:
                     self._discard(exc)
                     continue
                 self._give_up(exc)
+            except OSError as exc:
+                self._give_up(exc)
+            return default
         return default
 
     def _connection(self) -> sqlite3.Connection:
@@ -228,9 +232,10 @@ class IssueCache:
         )
         self.close()
         for suffix in ("", "-journal", "-wal", "-shm"):
-            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # then opening fails and we give up instead
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
-    def _give_up(self, exc: sqlite3.DatabaseError) -> None:
+    def _give_up(self, exc: sqlite3.DatabaseError | OSError) -> None:
         log.warning("cache: cannot use %s (%s); continuing without the cache", self.path, exc)
         self.close()
         self._broken = True
@@ -250,5 +255,6 @@ def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
     if "locked" in text or "busy" in text or "readonly" in text or "read-only" in text:
         return False
     return not isinstance(exc, sqlite3.OperationalError) or any(
-        marker in text for marker in ("not a database", "malformed", "no such table", "no such column")
+        marker in text
+        for marker in ("not a database", "malformed", "no such table", "no such column")
     )

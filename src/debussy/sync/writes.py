@@ -133,7 +133,9 @@ def writes_to_match(
             f"{display_key}: Jira is {actual.state} ({actual.status_category}); no transition is "
             f"configured to reach '{expectation.describe()}'"
         )
-    return [TrackerWrite(ref, display_key, phase_id, "transition", expectation.transition, why)], None
+    return [
+        TrackerWrite(ref, display_key, phase_id, "transition", expectation.transition, why)
+    ], None
 
 
 async def execute_writes(
@@ -187,7 +189,9 @@ async def _send_github(write: TrackerWrite, ref: GitHubRef, clients: TrackerClie
         labels = await github.set_debussy_label(ref, write.value)
         return WriteResult(write, "ok", ", ".join(labels) or "no labels")
     if write.action == "close":
-        await github.close_issue(ref, "not_planned" if write.value == "not_planned" else "completed")
+        await github.close_issue(
+            ref, "not_planned" if write.value == "not_planned" else "completed"
+        )
     elif write.action == "reopen":
         await github.reopen_issue(ref)
     elif write.action == "comment":

@@ -1,0 +1,131 @@
+"""``python -m debussy.sandbox``: serve the sandbox tracker in the foreground until Ctrl-C.
+
+Credentials come from the same environment variables Debussy reads
+(``GITHUB_TOKEN``, ``JIRA_EMAIL``, ``JIRA_API_TOKEN``), so one shell setup serves
+both sides; without them the sandbox's defaults apply. Values are never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from types import FrameType
+from typing import Any
+
+from debussy.sandbox.server import (
+    DEFAULT_GITHUB_TOKEN,
+    DEFAULT_JIRA_EMAIL,
+    DEFAULT_JIRA_TOKEN,
+    SandboxTracker,
+)
+
+SEEDS = {"demo": "debussy.demo:seed_demo"}
+"""``--seed NAME`` shortcuts; anything else is taken as ``module:function``."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m debussy.sandbox",
+        description="Serve a loopback GitHub + Jira sandbox tracker until interrupted.",
+    )
+    parser.add_argument(
+        "--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)"
+    )
+    parser.add_argument(
+        "--seed",
+        metavar="NAME",
+        help="seed data first: 'demo', or module:function taking the sandbox",
+    )
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds added to every response"
+    )
+    parser.add_argument(
+        "--no-auth", action="store_true", help="accept requests without (or with any) credentials"
+    )
+    return parser
+
+
+def _seeder(name: str) -> Callable[[SandboxTracker], Any]:
+    target = SEEDS.get(name, name)
+    module_name, sep, function_name = target.partition(":")
+    if not sep or not module_name or not function_name:
+        raise SystemExit(f"--seed: expected 'demo' or module:function, not {name!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SystemExit(f"--seed {name}: cannot import {module_name} ({exc})") from None
+    seeder = getattr(module, function_name, None)
+    if not callable(seeder):
+        raise SystemExit(f"--seed {name}: {module_name} has no function {function_name}")
+    return seeder
+
+
+def _from_env(*names: str) -> str | None:
+    for name in names:
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = _parser().parse_args(argv)
+    seed = _seeder(options.seed) if options.seed else None
+    github_token = _from_env("GITHUB_TOKEN", "GH_TOKEN")
+    jira_email = _from_env("JIRA_EMAIL")
+    jira_token = _from_env("JIRA_API_TOKEN")
+    sandbox = SandboxTracker(
+        latency=options.latency,
+        require_auth=not options.no_auth,
+        port=options.port,
+        github_token=github_token or DEFAULT_GITHUB_TOKEN,
+        jira_email=jira_email or DEFAULT_JIRA_EMAIL,
+        jira_token=jira_token or DEFAULT_JIRA_TOKEN,
+    )
+    if seed is not None:
+        seed(sandbox)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    with sandbox:
+        print(f"Sandbox tracker on {sandbox.url}", flush=True)
+        print(f"  GitHub API: {sandbox.github_api_url} (GraphQL: {sandbox.url}/api/graphql)")
+        print(f"  Jira:       {sandbox.jira_url} (/rest/api/3 cloud, /rest/api/2 server)")
+        if options.no_auth:
+            print("  Credentials: not required")
+        else:
+            taken = [
+                name
+                for name, value in (
+                    ("GITHUB_TOKEN", github_token),
+                    ("JIRA_EMAIL", jira_email),
+                    ("JIRA_API_TOKEN", jira_token),
+                )
+                if value
+            ]
+            print(
+                "  Credentials: from the environment for "
+                + (", ".join(taken) or "nothing")
+                + "; the sandbox defaults otherwise"
+            )
+        print("Press Ctrl-C to stop.", flush=True)
+        try:
+            while not stop.wait(0.2):
+                pass
+        except KeyboardInterrupt:
+            pass
+    signal.signal(signal.SIGTERM, previous)
+    print("Sandbox tracker stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Injected faults: what the network and the trackers do on a bad day.
+
+A fault matches requests by platform, method and a regular expression on the
+path, and fires for the next ``times`` matching requests. The server applies it
+before any handler runs, so an injected 503 or dropped connection never changes
+the store (the request was "not applied"); ``truncate`` and ``delay`` let the
+real handler answer and only damage or slow down the delivery.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+RATE_LIMITED_MESSAGE = "API rate limit exceeded for user ID 1."
+
+
+@dataclass
+class Fault:
+    platform: str | None
+    path: re.Pattern[str] | None
+    method: str | None
+    status: int | None
+    body: bytes | None
+    headers: Mapping[str, str]
+    remaining: int
+    drop_connection: bool
+    delay: float
+    graphql_error: str | None
+    truncate: bool
+
+    def matches(self, platform: str, method: str, path: str) -> bool:
+        return (
+            (self.platform is None or self.platform == platform)
+            and (self.method is None or self.method == method)
+            and (self.path is None or self.path.search(path) is not None)
+        )
+
+    @property
+    def replaces_response(self) -> bool:
+        """True when the handler must not run: the fault *is* the answer."""
+        return self.drop_connection or self.status is not None or self.graphql_error is not None
+
+    @property
+    def name(self) -> str:
+        """A short description for the request log."""
+        if self.drop_connection:
+            return "drop_connection"
+        if self.graphql_error is not None:
+            return f"graphql_error:{self.graphql_error}"
+        if self.status is not None:
+            return f"status:{self.status}"
+        if self.truncate:
+            return "truncate"
+        return "delay"
+
+
+@dataclass
+class FaultPlan:
+    """The faults still armed, in the order they were injected; the first match fires."""
+
+    armed: list[Fault] = field(default_factory=list[Fault])
+
+    def add(self, fault: Fault) -> None:
+        if fault.remaining < 1:
+            raise ValueError("times must be at least 1")
+        if fault.status is not None and not 100 <= fault.status <= 599:
+            raise ValueError(f"status must be an HTTP status code, not {fault.status}")
+        self.armed.append(fault)
+
+    def take(self, platform: str, method: str, path: str) -> Fault | None:
+        """The fault for this request, counting it down (callers hold the store lock)."""
+        for fault in self.armed:
+            if fault.matches(platform, method, path):
+                fault.remaining -= 1
+                if fault.remaining == 0:
+                    self.armed.remove(fault)
+                return fault
+        return None
+
+    def clear(self) -> None:
+        self.armed.clear()

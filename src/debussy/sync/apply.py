@@ -1,0 +1,200 @@
+"""``debussy sync``: fetch fresh, plan, and (with ``--apply``) act — safely.
+
+- The plan is always made from data fetched just now, never from the cache, and
+  ``--apply`` refuses to act when any platform could not be read or any issue is
+  unknown: a partial picture could complete or reopen the wrong phases.
+- ``from-tracker`` applies every phase change in one ``BEGIN IMMEDIATE``
+  transaction, each guarded by the status the plan saw; the sync history entry
+  commits in that same transaction. If anything moved in between (another sync,
+  a lifecycle event), nothing is written and ``StalePlanError`` says to re-run.
+- ``to-tracker`` sends idempotent writes, records every result, re-reads the
+  touched issues into the cache, and reports a partial failure (a re-run
+  finishes the rest, because the next plan only contains what is still off).
+- A dry run writes nothing to the state database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from debussy.config import Config
+from debussy.errors import DebussyError
+from debussy.models.state import PhaseTransition, StateManager
+from debussy.sync.cache import IssueCache
+from debussy.sync.clients import TrackerClients
+from debussy.sync.drift_detector import detect_run_drift
+from debussy.sync.models import ref_from_canonical
+from debussy.sync.reconcile import (
+    SCHEMA_VERSION,
+    Direction,
+    SyncPlan,
+    plan_from_tracker,
+    plan_to_tracker,
+)
+from debussy.sync.status_fetcher import FetchResult, IssueStatusFetcher
+from debussy.sync.writes import WriteResult, execute_writes
+
+
+class IncompleteDataError(DebussyError):
+    """``--apply`` refused: some tracker could not be read, so the plan may be wrong."""
+
+
+@dataclass(slots=True)
+class SyncOutcome:
+    plan: SyncPlan
+    fetch: FetchResult
+    applied: bool = False
+    transitions: list[PhaseTransition] = field(default_factory=list[PhaseTransition])
+    results: list[WriteResult] = field(default_factory=list[WriteResult])
+
+    @property
+    def failed_writes(self) -> list[WriteResult]:
+        return [r for r in self.results if r.outcome in ("error", "skipped")]
+
+    @property
+    def summary(self) -> str:
+        plan = self.plan
+        if not self.applied:
+            if plan.empty:
+                return "no changes"
+            if plan.direction == "from-tracker":
+                return f"{len(plan.phase_actions)} phase change(s) planned"
+            return f"{len(plan.writes)} tracker write(s) planned"
+        if plan.direction == "from-tracker":
+            return f"{len(self.transitions)} phase change(s) applied"
+        done = len(self.results) - len(self.failed_writes)
+        failed = len(self.failed_writes)
+        return f"{done} tracker write(s) applied" + (f", {failed} failed" if failed else "")
+
+    def document(self, *, force: bool) -> dict[str, Any]:
+        """The ``sync --json`` document: one object, ``schema_version`` first."""
+        plan = self.plan
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "direction": plan.direction,
+            "run": {"id": plan.run.id, "plan": plan.run.plan_path, "status": plan.run.status},
+            "applied": self.applied,
+            "force": force,
+            "fetch": {
+                "requests": self.fetch.total_requests,
+                "fetched": self.fetch.fetched,
+                "errors": [error.as_json() for error in self.fetch.errors],
+            },
+            "actions": plan.actions_json(),
+            "skipped": [item.as_json() for item in plan.skipped],
+            "results": [r.as_json() for r in self.results]
+            + [
+                {
+                    "kind": "phase",
+                    "phase": t.phase_id,
+                    "from": t.old_status,
+                    "to": t.new_status,
+                    "outcome": "ok",
+                    "run_completed": t.run_completed,
+                }
+                for t in self.transitions
+            ],
+            "summary": self.summary,
+        }
+
+
+def prepare_sync(
+    state: StateManager,
+    config: Config,
+    cache_path: Path,
+    run_id: str | None,
+    *,
+    direction: Direction,
+    force: bool,
+) -> SyncOutcome:
+    """Fetch every linked issue fresh and build the plan (writes nothing to the state)."""
+    run = state.get_run(run_id)
+    phases = state.phases(run.id)
+    links = state.linked_issues(run.id)
+    refs = [ref_from_canonical(link.platform, link.ref) for link in links]
+
+    async def fetch() -> FetchResult:
+        with IssueCache(cache_path, config.cache.ttl_seconds) as cache:
+            async with IssueStatusFetcher(config, cache=cache) as fetcher:
+                return await fetcher.fetch(refs, refresh=True)
+
+    result = asyncio.run(fetch()) if links else FetchResult()
+    statuses = result.statuses()
+    fresh = {
+        key: status
+        for key, status in statuses.items()
+        if result.issues[ref_from_canonical(*key)].source == "fresh"
+    }
+    snapshots = state.snapshots(link.key for link in links)
+    drift = detect_run_drift(run, phases, links, fresh, snapshots, config)
+    if direction == "from-tracker":
+        plan = plan_from_tracker(run, phases, links, fresh, drift, force=force)
+    else:
+        plan = plan_to_tracker(run, phases, links, fresh, drift, config)
+    return SyncOutcome(plan=plan, fetch=result)
+
+
+def require_complete(outcome: SyncOutcome) -> None:
+    """Refuse to act on a partial picture (PRODUCT.md §8: never act on partial data)."""
+    fetch = outcome.fetch
+    if fetch.complete:
+        return
+    reasons = [f"{e.platform}: {e.message}" for e in fetch.errors]
+    unknown = sum(1 for issue in fetch.issues.values() if issue.source == "unknown")
+    if unknown and not reasons:
+        reasons.append(f"{unknown} issue(s) could not be read")
+    raise IncompleteDataError("nothing applied: " + "; ".join(reasons))
+
+
+def apply_from_tracker(state: StateManager, outcome: SyncOutcome) -> SyncOutcome:
+    """All phase changes in one guarded transaction, with the history entry."""
+    require_complete(outcome)
+    plan = outcome.plan
+    actions = plan.actions_json()
+    results = [{**a, "outcome": "ok"} for a in actions]
+    record = state.sync_writer(
+        plan.run.id,
+        direction=plan.direction,
+        applied=True,
+        outcome=f"{len(actions)} phase change(s) applied",
+        actions=actions,
+        results=results,
+    )
+    outcome.transitions = state.apply_phase_changes(
+        plan.run.id, plan.guarded_changes(), source="sync", before_commit=record
+    )
+    outcome.applied = True
+    return outcome
+
+
+def apply_to_tracker(
+    state: StateManager, config: Config, cache_path: Path, outcome: SyncOutcome
+) -> SyncOutcome:
+    """Send the writes, record them, and refresh the touched issues in the cache."""
+    require_complete(outcome)
+    plan = outcome.plan
+
+    async def send() -> list[WriteResult]:
+        async with TrackerClients(config) as clients:
+            results = await execute_writes(plan.writes, clients)
+            touched = list(dict.fromkeys(write.ref for write in plan.writes))
+            if touched:
+                with IssueCache(cache_path, config.cache.ttl_seconds) as cache:
+                    fetcher = IssueStatusFetcher(config, cache=cache, clients=clients)
+                    await fetcher.fetch(touched, refresh=True)
+            return results
+
+    outcome.results = asyncio.run(send()) if plan.writes else []
+    outcome.applied = True
+    state.record_sync(
+        plan.run.id,
+        direction=plan.direction,
+        applied=True,
+        outcome=outcome.summary,
+        actions=plan.actions_json(),
+        results=[r.as_json() for r in outcome.results],
+    )
+    return outcome

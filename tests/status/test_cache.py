@@ -1,0 +1,222 @@
+"""IssueCache: persistent, keyed by host and issue, fresh for the TTL, private, self-healing."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import stat
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from debussy.sync.cache import IssueCache
+from debussy.sync.models import GitHubRef, IssueStatus, JiraRef
+
+START = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+HOST = "api.github.com"
+APP_1 = GitHubRef("octo/app", 1)
+APP_2 = GitHubRef("octo/app", 2)
+PROJ_1 = JiraRef("PROJ-1")
+
+
+class Clock:
+    """A clock the test moves by hand: expiry without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def github(ref: GitHubRef, state: str = "open", **fields: object) -> IssueStatus:
+    return IssueStatus(platform="github", id=ref.canonical, state=state, **fields)  # type: ignore[arg-type]
+
+
+def jira(ref: JiraRef, category: str = "indeterminate") -> IssueStatus:
+    return IssueStatus(
+        platform="jira", id=ref.canonical, state="In Progress", status_category=category
+    )
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / ".debussy" / "cache.db"
+
+
+@pytest.fixture
+def cache(path: Path, clock: Clock) -> Iterator[IssueCache]:
+    with IssueCache(path, 300, clock=clock) as opened:
+        yield opened
+
+
+@pytest.fixture
+def cache_warnings(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> pytest.LogCaptureFixture:
+    """Records of ``debussy.cache``, whatever an earlier ``-v`` did to the ``debussy`` logger."""
+    root = logging.getLogger("debussy")
+    monkeypatch.setattr(root, "propagate", True)
+    monkeypatch.setattr(root, "handlers", [])
+    caplog.set_level(logging.WARNING, logger="debussy.cache")
+    return caplog
+
+
+def test_a_stored_status_is_a_fresh_hit_and_an_unknown_issue_a_miss(
+    cache: IssueCache, clock: Clock
+) -> None:
+    cache.put_many(HOST, [github(APP_1, "closed", state_reason="completed", labels=("x",))])
+    entries = cache.get_many(HOST, [APP_1, APP_2])
+    assert set(entries) == {APP_1}
+    entry = entries[APP_1]
+    assert entry.fresh
+    assert entry.age_seconds == 0
+    assert entry.fetched_at == clock.now
+    assert entry.status == github(APP_1, "closed", state_reason="completed", labels=("x",))
+
+
+def test_entries_expire_after_the_ttl_but_are_still_returned_with_their_age(
+    cache: IssueCache, clock: Clock
+) -> None:
+    cache.put_many(HOST, [github(APP_1)])
+    clock.advance(299)
+    assert cache.get_many(HOST, [APP_1])[APP_1].fresh
+    clock.advance(1)
+    expired = cache.get_many(HOST, [APP_1])[APP_1]
+    assert not expired.fresh
+    assert expired.age_seconds == 300
+    clock.advance(86_400)
+    assert cache.get_many(HOST, [APP_1])[APP_1].age_seconds == 86_700, "any age is kept"
+
+
+def test_writing_again_refreshes_the_entry(cache: IssueCache, clock: Clock) -> None:
+    cache.put_many(HOST, [github(APP_1, "open")])
+    clock.advance(1000)
+    cache.put_many(HOST, [github(APP_1, "closed")])
+    entry = cache.get_many(HOST, [APP_1])[APP_1]
+    assert (entry.status.state, entry.fresh, entry.age_seconds) == ("closed", True, 0)
+
+
+def test_the_cache_persists_across_invocations(path: Path, clock: Clock) -> None:
+    with IssueCache(path, 300, clock=clock) as first:
+        first.put_many(HOST, [github(APP_1)])
+        first.put_many("acme.atlassian.net", [jira(PROJ_1)])
+    clock.advance(60)
+    with IssueCache(path, 300, clock=clock) as second:
+        assert second.get_many(HOST, [APP_1])[APP_1].age_seconds == 60
+        assert second.get_many("acme.atlassian.net", [PROJ_1])[PROJ_1].status == jira(PROJ_1)
+
+
+def test_entries_are_keyed_by_tracker_host(cache: IssueCache) -> None:
+    cache.put_many("ghe.example.com", [github(APP_1, "closed")])
+    cache.put_many(HOST, [github(APP_1, "open")])
+    assert cache.get_many("ghe.example.com", [APP_1])[APP_1].status.state == "closed"
+    assert cache.get_many(HOST, [APP_1])[APP_1].status.state == "open"
+    assert cache.get_many("other.example.com", [APP_1]) == {}
+
+
+def test_lookups_follow_github_case_insensitivity(cache: IssueCache) -> None:
+    cache.put_many(HOST, [github(APP_1)])
+    spelled_differently = GitHubRef("Octo/App", 1)
+    assert spelled_differently in cache.get_many(HOST, [spelled_differently])
+
+
+def test_invalidate_forgets_only_the_named_issues(cache: IssueCache) -> None:
+    cache.put_many(HOST, [github(APP_1), github(APP_2)])
+    cache.invalidate(HOST, [APP_1])
+    assert set(cache.get_many(HOST, [APP_1, APP_2])) == {APP_2}
+
+
+def test_many_issues_in_one_lookup(cache: IssueCache) -> None:
+    refs = [GitHubRef("octo/app", number) for number in range(1, 1201)]
+    cache.put_many(HOST, [github(ref) for ref in refs])
+    assert len(cache.get_many(HOST, refs)) == 1200
+
+
+def test_ttl_zero_disables_reading_but_still_records(path: Path, clock: Clock) -> None:
+    with IssueCache(path, 0, clock=clock) as disabled:
+        disabled.put_many(HOST, [github(APP_1)])
+        assert disabled.get_many(HOST, [APP_1]) == {}
+    with IssueCache(path, 300, clock=clock) as enabled:
+        assert APP_1 in enabled.get_many(HOST, [APP_1])
+
+
+def test_the_file_is_created_private(path: Path, cache: IssueCache) -> None:
+    previous = os.umask(0)  # even a permissive umask must not widen it
+    try:
+        cache.put_many(HOST, [github(APP_1)])
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_an_existing_readable_file_is_made_private(path: Path, clock: Clock) -> None:
+    path.parent.mkdir(parents=True)
+    path.touch()
+    path.chmod(0o644)
+    with IssueCache(path, 300, clock=clock) as cache:
+        cache.put_many(HOST, [github(APP_1)])
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_corrupt_file_is_discarded_and_rebuilt_with_a_warning(
+    path: Path, clock: Clock, cache_warnings: pytest.LogCaptureFixture
+) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"this is not SQLite at all, just text that got here somehow\n" * 50)
+    with IssueCache(path, 300, clock=clock) as cache:
+        assert cache.get_many(HOST, [APP_1]) == {}
+        cache.put_many(HOST, [github(APP_1)])
+        assert APP_1 in cache.get_many(HOST, [APP_1])
+    warnings = [r for r in cache_warnings.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "discarding" in warnings[0].getMessage()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_an_entry_that_no_longer_parses_is_a_miss(path: Path, cache: IssueCache) -> None:
+    cache.put_many(HOST, [github(APP_1), github(APP_2)])
+    cache.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE entries SET status = '{\"platform\": 42}' WHERE ref = 'octo/app#1'")
+    assert set(cache.get_many(HOST, [APP_1, APP_2])) == {APP_2}
+
+
+def test_a_cache_from_another_schema_version_is_emptied(path: Path, clock: Clock) -> None:
+    with IssueCache(path, 300, clock=clock) as cache:
+        cache.put_many(HOST, [github(APP_1)])
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA user_version = 99")
+    with IssueCache(path, 300, clock=clock) as reopened:
+        assert reopened.get_many(HOST, [APP_1]) == {}
+        reopened.put_many(HOST, [github(APP_1)])
+        assert APP_1 in reopened.get_many(HOST, [APP_1])
+
+
+def test_an_unusable_cache_never_fails_the_command(
+    tmp_path: Path, clock: Clock, cache_warnings: pytest.LogCaptureFixture
+) -> None:
+    blocked = tmp_path / "cache.db"
+    blocked.mkdir()  # a folder where the file should be: SQLite cannot open it
+    (blocked / "keep").write_text("user data that must survive")
+    with IssueCache(blocked, 300, clock=clock) as cache:
+        cache.put_many(HOST, [github(APP_1)])
+        assert cache.get_many(HOST, [APP_1]) == {}
+        cache.invalidate(HOST, [APP_1])
+    assert (blocked / "keep").read_text() == "user data that must survive"
+    messages = [r.getMessage() for r in cache_warnings.records]
+    assert len(messages) == 1, "one warning, not one per use"
+    assert "continuing without the cache" in messages[0]

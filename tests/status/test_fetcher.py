@@ -1,0 +1,405 @@
+"""IssueStatusFetcher against respx-mocked trackers: batching, concurrency, cache, fallbacks.
+
+GitHub is ``FakeGitHub`` (GraphQL and REST computed from a store) and Jira is
+``FakeJira`` (searches computed from the JQL), both behind respx, so the real
+clients run down to httpx and every request they send is counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+
+from debussy.config import Config, GitHubConfig, JiraConfig
+from debussy.errors import TrackerServerError
+from debussy.sync.cache import IssueCache
+from debussy.sync.clients import TrackerClients
+from debussy.sync.models import GitHubRef, IssueRef, JiraRef
+from debussy.sync.status_fetcher import FetchResult, IssueStatusFetcher, PlatformError
+from tests.fixtures.github.fake import TOKEN as GITHUB_TOKEN
+from tests.fixtures.github.fake import FakeGitHub
+from tests.fixtures.jira.fake_jira import CLOUD_URL, EMAIL, FakeJira, status_field
+from tests.fixtures.jira.fake_jira import TOKEN as JIRA_TOKEN
+
+START = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+APP_1, APP_2, APP_3 = (GitHubRef("octo/app", n) for n in (1, 2, 3))
+PROJ_1, PROJ_2 = JiraRef("PROJ-1"), JiraRef("PROJ-2")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+class Trackers:
+    """Both fakes behind respx, with the config and credentials that point at them."""
+
+    def __init__(self, github: FakeGitHub, jira: FakeJira, jira_route: respx.Route) -> None:
+        self.github = github
+        self.jira = jira
+        self.jira_route = jira_route
+
+    def config(self, *, github: bool = True, jira: bool = True, ttl: int = 300) -> Config:
+        return Config.model_validate(
+            {
+                "github": GitHubConfig(enabled=github).model_dump(),
+                "jira": JiraConfig(enabled=jira, url=CLOUD_URL).model_dump(),
+                "cache": {"ttl_seconds": ttl},
+            }
+        )
+
+    def github_requests(self) -> int:
+        return len(self.github.calls())
+
+    def jira_requests(self) -> int:
+        return len(self.jira.requests)
+
+
+@pytest.fixture
+def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", GITHUB_TOKEN)
+    monkeypatch.setenv("JIRA_EMAIL", EMAIL)
+    monkeypatch.setenv("JIRA_API_TOKEN", JIRA_TOKEN)
+
+
+@pytest.fixture
+def trackers(credentials: None) -> Iterator[Trackers]:
+    github = FakeGitHub()
+    jira = FakeJira()
+    for number in (1, 2, 3):
+        github.add_issue("octo/app", number, labels=["debussy:in-progress"])
+    jira.add("PROJ-1", status=status_field("In Progress", "indeterminate"))
+    jira.add("PROJ-2", status=status_field("To Do", "new"))
+    with github.running(), respx.mock(assert_all_called=False) as jira_router:
+        route = jira_router.route(url__startswith=CLOUD_URL).mock(side_effect=jira.handle)
+        yield Trackers(github, jira, route)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def cache(tmp_path: Path, clock: Clock) -> Iterator[IssueCache]:
+    with IssueCache(tmp_path / "cache.db", 300, clock=clock) as opened:
+        yield opened
+
+
+def fetch(
+    config: Config,
+    refs: list[IssueRef],
+    *,
+    cache: IssueCache | None,
+    clock: Clock,
+    refresh: bool = False,
+    clients: TrackerClients | None = None,
+) -> FetchResult:
+    async def main() -> FetchResult:
+        async with IssueStatusFetcher(config, cache=cache, clients=clients, clock=clock) as fetcher:
+            return await fetcher.fetch(refs, refresh=refresh)
+
+    return asyncio.run(main())
+
+
+def sources(result: FetchResult) -> dict[str, str]:
+    return {ref.canonical: issue.source for ref, issue in result.issues.items()}
+
+
+def test_github_and_jira_are_fetched_concurrently(
+    trackers: Trackers, cache: IssueCache, clock: Clock
+) -> None:
+    """Each fake answers only once the other platform's request is in flight too."""
+    in_flight: dict[str, asyncio.Event] = {}
+
+    def meet(me: str) -> None:
+        in_flight.setdefault(me, asyncio.Event()).set()
+
+    async def github_side(request: httpx.Request) -> httpx.Response:
+        meet("github")
+        await asyncio.wait_for(in_flight.setdefault("jira", asyncio.Event()).wait(), timeout=5)
+        return trackers.github._graphql(request)
+
+    async def jira_side(request: httpx.Request) -> httpx.Response:
+        meet("jira")
+        await asyncio.wait_for(in_flight.setdefault("github", asyncio.Event()).wait(), timeout=5)
+        return await trackers.jira.handle(request)
+
+    trackers.github.router.routes["graphql"].mock(side_effect=github_side)
+    trackers.jira_route.mock(side_effect=jira_side)
+    result = fetch(trackers.config(), [APP_1, PROJ_1], cache=cache, clock=clock)
+    assert sources(result) == {"octo/app#1": "fresh", "PROJ-1": "fresh"}
+    assert result.complete
+
+
+def test_many_issues_take_one_request_per_hundred_on_each_tracker(
+    trackers: Trackers, cache: IssueCache, clock: Clock
+) -> None:
+    github_refs: list[IssueRef] = []
+    for number in range(1, 151):
+        repo = "octo/app" if number % 2 else "octo/lib"
+        trackers.github.add_issue(repo, number + 10)
+        github_refs.append(GitHubRef(repo, number + 10))
+    jira_keys = trackers.jira.add_many(150, project="BIG")
+    jira_refs: list[IssueRef] = [JiraRef(key) for key in jira_keys]
+    result = fetch(trackers.config(), github_refs + jira_refs, cache=cache, clock=clock)
+    assert result.requests == {"github": 2, "jira": 2}
+    assert (trackers.github_requests(), len(trackers.jira.searches())) == (2, 2)
+    assert (result.fetched, result.from_cache, result.oldest_age_seconds) == (300, 0, 0)
+    assert set(sources(result).values()) == {"fresh"}
+    assert result.complete
+
+
+def test_a_second_look_within_the_ttl_asks_nobody(
+    trackers: Trackers, cache: IssueCache, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refs: list[IssueRef] = [APP_1, APP_2, PROJ_1]
+    fetch(trackers.config(), refs, cache=cache, clock=clock)
+    sent = trackers.github_requests() + trackers.jira_requests()
+    clock.advance(120)
+
+    def no_clients(*_args: object) -> None:
+        raise AssertionError("a client was built although everything was cached")
+
+    monkeypatch.setattr(TrackerClients, "__init__", no_clients)
+    result = fetch(trackers.config(), refs, cache=cache, clock=clock)
+    assert trackers.github_requests() + trackers.jira_requests() == sent
+    assert set(sources(result).values()) == {"cache"}
+    assert (result.from_cache, result.fetched, result.requests) == (3, 0, {})
+    assert result.oldest_age_seconds == 120
+    assert not result.stale
+    assert result.complete
+
+
+def test_only_issues_missing_from_the_cache_or_expired_are_fetched(
+    trackers: Trackers, cache: IssueCache, clock: Clock
+) -> None:
+    fetch(trackers.config(), [APP_1], cache=cache, clock=clock)
+    clock.advance(200)
+    fetch(trackers.config(), [APP_2], cache=cache, clock=clock)
+    trackers.github.issue("octo/app", 1).state = "closed"
+    trackers.github.issue("octo/app", 2).state = "closed"
+    trackers.github.issue("octo/app", 3).state = "closed"
+    clock.advance(150)  # APP_1 is now 350 s old (expired), APP_2 150 s (fresh)
+    result = fetch(trackers.config(), [APP_1, APP_2, APP_3], cache=cache, clock=clock)
+    assert sources(result) == {"octo/app#1": "fresh", "octo/app#2": "cache", "octo/app#3": "fresh"}
+    states = {
+        ref.canonical: issue.status.state for ref, issue in result.issues.items() if issue.status
+    }
+    assert states == {"octo/app#1": "closed", "octo/app#2": "open", "octo/app#3": "closed"}
+    assert result.requests == {"github": 1}
+    assert result.oldest_age_seconds == 150
+
+
+def test_refresh_ignores_fresh_entries_and_rewrites_them(
+    trackers: Trackers, cache: IssueCache, clock: Clock
+) -> None:
+    fetch(trackers.config(), [APP_1, PROJ_1], cache=cache, clock=clock)
+    trackers.github.issue("octo/app", 1).state = "closed"
+    trackers.jira.add("PROJ-1", status=status_field("Done", "done"))
+    refreshed = fetch(trackers.config(), [APP_1, PROJ_1], cache=cache, clock=clock, refresh=True)
+    assert set(sources(refreshed).values()) == {"fresh"}
+    clock.advance(10)
+    cached = fetch(trackers.config(), [APP_1, PROJ_1], cache=cache, clock=clock)
+    assert set(sources(cached).values()) == {"cache"}
+    assert cached.statuses()[("github", "octo/app#1")].state == "closed"
+    assert cached.statuses()[("jira", "PROJ-1")].status_category == "done"
+
+
+def test_ttl_zero_fetches_on_every_look(trackers: Trackers, tmp_path: Path, clock: Clock) -> None:
+    config = trackers.config(ttl=0)
+    with IssueCache(tmp_path / "cache.db", 0, clock=clock) as cache:
+        for _ in range(2):
+            result = fetch(config, [APP_1, PROJ_1], cache=cache, clock=clock)
+            assert set(sources(result).values()) == {"fresh"}
+    assert trackers.github_requests() == 2
+    assert len(trackers.jira.searches()) == 2
+
+
+@pytest.mark.parametrize(
+    ("github_on", "jira_on", "expected"),
+    [
+        (True, False, {"octo/app#1": "fresh", "PROJ-1": "disabled"}),
+        (False, True, {"octo/app#1": "disabled", "PROJ-1": "fresh"}),
+        (False, False, {"octo/app#1": "disabled", "PROJ-1": "disabled"}),
+    ],
+)
+def test_a_disabled_platform_is_never_contacted(
+    trackers: Trackers,
+    cache: IssueCache,
+    clock: Clock,
+    github_on: bool,
+    jira_on: bool,
+    expected: dict[str, str],
+) -> None:
+    config = trackers.config(github=github_on, jira=jira_on)
+    result = fetch(config, [APP_1, PROJ_1], cache=cache, clock=clock)
+    assert sources(result) == expected
+    assert (trackers.github_requests() > 0, trackers.jira_requests() > 0) == (github_on, jira_on)
+    assert result.complete, "a disabled platform is not a failure"
+    assert all(
+        issue.status is None and issue.age_seconds is None
+        for issue in result.issues.values()
+        if issue.source == "disabled"
+    )
+
+
+def test_a_failing_tracker_falls_back_to_cache_of_any_age_or_unknown(
+    trackers: Trackers, cache: IssueCache, clock: Clock
+) -> None:
+    fetch(trackers.config(), [APP_1, PROJ_1], cache=cache, clock=clock)
+    clock.advance(7200)
+    trackers.github.script("graphql", *[httpx.Response(503) for _ in range(3)])
+    result = fetch(trackers.config(), [APP_1, APP_2, PROJ_1], cache=cache, clock=clock)
+    assert sources(result) == {"octo/app#1": "stale", "octo/app#2": "unknown", "PROJ-1": "fresh"}
+    stale, unknown = result.issues[APP_1], result.issues[APP_2]
+    assert stale.age_seconds == 7200
+    assert stale.status is not None
+    assert stale.status.state == "open"
+    assert unknown.status is None
+    assert stale.error == unknown.error == "GitHub is unavailable (503)"
+    assert result.errors == [PlatformError("github", "server_error", "GitHub is unavailable (503)")]
+    assert result.requests == {"github": 3, "jira": 1}, "the client retried; Jira was unaffected"
+    assert (result.stale, result.complete) == (True, False)
+    assert (result.from_cache, result.fetched, result.oldest_age_seconds) == (1, 1, 7200)
+    assert set(result.statuses()) == {("github", "octo/app#1"), ("jira", "PROJ-1")}
+
+
+def test_a_failure_under_refresh_still_falls_back_to_the_cache(
+    trackers: Trackers, cache: IssueCache, clock: Clock
+) -> None:
+    fetch(trackers.config(), [APP_1], cache=cache, clock=clock)
+    trackers.github.script("graphql", *[httpx.ConnectError("refused") for _ in range(3)])
+    result = fetch(trackers.config(), [APP_1], cache=cache, clock=clock, refresh=True)
+    assert sources(result) == {"octo/app#1": "stale"}
+    assert [error.kind for error in result.errors] == ["unreachable"]
+
+
+def test_missing_credentials_fail_that_platform_only(
+    trackers: Trackers, cache: IssueCache, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("JIRA_API_TOKEN")
+    monkeypatch.delenv("JIRA_EMAIL")
+    result = fetch(trackers.config(), [APP_1, PROJ_1], cache=cache, clock=clock)
+    assert sources(result) == {"octo/app#1": "fresh", "PROJ-1": "unknown"}
+    (error,) = result.errors
+    assert (error.platform, error.kind) == ("jira", "auth")
+    assert "JIRA_EMAIL" in error.message
+    assert "JIRA_API_TOKEN" in error.message
+    assert trackers.jira_requests() == 0
+
+
+def test_a_rejected_token_is_an_auth_error_naming_the_variable(
+    trackers: Trackers, cache: IssueCache, clock: Clock
+) -> None:
+    trackers.github.script("graphql", httpx.Response(401, json={"message": "Bad credentials"}))
+    result = fetch(trackers.config(), [APP_1], cache=cache, clock=clock)
+    (error,) = result.errors
+    assert error.kind == "auth"
+    assert "GITHUB_TOKEN" in error.message
+    assert GITHUB_TOKEN not in error.message
+    assert sources(result) == {"octo/app#1": "unknown"}
+
+
+def test_the_single_platform_reads_raise_instead_of_falling_back(
+    trackers: Trackers, cache: IssueCache, clock: Clock
+) -> None:
+    config = trackers.config()
+
+    async def main() -> None:
+        async with IssueStatusFetcher(config, cache=cache, clock=clock) as fetcher:
+            statuses = await fetcher.fetch_jira_status([PROJ_1, PROJ_2])
+            assert {ref.key: s.status_category for ref, s in statuses.items()} == {
+                "PROJ-1": "indeterminate",
+                "PROJ-2": "new",
+            }
+            await fetcher.fetch_github_status([APP_1])
+            trackers.github.script("graphql", *[httpx.Response(502) for _ in range(3)])
+            with pytest.raises(TrackerServerError):
+                await fetcher.fetch_github_status([APP_1], refresh=True)
+
+    asyncio.run(main())
+
+
+def test_single_platform_reads_of_a_disabled_platform_return_nothing(
+    trackers: Trackers, cache: IssueCache, clock: Clock
+) -> None:
+    async def main() -> None:
+        config = trackers.config(jira=False)
+        async with IssueStatusFetcher(config, cache=cache, clock=clock) as fetcher:
+            assert await fetcher.fetch_jira_status([PROJ_1]) == {}
+
+    asyncio.run(main())
+    assert trackers.jira_requests() == 0
+
+
+def test_without_a_token_expired_entries_are_revalidated_with_their_etag(
+    trackers: Trackers, cache: IssueCache, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GITHUB_TOKEN")
+    fetch(trackers.config(jira=False), [APP_1], cache=cache, clock=clock)
+    clock.advance(600)
+    result = fetch(trackers.config(jira=False), [APP_1], cache=cache, clock=clock)
+    first, second = trackers.github.calls("issue")
+    assert "if-none-match" not in first.headers
+    assert (
+        second.headers["if-none-match"]
+        == cache.get_many("api.github.com", [APP_1])[APP_1].status.etag
+    )
+    assert sources(result) == {"octo/app#1": "fresh"}
+    assert cache.get_many("api.github.com", [APP_1])[APP_1].age_seconds == 0, "re-stamped"
+
+
+def test_request_counts_cover_this_fetch_only_when_clients_are_shared(
+    trackers: Trackers, cache: IssueCache, clock: Clock
+) -> None:
+    config = trackers.config()
+
+    async def main() -> list[FetchResult]:
+        async with TrackerClients(config) as clients:
+            fetcher = IssueStatusFetcher(config, cache=cache, clients=clients, clock=clock)
+            results = [await fetcher.fetch([APP_1, PROJ_1], refresh=True) for _ in range(2)]
+            await fetcher.aclose()
+            # The caller's clients stay open for its own writes.
+            await clients.github().fetch_issues([APP_2])
+            return results
+
+    first, second = asyncio.run(main())
+    assert first.requests == second.requests == {"github": 1, "jira": 1}
+
+
+def test_verbose_logs_each_hit_and_miss_with_its_age(
+    trackers: Trackers,
+    cache: IssueCache,
+    clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(logging.getLogger("debussy"), "propagate", True)
+    fetch(trackers.config(), [APP_1, APP_2], cache=cache, clock=clock)
+    clock.advance(150)
+    trackers.github.add_issue("octo/app", 3)
+    cache.put_many("api.github.com", [])
+    caplog.set_level(logging.INFO, logger="debussy.cache")
+    fetch(trackers.config(), [APP_1, APP_3], cache=cache, clock=clock)
+    clock.advance(400)
+    fetch(trackers.config(), [APP_1], cache=cache, clock=clock)
+    messages = [r.getMessage() for r in caplog.records if r.name == "debussy.cache"]
+    assert messages == [
+        "cache hit: octo/app#1 (fetched 2m ago)",
+        "cache miss: octo/app#3 (not cached)",
+        "cache miss: octo/app#1 (expired; fetched 9m ago)",
+    ]
