@@ -220,7 +220,9 @@ def _lifecycle(
             return
         if not push.writes:
             return
-        results = send_lifecycle_writes(push.writes, project.config)
+        from debussy.sync.dashboard import cache_path
+
+        results = send_lifecycle_writes(push.writes, project.config, cache_path(project.root))
         state.record_pushes(push_records(run.id, results))
         render_write_results(make_console(), make_console(stderr=True), results)
 

@@ -154,3 +154,19 @@ def test_without_auto_close_completion_only_labels(sandbox_project: SandboxProje
     assert issue["state"] == "open"
     assert issue["labels"] == ["debussy:completed"]
     assert labels(project, "octo/app", 1) == ["debussy:completed"]
+
+
+def test_the_dashboard_sees_a_push_at_once_despite_the_cache(
+    sandbox_project: SandboxProject,
+) -> None:
+    project = started(sandbox_project)
+    assert project.issues_json()["drift_count"] == 0  # everything cached now
+    project.ok("phase", "start", "2")
+    project.sandbox.clear_requests()
+    document = project.issues_json()
+    assert document["drift_count"] == 0
+    pushed = {i["key"]: i for i in document["issues"] if i["key"] in ("GH-11", "PROJ-2")}
+    assert {i["source"] for i in pushed.values()} == {"fresh"}, "touched issues are re-read"
+    assert pushed["GH-11"]["labels"] == ["debussy:in-progress"]
+    untouched = [i for i in document["issues"] if i["key"] == "GH-12"]
+    assert untouched[0]["source"] == "cache"

@@ -168,7 +168,9 @@ def test_jira_cloud_answers_conform(
         assert_conforms("jira", response.request)
 
 
-def test_conformance_check_rejects_a_wrong_body(seeded: SandboxTracker, github: httpx.Client) -> None:
+def test_conformance_check_rejects_a_wrong_body(
+    seeded: SandboxTracker, github: httpx.Client
+) -> None:
     """The validator is live: an issue without its required ``number`` fails it."""
     response = github.get(f"{ISSUE}/12")
     broken = response.json()

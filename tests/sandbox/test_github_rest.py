@@ -124,7 +124,9 @@ def test_state_reason_without_a_state_change_is_ignored(
 
 
 def test_every_patch_bumps_updated_at(issue12: SandboxTracker, github: httpx.Client) -> None:
-    stamps = [parse_iso(github.patch(f"{ISSUE}/12", json={}).json()["updated_at"]) for _ in range(3)]
+    stamps = [
+        parse_iso(github.patch(f"{ISSUE}/12", json={}).json()["updated_at"]) for _ in range(3)
+    ]
 
     assert stamps == sorted(stamps)
     assert len(set(stamps)) == 3
@@ -184,7 +186,9 @@ def test_post_labels_adds_to_the_set(issue12: SandboxTracker, github: httpx.Clie
     assert label_names(answer) == ["debussy:in-progress", "bug", "debussy:failed"]
 
 
-def test_delete_one_label_and_404_when_absent(issue12: SandboxTracker, github: httpx.Client) -> None:
+def test_delete_one_label_and_404_when_absent(
+    issue12: SandboxTracker, github: httpx.Client
+) -> None:
     removed = github.delete(f"{ISSUE}/12/labels/debussy:in-progress")
     absent = github.delete(f"{ISSUE}/12/labels/debussy:in-progress")
 
@@ -203,7 +207,9 @@ def test_delete_all_labels(issue12: SandboxTracker, github: httpx.Client) -> Non
 def test_creating_an_existing_label_is_422_already_exists(
     issue12: SandboxTracker, github: httpx.Client
 ) -> None:
-    created = github.post("/repos/octo/app/labels", json={"name": "debussy:done", "color": "0E8A16"})
+    created = github.post(
+        "/repos/octo/app/labels", json={"name": "debussy:done", "color": "0E8A16"}
+    )
     again = github.post("/repos/octo/app/labels", json={"name": "Debussy:Done", "color": "0e8a16"})
 
     assert created.status_code == 201
@@ -307,9 +313,7 @@ def test_both_token_schemes_are_accepted(
 ) -> None:
     token = github.headers["Authorization"].split(" ", 1)[1]
 
-    answer = github.patch(
-        f"{ISSUE}/12", json={}, headers={"Authorization": f"{scheme} {token}"}
-    )
+    answer = github.patch(f"{ISSUE}/12", json={}, headers={"Authorization": f"{scheme} {token}"})
 
     assert answer.status_code == 200
     assert answer.headers["x-ratelimit-limit"] == "5000"
@@ -346,7 +350,9 @@ def test_every_github_answer_carries_rate_limit_headers(
 
     for answer in answers:
         assert answer.headers["x-ratelimit-resource"] == "core"
-        assert int(answer.headers["x-ratelimit-remaining"]) <= int(answer.headers["x-ratelimit-limit"])
+        assert int(answer.headers["x-ratelimit-remaining"]) <= int(
+            answer.headers["x-ratelimit-limit"]
+        )
         assert int(answer.headers["x-ratelimit-reset"]) > 0
         assert "x-ratelimit-used" in answer.headers
 

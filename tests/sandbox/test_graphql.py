@@ -22,13 +22,17 @@ REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
 
 @pytest.fixture
 def seeded(sandbox: SandboxTracker) -> SandboxTracker:
-    sandbox.add_issue("octo/app", 12, title="Ship it", labels=["debussy:in-progress"], milestone="v1")
+    sandbox.add_issue(
+        "octo/app", 12, title="Ship it", labels=["debussy:in-progress"], milestone="v1"
+    )
     sandbox.add_issue("octo/app", 13, state="closed", state_reason="duplicate")
     return sandbox
 
 
 def test_found_issue_has_githubs_field_values(seeded: SandboxTracker) -> None:
-    query = f'{{ repository(owner: "octo", name: "app") {{ issue(number: 12) {{ {ISSUE_FIELDS} }} }} }}'
+    query = (
+        f'{{ repository(owner: "octo", name: "app") {{ issue(number: 12) {{ {ISSUE_FIELDS} }} }} }}'
+    )
 
     answer = graphql(seeded, query)
 

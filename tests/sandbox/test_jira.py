@@ -51,7 +51,9 @@ def test_search_returns_only_the_requested_fields(two: SandboxTracker, jira: htt
 
 
 def test_field_values_use_jiras_shapes(two: SandboxTracker, jira: httpx.Client) -> None:
-    issues = {i["key"]: i["fields"] for i in search(jira, "key in (PROJ-1, PROJ-2)").json()["issues"]}
+    issues = {
+        i["key"]: i["fields"] for i in search(jira, "key in (PROJ-1, PROJ-2)").json()["issues"]
+    }
 
     done, open_ = issues["PROJ-2"], issues["PROJ-1"]
     assert done["resolution"]["name"] == "Done"
@@ -206,7 +208,9 @@ def test_server_search_pages_with_start_at_and_total(
         sandbox.add_jira_issue(key)
     jql = f"key in ({', '.join(wanted)})"
 
-    first = jira.post("/rest/api/2/search", json={"jql": jql, "fields": ["status"], "maxResults": 5})
+    first = jira.post(
+        "/rest/api/2/search", json={"jql": jql, "fields": ["status"], "maxResults": 5}
+    )
     second = jira.post(
         "/rest/api/2/search", json={"jql": jql, "fields": ["status"], "startAt": 5, "maxResults": 5}
     )

@@ -153,10 +153,12 @@ def sandbox(sandbox_clock: ShiftedClock) -> Iterator[SandboxTracker]:
         jira_token=JIRA_TOKEN,
         clock=sandbox_clock,
     ) as tracker:
+        sandbox_clock.offset = -timedelta(days=1)  # the issues exist since yesterday
         for repo, number in GITHUB_ISSUES:
             tracker.add_issue(repo, number, title=f"{repo}#{number}")
         for key in JIRA_ISSUES:
             tracker.add_jira_issue(key, summary=key)
+        sandbox_clock.offset = timedelta(0)
         yield tracker
 
 

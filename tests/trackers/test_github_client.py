@@ -240,6 +240,22 @@ def test_maps_graphql_fields_to_issue_status(github: FakeGitHub) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("state", "closed_at"), [("OPEN", "2026-11-20T08:00:00Z"), ("CLOSED", None)]
+)
+def test_state_change_time_is_only_a_closed_issues_closed_at(
+    github: FakeGitHub, state: str, closed_at: str | None
+) -> None:
+    """An open issue's closedAt is an old closing, not when it changed to open."""
+    node = issue_node(state=state, closedAt=closed_at)
+    github.script("graphql", graphql_answer({"r0": {"i1": node}}))
+
+    statuses, _ = fetch(github, [GitHubRef(APP, 1)])
+
+    assert statuses[GitHubRef(APP, 1)].state_changed_at is None
+    assert statuses[GitHubRef(APP, 1)].last_updated == datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+
+
 def test_old_enterprise_without_enable_duplicate_is_asked_again_once(github: FakeGitHub) -> None:
     github.old_enterprise = True
     github.add_issue(APP, 1, state="closed", state_reason="duplicate", closed_at=UPDATED)
@@ -255,6 +271,33 @@ def test_old_enterprise_without_enable_duplicate_is_asked_again_once(github: Fak
 
     assert status.state_reason == "not_planned"  # the best an old server can say
     assert (after_first, after_second) == (2, 3)
+
+
+def test_old_enterprise_with_concurrent_batches_still_reads_everything() -> None:
+    """All batches are in flight (and refused) before the first one turns the flag off."""
+    fake = FakeGitHub()
+    fake.old_enterprise = True
+    refs = [GitHubRef(APP, n) for n in range(1, 301)]
+    for ref in refs:
+        fake.add_issue(ref.repo, ref.number)
+    sent = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal sent
+        sent += 1
+        for _ in range(5):  # let the other batches send before this one answers
+            await asyncio.sleep(0)
+        return fake._graphql(request)
+
+    async def main() -> dict[GitHubRef, IssueStatus]:
+        transport = httpx.MockTransport(handler)
+        async with GitHubClient(fake.config, token=TOKEN, transport=transport) as client:
+            return await client.fetch_issues(refs)
+
+    statuses = run(main())
+
+    assert all(status.state == "open" for status in statuses.values())
+    assert sent == 6  # three refused, three asked again
 
 
 # --- missing issues ---------------------------------------------------------------------

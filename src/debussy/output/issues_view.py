@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-from debussy.output.console import is_tty
+from debussy.output.console import color_wanted, is_tty
 from debussy.sync.dashboard import Dashboard, IssueRow, dashboard_document
 from debussy.sync.drift_detector import describe_actual
 from debussy.sync.models import Drift
@@ -198,13 +198,13 @@ def fetching_spinner(stderr: TextIO | None = None) -> AbstractContextManager[obj
     stream = stderr or sys.stderr
     if not is_tty(stream):
         return nullcontext()
-    return _spinner()
+    return _spinner(stream)
 
 
 @contextmanager
-def _spinner() -> Generator[object]:
-    from debussy.output.console import make_console
+def _spinner(stream: TextIO) -> Generator[object]:
+    from rich.console import Console
 
-    console = make_console(stderr=True)
+    console = Console(file=stream, no_color=not color_wanted(stream), highlight=False)
     with console.status("Reading issue statuses…", spinner="dots") as status:
         yield status

@@ -407,7 +407,7 @@ class JiraApi:
 
     @staticmethod
     def _token_offset(jql: str, token: object) -> int:
-        if token is None or token == "":
+        if not token:
             return 0
         try:
             text = base64.urlsafe_b64decode(str(token) + "=" * (-len(str(token)) % 4)).decode()

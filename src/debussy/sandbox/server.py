@@ -45,9 +45,10 @@ from debussy.sandbox.wire import (
 log = logging.getLogger("debussy.sandbox")
 
 HOST = "127.0.0.1"
-DEFAULT_GITHUB_TOKEN = "sandbox-github-token"  # noqa: S105 -- the sandbox's own fake credential
+# The sandbox's own fake credentials, public by design (the demo exports them to Debussy):
+DEFAULT_GITHUB_TOKEN = "sandbox-github-token"  # noqa: S105  # nosec B105
 DEFAULT_JIRA_EMAIL = "demo@example.com"
-DEFAULT_JIRA_TOKEN = "sandbox-jira-token"  # noqa: S105 -- the sandbox's own fake credential
+DEFAULT_JIRA_TOKEN = "sandbox-jira-token"  # noqa: S105  # nosec B105
 MAX_BODY = 16 * 1024 * 1024
 NO_BODY_STATUSES = frozenset({204, 304})
 
@@ -126,6 +127,8 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "DebussySandbox/1.0"
     sys_version = ""
+    disable_nagle_algorithm = True
+    """Small answers must not wait for the client's delayed ACK (40 ms per request)."""
 
     @property
     def sandbox_server(self) -> _Server:

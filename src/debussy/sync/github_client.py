@@ -186,8 +186,9 @@ class GitHubClient:
     ) -> dict[GitHubRef, IssueStatus]:
         """The current status of each issue; gone, moved or invisible ones are ``missing``.
 
-        With a token: ``ceil(n / 100)`` GraphQL requests. Without: one REST request
-        per issue, revalidated with the ``etag`` of ``known`` (a 304 costs no quota).
+        With a token: ``ceil(n / 100)`` GraphQL requests (``known`` is not needed).
+        Without: one REST request per issue, revalidated with the ``etag`` of
+        ``known`` (a 304 answers with the known status and costs no quota).
         """
         wanted = list(dict.fromkeys(refs))
         statuses: dict[GitHubRef, IssueStatus] = {}
@@ -217,15 +218,22 @@ class GitHubClient:
         return {ref: status for result in results for ref, status in result.items()}
 
     async def _read_batch(self, batch: IssueBatch) -> dict[GitHubRef, IssueStatus]:
-        payload = await self._post_query(batch)
-        if self._enable_duplicate and rejects_argument(payload, "enableDuplicate"):
-            log.info("GitHub: server predates stateReason(enableDuplicate:); asking without it")
+        """One query; asked again without ``enableDuplicate`` if the server does not know it.
+
+        The flag is read before sending because concurrent batches may all be
+        refused before the first of them turns it off.
+        """
+        with_duplicate = self._enable_duplicate
+        payload = await self._post_query(batch, enable_duplicate=with_duplicate)
+        if with_duplicate and rejects_argument(payload, "enableDuplicate"):
+            if self._enable_duplicate:
+                log.info("GitHub: server predates stateReason(enableDuplicate:); asking without")
             self._enable_duplicate = False
-            payload = await self._post_query(batch)
+            payload = await self._post_query(batch, enable_duplicate=False)
         return parse_batch(batch, payload, auth_hint=self._auth_hint)
 
-    async def _post_query(self, batch: IssueBatch) -> Any:
-        document = build_query(batch, enable_duplicate=self._enable_duplicate)
+    async def _post_query(self, batch: IssueBatch, *, enable_duplicate: bool) -> Any:
+        document = build_query(batch, enable_duplicate=enable_duplicate)
         response = await self._http.request(
             "POST", str(self._graphql_url), json=document.body(), idempotent=True
         )

@@ -23,7 +23,7 @@ from debussy.errors import BadResponseError, TrackerAuthError
 from debussy.sync.models import GitHubRef, IssueStatus
 from debussy.timeutil import parse_iso
 
-MAX_ISSUES_PER_QUERY = 50
+MAX_ISSUES_PER_QUERY = 100
 """GitHub's ceiling for one query is node count, not aliases; 100 keeps a query cheap."""
 
 LABELS_PER_ISSUE = 100

@@ -17,10 +17,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from debussy.config import Config
 from debussy.models.state import LinkedIssue, NewPush, PhaseRecord, PhaseTransition, RunRecord
 from debussy.models.status import PhaseStatus, run_aggregate
+from debussy.sync.cache import IssueCache
 from debussy.sync.clients import TrackerClients
 from debussy.sync.expected import github_expectation, jira_expectation
 from debussy.sync.models import ref_from_canonical
@@ -95,14 +97,25 @@ def _enabled(platform: str, config: Config) -> bool:
     return config.github.enabled if platform == "github" else config.jira.active
 
 
-def send_lifecycle_writes(writes: Sequence[TrackerWrite], config: Config) -> list[WriteResult]:
-    """Send the writes (blocking); failures come back as results, never as exceptions."""
+def send_lifecycle_writes(
+    writes: Sequence[TrackerWrite], config: Config, cache_path: Path
+) -> list[WriteResult]:
+    """Send the writes (blocking); failures come back as results, never as exceptions.
+
+    The touched issues are dropped from the issue cache: their cached labels are now
+    known to be old, and showing them would report drift that is not there.
+    """
 
     async def send() -> list[WriteResult]:
         async with TrackerClients(config) as clients:
             return await execute_writes(writes, clients)
 
-    return asyncio.run(send())
+    results = asyncio.run(send())
+    touched = list(dict.fromkeys(write.ref for write in writes))
+    with IssueCache(cache_path, config.cache.ttl_seconds) as cache:
+        cache.invalidate(config.github.host, [r for r in touched if r.platform == "github"])
+        cache.invalidate(config.jira.host, [r for r in touched if r.platform == "jira"])
+    return results
 
 
 def push_records(run_id: str, results: Sequence[WriteResult]) -> list[NewPush]:

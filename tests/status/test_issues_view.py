@@ -1,0 +1,260 @@
+"""The human view of the dashboard: banner, cells, freshness line, TTY vs piped, spinner."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from rich.console import Console
+
+from debussy.config import Config, GitHubConfig
+from debussy.models.state import LinkedIssue, RunRecord
+from debussy.output.issues_view import (
+    drift_banner,
+    fetching_spinner,
+    freshness_lines,
+    last_updated,
+    problem_lines,
+    render_dashboard,
+    row_cells,
+)
+from debussy.sync.dashboard import Dashboard, IssueRow
+from debussy.sync.expected import github_expectation
+from debussy.sync.models import Drift, GitHubRef, IssueStatus
+from debussy.sync.status_fetcher import FetchedIssue, FetchResult, PlatformError, Source
+from tests.status.conftest import SandboxProject
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+RUN = RunRecord(
+    id="3f9c2a1b",
+    plan_path="plans/MASTER_PLAN.md",
+    plan_title="Checkout revamp",
+    status="running",
+    started_at="2026-11-27T09:00:00Z",
+    completed_at=None,
+    auto_close=False,
+    github_repo="octo/app",
+)
+CONFIG = Config()
+ANSI = "\x1b["
+
+
+def row(
+    number: int,
+    source: Source,
+    *,
+    state: str | None = "open",
+    age: float | None = 0.0,
+    drifts: tuple[Drift, ...] = (),
+    updated: datetime | None = NOW - timedelta(hours=3),
+    phase: str | None = "1",
+) -> IssueRow:
+    ref = GitHubRef("octo/app", number)
+    status = (
+        IssueStatus(platform="github", id=ref.canonical, state=state, last_updated=updated)
+        if state is not None
+        else None
+    )
+    return IssueRow(
+        link=LinkedIssue(RUN.id, phase, "github", ref.canonical, f"GH-{number}"),
+        ref=ref,
+        fetched=FetchedIssue(ref, status, source, age if status is not None else None),
+        expected=github_expectation("running", GitHubConfig(), auto_close=False),
+        debussy_status="running",
+        debussy_changed_at=NOW - timedelta(hours=4),
+        drifts=drifts,
+    )
+
+
+def dashboard(
+    *rows: IssueRow, requests: int = 0, errors: list[PlatformError] | None = None
+) -> Dashboard:
+    result = FetchResult(
+        issues={r.ref: r.fetched for r in rows},
+        errors=errors or [],
+        requests={"github": requests} if requests else {},
+    )
+    return Dashboard(run=RUN, rows=rows, fetch=result, config=CONFIG, generated_at=NOW)
+
+
+CLOSED = Drift(type="closed_externally", newer="tracker", detail="closed as not planned on GitHub")
+LABELS = Drift(type="label_mismatch", newer="debussy", detail="labels none")
+
+
+def plain(markup: str) -> str:
+    console = Console(file=io.StringIO(), no_color=True, width=200)
+    console.print(markup, end="")
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_the_banner_counts_issues() -> None:
+    assert drift_banner(1) == (
+        "1 issue diverged from Debussy's state — run `debussy sync` to see the plan"
+    )
+    assert drift_banner(3).startswith("3 issues diverged")
+
+
+def test_cells_of_a_drifted_row() -> None:
+    cells = [plain(cell) for cell in row_cells(row(10, "fresh", drifts=(CLOSED, LABELS)), NOW)]
+    assert cells == [
+        "GH-10",
+        "1",
+        "open",
+        "open, debussy:in-progress",
+        "3h ago",
+        "closed_externally (tracker newer), label_mismatch (Debussy newer)",
+    ]
+
+
+def test_plan_level_stale_unknown_and_disabled_rows() -> None:
+    stale = [plain(c) for c in row_cells(row(1, "stale", age=7200, phase=None), NOW)]
+    assert (stale[1], stale[2]) == ("plan", "open (stale, fetched 2h ago)")
+    assert plain(row_cells(row(2, "unknown", state=None), NOW)[2]) == "unknown"
+    assert plain(row_cells(row(3, "disabled", state=None), NOW)[2]) == "disabled"
+    assert plain(row_cells(row(4, "fresh"), NOW)[5]) == "none"
+
+
+def test_last_updated_is_an_age_when_recent_and_a_date_when_old() -> None:
+    assert last_updated(row(1, "fresh", updated=NOW - timedelta(minutes=2)), NOW) == "2m ago"
+    assert last_updated(row(1, "fresh", updated=datetime(2026, 10, 2, tzinfo=UTC)), NOW) == (
+        "2026-10-02"
+    )
+    assert last_updated(row(1, "fresh", updated=None), NOW) == ""
+
+
+@pytest.mark.parametrize(
+    ("rows", "requests", "expected"),
+    [
+        (
+            (row(1, "cache", age=130), row(2, "cache", age=20)),
+            0,
+            "Cached 2m ago · use --refresh to update",
+        ),
+        ((row(1, "fresh"), row(2, "fresh")), 2, "Fetched just now: 2 requests"),
+        ((row(1, "fresh"),), 1, "Fetched just now: 1 request"),
+        (
+            (row(1, "fresh"), row(2, "cache", age=240), row(3, "cache", age=10)),
+            1,
+            "Fetched 1 issue just now: 1 request · 2 cached 4m ago · use --refresh to update",
+        ),
+    ],
+)
+def test_the_freshness_line(rows: tuple[IssueRow, ...], requests: int, expected: str) -> None:
+    assert freshness_lines(dashboard(*rows, requests=requests)) == [expected]
+
+
+def test_the_freshness_line_names_disabled_platforms() -> None:
+    lines = freshness_lines(
+        dashboard(row(1, "disabled", state=None), row(2, "disabled", state=None))
+    )
+    assert lines == ["GitHub disabled in config: 2 issues not checked"]
+
+
+def test_problem_lines_warn_or_name_the_variable() -> None:
+    board = dashboard(
+        row(1, "stale", age=60),
+        row(2, "unknown", state=None),
+        errors=[PlatformError("github", "server_error", "GitHub is unavailable (503)")],
+    )
+    assert problem_lines(board) == [
+        "Warning: GitHub could not be read: GitHub is unavailable (503) "
+        "(1 shown from cache (stale), 1 unknown)"
+    ]
+    auth = dashboard(
+        row(2, "unknown", state=None),
+        errors=[
+            PlatformError(
+                "github", "auth", "GitHub rejected the credentials (401); check GITHUB_TOKEN"
+            )
+        ],
+    )
+    assert problem_lines(auth) == [
+        "Error: GitHub rejected the credentials (401); check GITHUB_TOKEN "
+        "(0 shown from cache (stale), 1 unknown)"
+    ]
+
+
+def render(console: Console, board: Dashboard) -> str:
+    render_dashboard(console, board)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_on_a_terminal_there_is_colour_and_a_ruled_header() -> None:
+    console = Console(
+        file=io.StringIO(), force_terminal=True, color_system="standard", width=160, highlight=False
+    )
+    text = render(console, dashboard(row(10, "fresh", drifts=(CLOSED,)), requests=1))
+    assert ANSI in text
+    assert "─" in text
+    assert "1 issue diverged" in text
+
+
+def test_piped_output_is_plain_text() -> None:
+    console = Console(file=io.StringIO(), no_color=True, color_system=None, width=200)
+    text = render(console, dashboard(row(10, "fresh", drifts=(CLOSED,)), requests=1))
+    assert ANSI not in text
+    assert "─" not in text
+    lines = text.splitlines()
+    assert lines[0] == "Checkout revamp (plans/MASTER_PLAN.md) · run 3f9c2a1b · running"
+    assert lines[1].startswith("1 issue diverged from Debussy's state")
+    assert lines[2].split() == [
+        "Issue",
+        "Phase",
+        "Current",
+        "State",
+        "Expected",
+        "State",
+        "Last",
+        "Updated",
+        "Drift",
+    ]
+    assert lines[3].split()[:3] == ["GH-10", "1", "open"]
+    assert "  GH-10: closed as not planned on GitHub" in text
+    assert lines[-1] == "Fetched just now: 1 request"
+
+
+def test_the_spinner_is_silent_when_stderr_is_not_a_terminal() -> None:
+    stream = io.StringIO()
+    with fetching_spinner(stream):
+        pass
+    assert stream.getvalue() == ""
+
+
+def test_the_spinner_draws_on_a_terminal_stderr() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Terminal()
+    with fetching_spinner(stream):
+        pass
+    assert "Reading issue statuses" in stream.getvalue()
+
+
+# --- the command, piped and forced to colour ------------------------------------------------------
+
+
+def test_the_command_piped_has_no_colour(project: SandboxProject) -> None:
+    result = project.ok("status", "--issues")
+    assert ANSI not in result.stdout
+    assert any(line.split()[:2] == ["Issue", "Phase"] for line in result.stdout.splitlines())
+    assert "─" not in result.stdout, "no borders when piped"
+
+
+def test_clicolor_force_colours_piped_output(project: SandboxProject) -> None:
+    result = project.cli("status", "--issues", env={"CLICOLOR_FORCE": "1"})
+    assert result.exit_code == 0
+    assert ANSI in result.stdout
+
+
+def test_no_color_wins_over_clicolor_force(project: SandboxProject) -> None:
+    result = project.cli("status", "--issues", env={"CLICOLOR_FORCE": "1", "NO_COLOR": "1"})
+    assert result.exit_code == 0
+    assert ANSI not in result.stdout
+    assert ANSI not in result.stderr
+
+
+def test_json_is_never_coloured(project: SandboxProject) -> None:
+    result = project.cli("status", "--issues", "--json", env={"CLICOLOR_FORCE": "1"})
+    assert ANSI not in result.stdout
