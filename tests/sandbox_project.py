@@ -28,6 +28,9 @@ GITHUB_TOKEN = "sandbox-github-token"
 JIRA_TOKEN = "sandbox-jira-token"
 JIRA_EMAIL = "demo@example.com"
 
+DEBUSSY_SCRIPT = Path(sys.executable).parent / "debussy"
+"""The console script ``uv sync`` installs next to the interpreter."""
+
 MASTER_PLAN = """\
 # Checkout revamp
 
@@ -77,18 +80,19 @@ class SandboxProject:
         ttl: int = 300,
         auto_close: bool = False,
         transitions: Mapping[str, str | None] | None = None,
+        jira_section: bool = True,
     ) -> None:
+        """``jira_section=False`` leaves the ``jira:`` section out (a GitHub-only project)."""
         lines = [
             "github:",
             f"  enabled: {str(github).lower()}",
             "  repo: octo/app",
             f"  api_url: {self.sandbox.github_api_url}",
             f"  auto_close: {str(auto_close).lower()}",
-            "jira:",
-            f"  enabled: {str(jira).lower()}",
-            f"  url: {self.sandbox.jira_url}",
         ]
-        if transitions is not None:
+        if jira_section:
+            lines += ["jira:", f"  enabled: {str(jira).lower()}", f"  url: {self.sandbox.jira_url}"]
+        if jira_section and transitions is not None:
             lines.append("  transitions:")
             for name, value in transitions.items():
                 lines.append(f"    {name}: {value if value is not None else 'null'}")
@@ -134,6 +138,21 @@ class SandboxProject:
         env = {**os.environ, **self.env, **(extra_env or {})}
         return subprocess.run(
             [sys.executable, "-m", "debussy", *args],
+            cwd=self.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def installed(
+        self, *args: str, extra_env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """The installed ``debussy`` console script, as a user's shell runs it."""
+        env = {**os.environ, **self.env, **(extra_env or {})}
+        return subprocess.run(
+            [str(DEBUSSY_SCRIPT), *args],
             cwd=self.root,
             env=env,
             capture_output=True,

@@ -325,7 +325,7 @@ def _issue_dashboard(
         print_document(dashboard)
     else:
         render_dashboard(make_console(), dashboard)
-    render_problems(make_console(stderr=True), dashboard)
+    render_problems(dashboard)
     code = dashboard.exit_code(drift_fails=drift_fails)
     if code != EXIT_OK:
         raise click.exceptions.Exit(code)
@@ -412,6 +412,29 @@ def sync(
         )
     if not outcome.fetch.complete:
         raise click.exceptions.Exit(EXIT_ERROR)
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Lay the project out here and keep it (a new or empty folder, or a previous demo's).",
+)
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Keep the sandbox running until Ctrl-C and print how to point Debussy at it "
+    "(the steps are left to you unless --steps).",
+)
+@click.option("--steps", is_flag=True, help="With --serve: run the steps before serving.")
+def demo(folder: Path | None, serve: bool, steps: bool) -> None:
+    """Show the whole feature against a local sandbox tracker, with the real commands."""
+    from debussy.demo import run_demo
+
+    code = run_demo(folder, serve=serve, steps=steps or not serve)
+    if code != EXIT_OK:
+        raise click.exceptions.Exit(code)
 
 
 def _print_json(document: object) -> None:

@@ -410,19 +410,22 @@ def test_frontmatter_values_of_the_wrong_type_name_the_line(
 
 
 @pytest.mark.parametrize(
-    ("frontmatter", "line"),
+    ("frontmatter", "line", "fragment"),
     [
-        ("status: pending\ngithub_issues: [1, 2\nowner: ana", 4),
-        ("status: pending\n  bad indent: x", 3),
-        ("a: b\nc: @d", 3),
+        # an unclosed flow list: the line where it opens, not where YAML noticed
+        ("status: pending\ngithub_issues: [1, 2\nowner: ana", 3, "flow sequence"),
+        ('title: "Suggest endpoint\nowner: ana\nestimate: 2', 2, "quoted scalar"),
+        ("status: pending\n  bad indent: x", 3, "mapping values are not allowed"),
+        ("a: b\nc: @d", 3, "'@' that cannot start any token"),
     ],
 )
 def test_malformed_frontmatter_names_the_file_and_yaml_line(
-    plan_folder: PlanFolder, frontmatter: str, line: int
+    plan_folder: PlanFolder, frontmatter: str, line: int, fragment: str
 ) -> None:
     plan_folder.standard(phase_1=f"---\n{frontmatter}\n---\n# Phase 1\n")
     message = error_of()
     assert message.startswith(f"plans/phases/phase-1.md:{line}: malformed YAML frontmatter")
+    assert fragment in message
 
 
 def test_empty_frontmatter_is_fine(plan_folder: PlanFolder) -> None:

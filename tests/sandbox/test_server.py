@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from debussy.config import GitHubConfig, JiraConfig
 from debussy.sandbox import SandboxTracker
 from tests.sandbox.conftest import GITHUB_HEADERS, JIRA_TOKEN, graphql
 
@@ -54,6 +55,22 @@ def test_url_before_start_is_an_error() -> None:
 def test_urls_follow_the_github_enterprise_layout(sandbox: SandboxTracker) -> None:
     assert sandbox.github_api_url == f"{sandbox.url}/api/v3"
     assert sandbox.jira_url == sandbox.url
+
+
+def test_debussy_config_derives_the_sandbox_endpoints(sandbox: SandboxTracker) -> None:
+    """GitHubConfig treats the sandbox as GitHub Enterprise: GraphQL and web host line up."""
+    sandbox.add_issue("octo/app", 12)
+    github = GitHubConfig(api_url=sandbox.github_api_url)
+    jira = JiraConfig(url=sandbox.jira_url)
+
+    answer = graphql(
+        sandbox, '{ repository(owner: "octo", name: "app") { issue(number: 12) { url } } }'
+    )
+
+    assert github.graphql_url == f"{sandbox.url}/api/graphql"
+    issue_url = answer.json()["data"]["repository"]["issue"]["url"]
+    assert issue_url == f"http://{github.web_host}/octo/app/issues/12"
+    assert jira.browse_url("PROJ-1") == f"{sandbox.url}/browse/PROJ-1"
 
 
 def test_connections_are_kept_alive(sandbox: SandboxTracker) -> None:
@@ -308,7 +325,7 @@ def test_cli_serves_seeded_data_until_interrupted() -> None:
     assert issue.json()["title"] == "Seeded from the command line"
     assert process.returncode == 0
     assert "Sandbox tracker stopped." in out
-    assert "from the environment for GITHUB_TOKEN, JIRA_API_TOKEN" in banner
+    assert "Credentials: GITHUB_TOKEN, JIRA_API_TOKEN from the environment" in banner
     assert "ghp_fromTheEnvironment42" not in banner + out + err
     assert JIRA_TOKEN not in banner + out + err
     assert "Traceback" not in err

@@ -90,6 +90,31 @@ def test_a_reopened_issue_stays_reopened_until_someone_acts(project: SandboxProj
         assert found["PROJ-20"] == [("reopened_externally", "tracker")]
 
 
+def test_a_label_difference_does_not_stop_remembering_the_closed_state(
+    project: SandboxProject,
+) -> None:
+    sandbox = project.sandbox
+    project.ok("phase", "start", "2")
+    project.ok("phase", "done", "2")
+    project.clock.offset = LATER
+    sandbox.close_issue("octo/app", 20, "completed")
+    sandbox.set_labels("octo/app", 20, [])
+    assert drifts(project.issues("--refresh"))["GH-20"] == [("label_mismatch", "tracker")]
+    project.clock.offset = LATER * 2
+    sandbox.reopen_issue("octo/app", 20)
+    assert drifts(project.issues("--refresh"))["GH-20"] == [
+        ("reopened_externally", "tracker"),
+        ("label_mismatch", "tracker"),
+    ]
+
+
+def test_an_issue_that_never_agreed_is_not_reported_reopened(project: SandboxProject) -> None:
+    """Without a remembered closed state, an open issue of a completed phase is only a label drift."""
+    project.ok("phase", "done", "2", "--dry-run-sync")
+    found = drifts(project.issues())
+    assert found["GH-20"] == [("label_mismatch", "debussy")]
+
+
 def test_an_auto_closed_issue_reopened_by_hand(project: SandboxProject) -> None:
     project.configure(auto_close=True)
     project.ok("start", "plans/MASTER_PLAN.md", "--auto-close", "--force")

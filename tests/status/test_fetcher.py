@@ -131,14 +131,17 @@ def test_github_and_jira_are_fetched_concurrently(
     async def github_side(request: httpx.Request) -> httpx.Response:
         meet("github")
         await asyncio.wait_for(in_flight.setdefault("jira", asyncio.Event()).wait(), timeout=5)
-        return trackers.github._graphql(request)
+        return answer_graphql(request)
 
     async def jira_side(request: httpx.Request) -> httpx.Response:
         meet("jira")
         await asyncio.wait_for(in_flight.setdefault("github", asyncio.Event()).wait(), timeout=5)
         return await trackers.jira.handle(request)
 
-    trackers.github.router.routes["graphql"].mock(side_effect=github_side)
+    graphql = trackers.github.router.routes["graphql"]
+    answer_graphql = graphql.side_effect
+    assert callable(answer_graphql)
+    graphql.mock(side_effect=github_side)
     trackers.jira_route.mock(side_effect=jira_side)
     result = fetch(trackers.config(), [APP_1, PROJ_1], cache=cache, clock=clock)
     assert sources(result) == {"octo/app#1": "fresh", "PROJ-1": "fresh"}

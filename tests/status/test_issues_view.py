@@ -11,9 +11,11 @@ from rich.console import Console
 from debussy.config import Config, GitHubConfig
 from debussy.models.state import LinkedIssue, RunRecord
 from debussy.output.issues_view import (
+    Cell,
     drift_banner,
     fetching_spinner,
     freshness_lines,
+    issue_table,
     last_updated,
     problem_lines,
     render_dashboard,
@@ -82,10 +84,8 @@ CLOSED = Drift(type="closed_externally", newer="tracker", detail="closed as not 
 LABELS = Drift(type="label_mismatch", newer="debussy", detail="labels none")
 
 
-def plain(markup: str) -> str:
-    console = Console(file=io.StringIO(), no_color=True, width=200)
-    console.print(markup, end="")
-    return console.file.getvalue()  # type: ignore[attr-defined]
+def texts(cells: tuple[Cell, ...]) -> list[str]:
+    return [cell.text for cell in cells]
 
 
 def test_the_banner_counts_issues() -> None:
@@ -96,8 +96,8 @@ def test_the_banner_counts_issues() -> None:
 
 
 def test_cells_of_a_drifted_row() -> None:
-    cells = [plain(cell) for cell in row_cells(row(10, "fresh", drifts=(CLOSED, LABELS)), NOW)]
-    assert cells == [
+    cells = row_cells(row(10, "fresh", drifts=(CLOSED, LABELS)), NOW)
+    assert texts(cells) == [
         "GH-10",
         "1",
         "open",
@@ -105,14 +105,16 @@ def test_cells_of_a_drifted_row() -> None:
         "3h ago",
         "closed_externally (tracker newer), label_mismatch (Debussy newer)",
     ]
+    assert cells[5].style == "red"
+    assert row_cells(row(11, "fresh", drifts=(LABELS,)), NOW)[5].style == "yellow"
 
 
 def test_plan_level_stale_unknown_and_disabled_rows() -> None:
-    stale = [plain(c) for c in row_cells(row(1, "stale", age=7200, phase=None), NOW)]
+    stale = texts(row_cells(row(1, "stale", age=7200, phase=None), NOW))
     assert (stale[1], stale[2]) == ("plan", "open (stale, fetched 2h ago)")
-    assert plain(row_cells(row(2, "unknown", state=None), NOW)[2]) == "unknown"
-    assert plain(row_cells(row(3, "disabled", state=None), NOW)[2]) == "disabled"
-    assert plain(row_cells(row(4, "fresh"), NOW)[5]) == "none"
+    assert row_cells(row(2, "unknown", state=None), NOW)[2] == Cell("unknown", "bold red")
+    assert row_cells(row(3, "disabled", state=None), NOW)[2] == Cell("disabled", "dim")
+    assert row_cells(row(4, "fresh"), NOW)[5] == Cell("none", "green")
 
 
 def test_last_updated_is_an_age_when_recent_and_a_date_when_old() -> None:
@@ -212,6 +214,25 @@ def test_piped_output_is_plain_text() -> None:
     assert lines[3].split()[:3] == ["GH-10", "1", "open"]
     assert "  GH-10: closed as not planned on GitHub" in text
     assert lines[-1] == "Fetched just now: 1 request"
+
+
+def test_a_narrow_terminal_cuts_long_cells_with_an_ellipsis() -> None:
+    console = Console(file=io.StringIO(), force_terminal=True, no_color=True, width=70)
+    board = dashboard(row(10, "fresh", drifts=(CLOSED, LABELS)), row(11, "stale", age=90))
+    table = issue_table(console, board).plain.splitlines()
+    assert all(len(line) <= 70 for line in table)
+    assert table[1] == "─" * len(table[1])
+    assert "…" in table[2]
+    assert table[2].startswith("GH-10  1      open")
+
+
+def test_piped_output_keeps_every_character_of_long_cells() -> None:
+    console = Console(file=io.StringIO(), no_color=True, width=70)
+    board = dashboard(row(10, "fresh", drifts=(CLOSED, LABELS)))
+    table = issue_table(console, board).plain.splitlines()
+    assert table[1].endswith("closed_externally (tracker newer), label_mismatch (Debussy newer)")
+    assert "…" not in "".join(table)
+    assert all(line == line.rstrip() for line in table), "no trailing blanks to trip up cut"
 
 
 def test_the_spinner_is_silent_when_stderr_is_not_a_terminal() -> None:

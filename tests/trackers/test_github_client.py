@@ -27,6 +27,7 @@ from debussy.errors import (
 )
 from debussy.sync.github_client import GitHubClient
 from debussy.sync.models import GitHubRef, IssueStatus
+from tests.contract.openapi import assert_conforms
 from tests.fixtures.github.fake import TOKEN, UPDATED, FakeGitHub
 
 T = TypeVar("T")
@@ -170,11 +171,8 @@ def test_invalid_references_are_missing_without_asking(github: FakeGitHub) -> No
     assert all(statuses[ref].missing for ref in refs)
 
 
-def test_batches_run_concurrently_but_at_most_four_at_a_time() -> None:
-    fake = FakeGitHub()
-    refs = [GitHubRef(APP, n) for n in range(1, 801)]  # 8 batches
-    for ref in refs:
-        fake.add_issue(ref.repo, ref.number)
+def peak_concurrency(fake: FakeGitHub, refs: list[GitHubRef], token: str | None) -> int:
+    """The most requests in flight at once while fetching ``refs``."""
     in_flight = 0
     peak = 0
 
@@ -182,20 +180,36 @@ def test_batches_run_concurrently_but_at_most_four_at_a_time() -> None:
         nonlocal in_flight, peak
         in_flight += 1
         peak = max(peak, in_flight)
-        for _ in range(5):  # yield to the event loop so other batches can start
+        for _ in range(5):  # yield to the event loop so other requests can start
             await asyncio.sleep(0)
         in_flight -= 1
-        return fake._graphql(request)
+        if request.url.path == "/graphql":
+            return fake.answer_graphql(request)
+        assert_conforms("github", request)
+        owner, name, _, number = request.url.path.split("/")[2:]
+        return fake.answer_issue(request, owner, name, number)
 
     async def main() -> dict[GitHubRef, IssueStatus]:
         transport = httpx.MockTransport(handler)
-        async with GitHubClient(fake.config, token=TOKEN, transport=transport) as client:
+        async with GitHubClient(fake.config, token=token, transport=transport) as client:
             return await client.fetch_issues(refs)
 
     statuses = run(main())
+    assert len(statuses) == len(refs)
+    assert not any(status.missing for status in statuses.values())
+    return peak
 
-    assert len(statuses) == 800
-    assert 1 < peak <= 4
+
+@pytest.mark.parametrize(("count", "token", "bound"), [(800, TOKEN, 4), (40, None, 8)])
+def test_requests_run_concurrently_within_a_bound(
+    count: int, token: str | None, bound: int
+) -> None:
+    fake = FakeGitHub()
+    refs = [GitHubRef(APP, n) for n in range(1, count + 1)]
+    for ref in refs:
+        fake.add_issue(ref.repo, ref.number)
+
+    assert 1 < peak_concurrency(fake, refs, token) <= bound
 
 
 # --- mapping ----------------------------------------------------------------------------
@@ -287,7 +301,7 @@ def test_old_enterprise_with_concurrent_batches_still_reads_everything() -> None
         sent += 1
         for _ in range(5):  # let the other batches send before this one answers
             await asyncio.sleep(0)
-        return fake._graphql(request)
+        return fake.answer_graphql(request)
 
     async def main() -> dict[GitHubRef, IssueStatus]:
         transport = httpx.MockTransport(handler)
@@ -358,6 +372,28 @@ def test_errors_without_data_are_a_bad_response_naming_the_message(github: FakeG
 
     assert isinstance(error, BadResponseError)
     assert 'Parse error on "}"' in str(error)
+    assert requests == 1
+
+
+def test_insufficient_scopes_is_an_auth_error_with_the_hint(github: FakeGitHub) -> None:
+    github.script(
+        "graphql",
+        graphql_answer(
+            None,
+            [
+                {
+                    "type": "INSUFFICIENT_SCOPES",
+                    "message": "Your token has not been granted the required scopes",
+                }
+            ],
+        ),
+    )
+
+    error, requests = fetch_error(github, [GitHubRef(APP, 1)], token=TOKEN)
+
+    assert isinstance(error, TrackerAuthError)
+    assert "required scopes" in str(error)
+    assert "repo scope" in str(error)
     assert requests == 1
 
 

@@ -91,7 +91,7 @@ def test_token_appears_in_no_log_error_or_repr(
                 await action(client)
             except DebussyError as exc:
                 errors.append(exc)
-            fake._scripted[route].clear()
+            fake.unscript(route)
         reprs.append(repr(client))
 
     async def main() -> None:
@@ -134,10 +134,11 @@ def test_a_token_echoed_back_by_the_server_is_redacted() -> None:
 def test_client_repr_and_auth_repr_hide_the_token() -> None:
     client = GitHubClient(FakeGitHub().config, token=TOKEN)
     try:
-        http = client._http
+        http = client._http  # pyright: ignore[reportPrivateUsage]
+        inner = http._client  # pyright: ignore[reportPrivateUsage]
         assert TOKEN not in repr(client)
         assert TOKEN not in repr(http)
-        assert TOKEN not in repr(http._client.auth)
-        assert TOKEN not in repr(http._client.headers)
+        assert TOKEN not in repr(inner.auth)
+        assert TOKEN not in repr(inner.headers)
     finally:
         asyncio.run(client.aclose())

@@ -210,6 +210,22 @@ def test_configured_and_prefixed_labels_all_count_as_debussy_labels(github: Fake
     assert sent(github)[0][2] == {"name": "done-by-bot", "color": "0e8a16"}
 
 
+def test_an_unconfigured_debussy_label_is_created_grey(github: FakeGitHub) -> None:
+    github.add_issue(APP, 12)
+
+    write(github, lambda c: c.set_debussy_label(ISSUE, "debussy:reviewing", []))
+
+    assert sent(github)[0][2] == {"name": "debussy:reviewing", "color": "ededed"}
+
+
+def test_writes_to_an_invalid_reference_send_nothing(github: FakeGitHub) -> None:
+    error, requests = write_error(github, lambda c: c.add_comment(GitHubRef("../x", 1), "hi"))
+
+    assert isinstance(error, TrackerNotFoundError)
+    assert "../x#1 is not a GitHub issue" in str(error)
+    assert requests == 0
+
+
 def test_no_label_removes_only_debussy_labels(github: FakeGitHub) -> None:
     github.add_issue(APP, 12, labels=["bug", "debussy:failed"])
 

@@ -303,10 +303,7 @@ def _load_frontmatter(text: str, shown: str) -> _Frontmatter:
     try:
         node, data = _compose_and_construct(text)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 2 if mark is not None else 1  # +1: 1-based, +1: the opening ---
-        problem = exc.problem or exc.context or "cannot be parsed"
-        raise PlanError(f"{shown}:{line}: malformed YAML frontmatter: {problem}") from exc
+        raise PlanError(f"{shown}:{_yaml_error_text(exc)}") from exc
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow
         line = text[: exc.position].count("\n") + 2
         raise PlanError(
@@ -326,6 +323,23 @@ def _load_frontmatter(text: str, shown: str) -> _Frontmatter:
         key_lines=_frontmatter_key_lines(node),
         item_lines=_frontmatter_item_lines(node),
     )
+
+
+def _yaml_error_text(exc: Any) -> str:
+    """``line: malformed YAML frontmatter: ...`` at the line to fix.
+
+    The context mark (where an unclosed ``[``, ``{`` or quote started) beats the
+    problem mark, which often points at the next key or the end of the block.
+    File lines are YAML lines + 2: 1-based, plus the opening ``---``.
+    """
+    problem = exc.problem or "cannot be parsed"
+    if exc.context_mark is not None:
+        line = exc.context_mark.line + 2
+        if exc.problem_mark is not None and exc.problem_mark.line + 2 != line:
+            problem += f" at line {exc.problem_mark.line + 2}"
+        return f"{line}: malformed YAML frontmatter: {exc.context}: {problem}"
+    line = exc.problem_mark.line + 2 if exc.problem_mark is not None else 1
+    return f"{line}: malformed YAML frontmatter: {problem}"
 
 
 def _code_point(character: object) -> str:

@@ -10,9 +10,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from debussy.sandbox.server import RecordedRequest, SandboxTracker
+    from debussy.sandbox.server import (
+        DEFAULT_GITHUB_TOKEN,
+        DEFAULT_JIRA_EMAIL,
+        DEFAULT_JIRA_TOKEN,
+        RecordedRequest,
+        SandboxTracker,
+    )
 
-__all__ = ["RecordedRequest", "SandboxTracker"]
+__all__ = [
+    "DEFAULT_GITHUB_TOKEN",
+    "DEFAULT_JIRA_EMAIL",
+    "DEFAULT_JIRA_TOKEN",
+    "RecordedRequest",
+    "SandboxTracker",
+]
 
 
 def __getattr__(name: str) -> Any:

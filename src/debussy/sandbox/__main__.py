@@ -65,12 +65,21 @@ def _seeder(name: str) -> Callable[[SandboxTracker], Any]:
     return seeder
 
 
-def _from_env(*names: str) -> str | None:
+def _from_env(*names: str) -> tuple[str, str] | None:
+    """The first of ``names`` set in the environment, with its value."""
     for name in names:
         value = os.environ.get(name, "").strip()
         if value:
-            return value
+            return name, value
     return None
+
+
+def _banner(sandbox: SandboxTracker, credentials: str) -> None:
+    print(f"Sandbox tracker on {sandbox.url}", flush=True)
+    print(f"  GitHub API: {sandbox.github_api_url} (GraphQL: {sandbox.url}/api/graphql)")
+    print(f"  Jira:       {sandbox.jira_url} (/rest/api/3 cloud, /rest/api/2 server)")
+    print(f"  Credentials: {credentials}")
+    print("Press Ctrl-C to stop.", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -83,10 +92,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         latency=options.latency,
         require_auth=not options.no_auth,
         port=options.port,
-        github_token=github_token or DEFAULT_GITHUB_TOKEN,
-        jira_email=jira_email or DEFAULT_JIRA_EMAIL,
-        jira_token=jira_token or DEFAULT_JIRA_TOKEN,
+        github_token=github_token[1] if github_token else DEFAULT_GITHUB_TOKEN,
+        jira_email=jira_email[1] if jira_email else DEFAULT_JIRA_EMAIL,
+        jira_token=jira_token[1] if jira_token else DEFAULT_JIRA_TOKEN,
     )
+    taken = [found[0] for found in (github_token, jira_email, jira_token) if found]
+    if options.no_auth:
+        credentials = "not required"
+    elif taken:
+        credentials = f"{', '.join(taken)} from the environment, sandbox defaults for the rest"
+    else:
+        credentials = "sandbox defaults"
     if seed is not None:
         seed(sandbox)
     stop = threading.Event()
@@ -96,27 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     previous = signal.signal(signal.SIGTERM, on_signal)
     with sandbox:
-        print(f"Sandbox tracker on {sandbox.url}", flush=True)
-        print(f"  GitHub API: {sandbox.github_api_url} (GraphQL: {sandbox.url}/api/graphql)")
-        print(f"  Jira:       {sandbox.jira_url} (/rest/api/3 cloud, /rest/api/2 server)")
-        if options.no_auth:
-            print("  Credentials: not required")
-        else:
-            taken = [
-                name
-                for name, value in (
-                    ("GITHUB_TOKEN", github_token),
-                    ("JIRA_EMAIL", jira_email),
-                    ("JIRA_API_TOKEN", jira_token),
-                )
-                if value
-            ]
-            print(
-                "  Credentials: from the environment for "
-                + (", ".join(taken) or "nothing")
-                + "; the sandbox defaults otherwise"
-            )
-        print("Press Ctrl-C to stop.", flush=True)
+        _banner(sandbox, credentials)
         try:
             while not stop.wait(0.2):
                 pass

@@ -10,12 +10,10 @@ count against the rate limit, implicit label creation, ``state_reason`` rules.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +28,8 @@ from debussy.sandbox.store import (
     LabelExistsError,
     Milestone,
     Store,
+    iso,
+    node_id,
 )
 from debussy.sandbox.wire import (
     Abort,
@@ -40,8 +40,8 @@ from debussy.sandbox.wire import (
     Route,
     Site,
     route,
+    status_phrase,
 )
-from debussy.timeutil import to_iso
 
 JSON = dict[str, Any]
 DOCS = "https://docs.github.com/rest"
@@ -66,19 +66,10 @@ PER_PAGE_MAX = 100
 HEX = frozenset("0123456789abcdef")
 
 
-def _iso(moment: Any) -> str | None:
-    return None if moment is None else to_iso(moment)
-
-
-def _node_id(prefix: str, number: int) -> str:
-    return f"{prefix}_" + base64.b64encode(f"sandbox:{number}".encode()).decode().rstrip("=")
-
-
 def error_payload(status: int, message: str | None = None, doc: str = DOCS) -> JSON:
     """GitHub's ``basic-error`` body, as every REST error carries it."""
-    default = {401: "Bad credentials", 403: "Forbidden", 404: "Not Found"}
     return {
-        "message": message or default.get(status, "Sandbox error"),
+        "message": message or ("Bad credentials" if status == 401 else status_phrase(status)),
         "documentation_url": doc,
         "status": str(status),
     }
@@ -268,7 +259,7 @@ class GitHubApi:
         return {
             "login": USER_LOGIN,
             "id": USER_ID,
-            "node_id": _node_id("U", USER_ID),
+            "node_id": node_id("U", USER_ID),
             "avatar_url": f"{self.site.url}/avatars/{USER_LOGIN}",
             "gravatar_id": "",
             "url": user_url,
@@ -295,7 +286,7 @@ class GitHubApi:
     def _label(self, label: Label) -> JSON:
         return {
             "id": label.id,
-            "node_id": _node_id("LA", label.id),
+            "node_id": node_id("LA", label.id),
             "url": f"{self.site.github_api}/repos/{label.repo_name}/labels/"
             + quote(label.name, safe=""),
             "name": label.name,
@@ -315,7 +306,7 @@ class GitHubApi:
             "html_url": f"{self.site.url}/{milestone.repo_name}/milestone/{milestone.number}",
             "labels_url": f"{url}/labels",
             "id": milestone.id,
-            "node_id": _node_id("MI", milestone.id),
+            "node_id": node_id("MI", milestone.id),
             "number": milestone.number,
             "state": "open",
             "title": milestone.title,
@@ -323,8 +314,8 @@ class GitHubApi:
             "creator": self._user(),
             "open_issues": sum(1 for i in issues if i.state == "open"),
             "closed_issues": sum(1 for i in issues if i.state == "closed"),
-            "created_at": _iso(milestone.created_at),
-            "updated_at": _iso(milestone.created_at),
+            "created_at": iso(milestone.created_at),
+            "updated_at": iso(milestone.created_at),
             "closed_at": None,
             "due_on": None,
         }
@@ -343,7 +334,7 @@ class GitHubApi:
             "events_url": f"{url}/events",
             "html_url": self.issue_html_url(issue),
             "id": issue.id,
-            "node_id": _node_id("I", issue.id),
+            "node_id": node_id("I", issue.id),
             "number": issue.number,
             "title": issue.title,
             "user": self._user(),
@@ -354,9 +345,9 @@ class GitHubApi:
             "assignees": [],
             "milestone": None if issue.milestone is None else self._milestone(issue.milestone),
             "comments": len(issue.comments),
-            "created_at": _iso(issue.created_at),
-            "updated_at": _iso(issue.updated_at),
-            "closed_at": _iso(issue.closed_at),
+            "created_at": iso(issue.created_at),
+            "updated_at": iso(issue.updated_at),
+            "closed_at": iso(issue.closed_at),
             "author_association": "OWNER",
             "active_lock_reason": None,
             "body": None,
@@ -372,13 +363,13 @@ class GitHubApi:
         url = f"{repo_url}/issues/comments/{comment.id}"
         return {
             "id": comment.id,
-            "node_id": _node_id("IC", comment.id),
+            "node_id": node_id("IC", comment.id),
             "url": url,
             "html_url": f"{self.issue_html_url(issue)}#issuecomment-{comment.id}",
             "body": comment.body,
             "user": self._user(),
-            "created_at": _iso(comment.created_at),
-            "updated_at": _iso(comment.created_at),
+            "created_at": iso(comment.created_at),
+            "updated_at": iso(comment.created_at),
             "issue_url": f"{repo_url}/issues/{issue.number}",
             "author_association": "OWNER",
             "reactions": self._reactions(url),
@@ -440,18 +431,15 @@ class GitHubApi:
             link(pages, "last")
         return Response.json(200, chunk, {"Link": ", ".join(links)} if links else None)
 
-    def _issue_labels(self, request: Request, issue: Issue) -> Response:
+    def _issue_labels(self, issue: Issue) -> Response:
         return Response.json(200, [self._label(label) for label in issue.labels])
-
-    def _locked(self, work: Callable[[], Response]) -> Response:
-        with self.store.lock:
-            return work()
 
     # ------------------------------------------------------------------ REST handlers
 
     def get_issue(self, request: Request, params: Params) -> Response:
         doc = f"{ISSUES_DOCS}#get-an-issue"
-        return self._locked(lambda: Response.json(200, self._issue(self._find_issue(params, doc))))
+        with self.store.lock:
+            return Response.json(200, self._issue(self._find_issue(params, doc)))
 
     def update_issue(self, request: Request, params: Params) -> Response:
         doc = f"{ISSUES_DOCS}#update-an-issue"
@@ -497,7 +485,7 @@ class GitHubApi:
         with self.store.lock:
             issue = self._find_issue(params, doc)
             self.store.add_labels(issue, names)
-            return self._issue_labels(request, issue)
+            return self._issue_labels(issue)
 
     def set_issue_labels(self, request: Request, params: Params) -> Response:
         doc = f"{LABELS_DOCS}#set-labels-for-an-issue"
@@ -505,7 +493,7 @@ class GitHubApi:
         with self.store.lock:
             issue = self._find_issue(params, doc)
             self.store.set_labels(issue, names)
-            return self._issue_labels(request, issue)
+            return self._issue_labels(issue)
 
     def clear_issue_labels(self, request: Request, params: Params) -> Response:
         doc = f"{LABELS_DOCS}#remove-all-labels-from-an-issue"
@@ -519,7 +507,7 @@ class GitHubApi:
             issue = self._find_issue(params, doc)
             if not self.store.remove_label(issue, params["name"]):
                 return _error(404, "Label does not exist", doc)
-            return self._issue_labels(request, issue)
+            return self._issue_labels(issue)
 
     def create_comment(self, request: Request, params: Params) -> Response:
         doc = f"{COMMENTS_DOCS}#create-an-issue-comment"

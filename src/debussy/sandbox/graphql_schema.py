@@ -27,8 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from debussy.sandbox.store import Issue, Label, Milestone, Repo, Store
-from debussy.timeutil import to_iso
+from debussy.sandbox.store import Issue, Label, Milestone, Repo, Store, iso, node_id
 
 if TYPE_CHECKING:
     from graphql import DocumentNode, GraphQLError, GraphQLResolveInfo, GraphQLSchema
@@ -65,14 +64,6 @@ def _typed_error(message: str, error_type: str) -> GraphQLError:
     from graphql import GraphQLError
 
     return GraphQLError(message, extensions={"type": error_type})
-
-
-def _node_id(prefix: str, number: int) -> str:
-    return f"{prefix}_" + base64.b64encode(f"sandbox:{number}".encode()).decode().rstrip("=")
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else to_iso(moment)
 
 
 # --------------------------------------------------------------------------- connections
@@ -197,12 +188,12 @@ def _labels_field(labels: Callable[[], Sequence[Label]], context: GraphQLContext
 def _label(label: Label, context: GraphQLContext) -> JSON:
     return {
         "color": label.color,
-        "createdAt": _iso(label.created_at),
+        "createdAt": iso(label.created_at),
         "description": label.description,
-        "id": _node_id("LA", label.id),
+        "id": node_id("LA", label.id),
         "isDefault": label.default,
         "name": label.name,
-        "updatedAt": _iso(label.created_at),
+        "updatedAt": iso(label.created_at),
         "url": f"{context.web_url}/{label.repo_name}/labels/{quote(label.name, safe='')}",
     }
 
@@ -211,14 +202,14 @@ def _milestone(milestone: Milestone, context: GraphQLContext) -> JSON:
     return {
         "closed": False,
         "closedAt": None,
-        "createdAt": _iso(milestone.created_at),
+        "createdAt": iso(milestone.created_at),
         "description": None,
         "dueOn": None,
-        "id": _node_id("MI", milestone.id),
+        "id": node_id("MI", milestone.id),
         "number": milestone.number,
         "state": "OPEN",
         "title": milestone.title,
-        "updatedAt": _iso(milestone.created_at),
+        "updatedAt": iso(milestone.created_at),
         "url": f"{context.web_url}/{milestone.repo_name}/milestone/{milestone.number}",
     }
 
@@ -237,9 +228,9 @@ def _issue(issue: Issue, context: GraphQLContext) -> JSON:
     repo = issue.repo
     return {
         "closed": issue.state == "closed",
-        "closedAt": _iso(issue.closed_at),
-        "createdAt": _iso(issue.created_at),
-        "id": _node_id("I", issue.id),
+        "closedAt": iso(issue.closed_at),
+        "createdAt": iso(issue.created_at),
+        "id": node_id("I", issue.id),
         "labels": _labels_field(lambda: issue.labels, context),
         "milestone": None if issue.milestone is None else _milestone(issue.milestone, context),
         "number": issue.number,
@@ -247,7 +238,7 @@ def _issue(issue: Issue, context: GraphQLContext) -> JSON:
         "state": issue.state.upper(),
         "stateReason": _state_reason(issue),
         "title": issue.title,
-        "updatedAt": _iso(issue.updated_at),
+        "updatedAt": iso(issue.updated_at),
         "url": f"{context.web_url}/{repo.full_name}/issues/{issue.number}",
     }
 
@@ -268,15 +259,15 @@ def _repository(repo: Repo, context: GraphQLContext) -> JSON:
         return None
 
     return {
-        "createdAt": _iso(repo.created_at),
+        "createdAt": iso(repo.created_at),
         "description": None,
-        "id": _node_id("R", repo.id),
+        "id": node_id("R", repo.id),
         "issue": issue,
         "labels": _labels_field(lambda: list(repo.labels.values()), context),
         "milestone": milestone,
         "name": repo.name,
         "nameWithOwner": repo.full_name,
-        "updatedAt": _iso(repo.created_at),
+        "updatedAt": iso(repo.created_at),
         "url": f"{context.web_url}/{repo.full_name}",
     }
 
@@ -304,7 +295,7 @@ def _root(context: GraphQLContext) -> JSON:
             "limit": rate.limit,
             "nodeCount": 0,
             "remaining": rate.remaining,
-            "resetAt": _iso(rate.reset_at),
+            "resetAt": iso(rate.reset_at),
             "used": rate.used,
         }
 

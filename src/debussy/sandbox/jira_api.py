@@ -33,7 +33,17 @@ from debussy.sandbox.store import (
     StatusCategory,
     Store,
 )
-from debussy.sandbox.wire import Abort, BadJsonError, Params, Request, Response, Route, Site, route
+from debussy.sandbox.wire import (
+    Abort,
+    BadJsonError,
+    Params,
+    Request,
+    Response,
+    Route,
+    Site,
+    route,
+    status_phrase,
+)
 
 JSON = dict[str, Any]
 JIRA_JSON = "application/json;charset=UTF-8"
@@ -92,11 +102,9 @@ def jira_time(moment: datetime | None) -> str | None:
 def error_payload(status: int, messages: Sequence[str] = (), errors: JSON | None = None) -> JSON:
     """Jira's ``ErrorCollection``: ``errorMessages`` plus per-field ``errors``."""
     if not messages and not errors:
-        messages = {
-            401: [NOT_AUTHENTICATED],
-            404: [ISSUE_MISSING],
-            429: ["Rate limit exceeded."],
-        }.get(status, [f"Sandbox error ({status})."])
+        messages = {401: [NOT_AUTHENTICATED], 404: [ISSUE_MISSING]}.get(
+            status, [status_phrase(status)]
+        )
     return {"errorMessages": list(messages), "errors": errors or {}}
 
 

@@ -183,8 +183,9 @@ class _Handler(BaseHTTPRequestHandler):
             query=parse_qs(parts.query, keep_blank_values=True),
             headers={name.lower(): value for name, value in self.headers.items()},
             body=body,
+            query_string=parts.query,
         )
-        response = self.sandbox_server.tracker.respond(request, parts.query)
+        response = self.sandbox_server.tracker.respond(request)
         if response is None:
             self.close_connection = True
             return
@@ -306,7 +307,7 @@ class SandboxTracker:
 
     # ------------------------------------------------------------------ serving
 
-    def respond(self, request: Request, raw_query: str = "") -> Response | None:
+    def respond(self, request: Request) -> Response | None:
         """Answer one request (``None``: drop the connection). Called by the handler threads."""
         platform = _platform_of(request.path)
         matched = match_route(self._routes.get(platform, []), request.method, request.path)
@@ -332,7 +333,7 @@ class SandboxTracker:
             kind=found.kind if found else "rest",
             is_write=found.is_write if found else request.method in WRITE_METHODS,
             status=None if response is None else response.status,
-            query=raw_query,
+            query=request.query_string,
             body=request.body,
             fault=fault.name if fault else None,
         )

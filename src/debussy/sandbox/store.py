@@ -11,12 +11,15 @@ conditional requests and for deciding which side changed last.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+
+from debussy.timeutil import to_iso
 
 Clock = Callable[[], datetime]
 
@@ -51,6 +54,16 @@ def system_clock() -> datetime:
 
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """GitHub's timestamp form (``2026-11-27T10:00:00Z``), ``None`` stays ``None``."""
+    return None if moment is None else to_iso(moment)
+
+
+def node_id(prefix: str, number: int) -> str:
+    """An opaque GraphQL-style node id (``I_...``) for a sandbox object, the same in REST."""
+    return f"{prefix}_" + base64.b64encode(f"sandbox:{number}".encode()).decode().rstrip("=")
 
 
 # --------------------------------------------------------------------------- GitHub

@@ -11,11 +11,20 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON_TYPE = "application/json; charset=utf-8"
+
+
+def status_phrase(status: int) -> str:
+    """``Service Unavailable`` for 503; injected faults may use codes without a name."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return f"HTTP {status}"
 
 
 class BadJsonError(ValueError):
@@ -28,9 +37,10 @@ class Request:
     path: str
     """Still percent-encoded, without the query string."""
     query: Mapping[str, list[str]]
-    headers: Mapping[str, str]
-    """Lower-cased names."""
+    headers: Mapping[str, str] = field(repr=False)
+    """Lower-cased names. Never printed: they carry credentials."""
     body: bytes = field(repr=False)
+    query_string: str = ""
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())

@@ -35,8 +35,6 @@ CACHE_FILE = "cache.db"
 CACHE_SCHEMA = 1
 """Bump when the stored shape changes: an old file is then emptied, not misread."""
 BUSY_TIMEOUT_SECONDS = 5.0
-_CHUNK = 400
-"""Issues per ``IN (...)`` query, far below SQLite's variable limit (3 per issue)."""
 
 _CREATE = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -153,17 +151,18 @@ class IssueCache:
     def _select(
         conn: sqlite3.Connection, host: str, keys: list[tuple[str, str]]
     ) -> list[tuple[str, str, str, str]]:
-        rows: list[tuple[str, str, str, str]] = []
-        for start in range(0, len(keys), _CHUNK):
-            chunk = keys[start : start + _CHUNK]
-            marks = ",".join("(?, ?, ?)" for _ in chunk)
-            sql = (
-                "SELECT platform, ref, status, fetched_at FROM entries"  # noqa: S608 -- only ? marks
-                f" WHERE (host, platform, ref) IN (VALUES {marks})"
+        """One join against a temporary list of wanted keys: any number of issues, fixed SQL."""
+        with conn:
+            conn.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS wanted (platform TEXT NOT NULL, ref TEXT NOT NULL)"
             )
-            params = [part for platform, ref in chunk for part in (host, platform, ref)]
-            rows += conn.execute(sql, params).fetchall()
-        return rows
+            conn.execute("DELETE FROM temp.wanted")
+            conn.executemany("INSERT INTO temp.wanted (platform, ref) VALUES (?, ?)", keys)
+            return conn.execute(
+                "SELECT e.platform, e.ref, e.status, e.fetched_at FROM temp.wanted AS w"
+                " JOIN entries AS e ON e.host = ? AND e.platform = w.platform AND e.ref = w.ref",
+                (host,),
+            ).fetchall()
 
     @staticmethod
     def _replace(conn: sqlite3.Connection, rows: list[tuple[str, str, str, str, str]]) -> None:

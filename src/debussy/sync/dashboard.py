@@ -5,16 +5,17 @@ the ``IssueStatusFetcher`` for their statuses (cache first), judges each against
 the expectation of its phase with the drift rules of ``drift_detector``, and
 returns a ``Dashboard`` that both renderers (Rich table, §6 JSON document) read.
 
-It also records tracker snapshots, and only of issues fetched just now that
-show *no* drift: a snapshot is "the last state Debussy and the tracker agreed
-on", which is what makes a reopened issue show ``reopened_externally`` on every
-look until someone syncs. Snapshotting a drifted issue would make its drift
-vanish the next time.
+It also records tracker snapshots, and only of issues fetched just now whose
+*state* agrees with Debussy (no drift other than ``label_mismatch``): a snapshot
+is "the last state Debussy and the tracker agreed on", which is what makes a
+reopened issue show ``reopened_externally`` on every look until someone acts.
+Snapshotting an issue with a state drift would make that drift vanish the next
+time. Labels are not part of that agreement: the drift rules read only the
+snapshot's state, and a ``sync`` from the tracker leaves labels as they are.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -125,11 +126,8 @@ def build_dashboard(
     links = state.linked_issues(run.id)
     refs = [ref_from_canonical(link.platform, link.ref) for link in links]
 
-    async def fetch() -> FetchResult:
-        async with IssueStatusFetcher(config, cache=cache, clients=clients, clock=clock) as fetcher:
-            return await fetcher.fetch(refs, refresh=refresh)
-
-    result = asyncio.run(fetch()) if refs else FetchResult()
+    fetcher = IssueStatusFetcher(config, cache=cache, clients=clients, clock=clock)
+    result = fetcher.fetch_blocking(refs, refresh=refresh)
     dashboard = assemble(state, config, run, links, result, now=clock())
     state.save_snapshots(agreed_snapshots(dashboard))
     return dashboard
@@ -176,13 +174,15 @@ def assemble(
 
 
 def agreed_snapshots(dashboard: Dashboard) -> list[Snapshot]:
-    """Snapshots of the issues fetched just now that agree with Debussy (see module docstring)."""
+    """Snapshots of the issues fetched just now whose state agrees with Debussy (see above)."""
     seen_at = timeutil.to_iso(dashboard.generated_at)
     snapshots: list[Snapshot] = []
     saved: set[tuple[str, str]] = set()
     for row in dashboard.rows:
         status = row.status
-        if row.source != "fresh" or status is None or status.missing or row.drifts:
+        if row.source != "fresh" or status is None or status.missing:
+            continue
+        if any(drift.type != "label_mismatch" for drift in row.drifts):
             continue
         if row.link.key in saved:
             continue

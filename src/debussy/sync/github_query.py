@@ -76,10 +76,6 @@ class IssueBatch:
 
     repos: tuple[RepoSlice, ...]
 
-    @property
-    def refs(self) -> tuple[GitHubRef, ...]:
-        return tuple(ref for part in self.repos for ref in part.refs)
-
 
 def plan_batches(refs: Iterable[GitHubRef], size: int = MAX_ISSUES_PER_QUERY) -> list[IssueBatch]:
     """Pack issues into as few queries as possible: ``ceil(n / size)`` whatever the repos.

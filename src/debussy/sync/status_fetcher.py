@@ -18,7 +18,6 @@ and checks ``FetchResult.complete`` (or uses ``fetch_github_status`` /
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -100,11 +99,14 @@ class FetchResult:
 
 
 @dataclass(slots=True)
-class _PlatformOutcome(Generic[RefT]):
-    """One platform's share of a fetch, before it is merged into the ``FetchResult``."""
+class _Pending(Generic[RefT]):
+    """One platform's share of a fetch: what the cache answered and what is left to ask."""
 
-    issues: dict[RefT, FetchedIssue]
-    fetched: dict[RefT, IssueStatus]
+    platform: Platform
+    host: str
+    issues: dict[RefT, FetchedIssue] = field(default_factory=dict[RefT, FetchedIssue])
+    missing: list[RefT] = field(default_factory=list[RefT])
+    cached: dict[RefT, CacheEntry] = field(default_factory=dict[RefT, CacheEntry])
     error: TrackerError | None = None
 
 
@@ -141,24 +143,34 @@ class IssueStatusFetcher:
 
     async def fetch(self, refs: Sequence[IssueRef], *, refresh: bool = False) -> FetchResult:
         """Every ref's status, GitHub and Jira concurrently; never raises ``TrackerError``."""
-        wanted = list(dict.fromkeys(refs))
-        github = [ref for ref in wanted if isinstance(ref, GitHubRef)]
-        jira = [ref for ref in wanted if isinstance(ref, JiraRef)]
+        import asyncio  # not at module level: the warm path never starts an event loop
+
+        wanted, github, jira = self._prepare(refs, refresh=refresh)
         before = self._requests_so_far()
-        github_outcome, jira_outcome = await asyncio.gather(
-            self._platform_github(github, refresh=refresh),
-            self._platform_jira(jira, refresh=refresh),
-        )
-        result = FetchResult()
-        merged: dict[IssueRef, FetchedIssue] = {**github_outcome.issues, **jira_outcome.issues}
-        result.issues = {ref: merged[ref] for ref in wanted}
-        for outcome in (github_outcome, jira_outcome):
-            if outcome.error is not None:
-                error = outcome.error
-                result.errors.append(PlatformError(error.platform, error.kind, error.message))
-        result.requests = _delta(before, self._requests_so_far())
-        _summarise(result)
-        return result
+        await asyncio.gather(self._complete_github(github), self._complete_jira(jira))
+        return self._result(wanted, github, jira, before)
+
+    def fetch_blocking(self, refs: Sequence[IssueRef], *, refresh: bool = False) -> FetchResult:
+        """``fetch`` for code without an event loop; starts one only if something must be fetched.
+
+        The warm path of ``status --issues`` goes through here: everything fresh in
+        the cache means no event loop, no client and no ``import httpx`` at all.
+        Clients this fetcher builds are closed before it returns.
+        """
+        wanted, github, jira = self._prepare(refs, refresh=refresh)
+        before = self._requests_so_far()
+        if not (github.missing or jira.missing):
+            return self._result(wanted, github, jira, before)
+        import asyncio
+
+        async def network() -> FetchResult:
+            try:
+                await asyncio.gather(self._complete_github(github), self._complete_jira(jira))
+                return self._result(wanted, github, jira, before)
+            finally:
+                await self.aclose()
+
+        return asyncio.run(network())
 
     # --- one platform, for callers that must not fall back ----------------------------------
 
@@ -170,99 +182,126 @@ class IssueStatusFetcher:
         Raises the ``TrackerError`` when GitHub cannot be read; returns ``{}``
         when GitHub is disabled.
         """
-        outcome = await self._platform_github(list(dict.fromkeys(refs)), refresh=refresh)
-        return _strict(outcome)
+        config = self._config.github
+        pending = self._pending("github", config.host, config.enabled, refs, refresh=refresh)
+        await self._complete_github(pending)
+        return _strict(pending)
 
     async def fetch_jira_status(
         self, refs: Sequence[JiraRef], *, refresh: bool = False
     ) -> dict[JiraRef, IssueStatus]:
         """As ``fetch_github_status``, for Jira."""
-        outcome = await self._platform_jira(list(dict.fromkeys(refs)), refresh=refresh)
-        return _strict(outcome)
-
-    # --- per platform -----------------------------------------------------------------------
-
-    async def _platform_github(
-        self, refs: list[GitHubRef], *, refresh: bool
-    ) -> _PlatformOutcome[GitHubRef]:
-        config = self._config.github
-
-        async def read(
-            missing: list[GitHubRef], cached: Mapping[GitHubRef, CacheEntry]
-        ) -> dict[GitHubRef, IssueStatus]:
-            # Old entries still revalidate over REST: a 304 costs no rate-limit quota.
-            known = {ref: entry.status for ref, entry in cached.items()}
-            client = self._tracker_clients().github()
-            return await client.fetch_issues(missing, known=known)
-
-        return await self._platform(
-            "github", refs, enabled=config.enabled, host=config.host, refresh=refresh, read=read
-        )
-
-    async def _platform_jira(
-        self, refs: list[JiraRef], *, refresh: bool
-    ) -> _PlatformOutcome[JiraRef]:
         config = self._config.jira
+        pending = self._pending("jira", config.host, config.active, refs, refresh=refresh)
+        await self._complete_jira(pending)
+        return _strict(pending)
 
-        async def read(
-            missing: list[JiraRef], _cached: Mapping[JiraRef, CacheEntry]
-        ) -> dict[JiraRef, IssueStatus]:
-            return await self._tracker_clients().jira().fetch_issues(missing)
+    # --- the cache first ----------------------------------------------------------------------
 
-        return await self._platform(
-            "jira", refs, enabled=config.active, host=config.host, refresh=refresh, read=read
+    def _prepare(
+        self, refs: Sequence[IssueRef], *, refresh: bool
+    ) -> tuple[list[IssueRef], _Pending[GitHubRef], _Pending[JiraRef]]:
+        wanted = list(dict.fromkeys(refs))
+        github_config, jira_config = self._config.github, self._config.jira
+        github = self._pending(
+            "github",
+            github_config.host,
+            github_config.enabled,
+            [ref for ref in wanted if isinstance(ref, GitHubRef)],
+            refresh=refresh,
         )
+        jira = self._pending(
+            "jira",
+            jira_config.host,
+            jira_config.active,
+            [ref for ref in wanted if isinstance(ref, JiraRef)],
+            refresh=refresh,
+        )
+        return wanted, github, jira
 
-    async def _platform(
+    def _pending(
         self,
         platform: Platform,
-        refs: list[RefT],
-        *,
-        enabled: bool,
         host: str,
+        enabled: bool,
+        refs: Sequence[RefT],
+        *,
         refresh: bool,
-        read: _Reader[RefT],
-    ) -> _PlatformOutcome[RefT]:
-        """Serve fresh entries, fetch the rest, fall back to old entries if the fetch fails."""
-        outcome = _PlatformOutcome[RefT](issues={}, fetched={})
-        if not refs:
-            return outcome
+    ) -> _Pending[RefT]:
+        """Serve what the cache has fresh (or mark the platform disabled); list the rest."""
+        pending = _Pending[RefT](platform, host)
+        refs = list(dict.fromkeys(refs))
         if not enabled:
             for ref in refs:
-                outcome.issues[ref] = FetchedIssue(ref, None, "disabled", None)
-            return outcome
-        cached = self._cache.get_many(host, refs) if self._cache is not None else {}
-        missing: list[RefT] = []
+                pending.issues[ref] = FetchedIssue(ref, None, "disabled", None)
+            return pending
+        if refs and self._cache is not None:
+            entries = self._cache.get_many(host, refs)
+            pending.cached = {ref: entries[ref] for ref in refs if ref in entries}
         for ref in refs:
-            entry = cached.get(ref)
+            entry = pending.cached.get(ref)
             if entry is not None and entry.fresh and not refresh:
                 cache_log.info("cache hit: %s (fetched %s)", ref.canonical, _age(entry))
-                outcome.issues[ref] = FetchedIssue(ref, entry.status, "cache", entry.age_seconds)
+                pending.issues[ref] = FetchedIssue(ref, entry.status, "cache", entry.age_seconds)
             else:
                 cache_log.info(
                     "cache miss: %s (%s)", ref.canonical, self._miss_reason(entry, refresh)
                 )
-                missing.append(ref)
-        if not missing:
-            return outcome
+                pending.missing.append(ref)
+        return pending
+
+    # --- then the trackers ------------------------------------------------------------------
+
+    async def _complete_github(self, pending: _Pending[GitHubRef]) -> None:
+        async def read(missing: list[GitHubRef]) -> dict[GitHubRef, IssueStatus]:
+            # Old entries still revalidate over REST: a 304 costs no rate-limit quota.
+            known = {ref: entry.status for ref, entry in pending.cached.items() if ref in missing}
+            client = self._tracker_clients().github()
+            return await client.fetch_issues(missing, known=known)
+
+        await self._complete(pending, read)
+
+    async def _complete_jira(self, pending: _Pending[JiraRef]) -> None:
+        async def read(missing: list[JiraRef]) -> dict[JiraRef, IssueStatus]:
+            return await self._tracker_clients().jira().fetch_issues(missing)
+
+        await self._complete(pending, read)
+
+    async def _complete(self, pending: _Pending[RefT], read: _Reader[RefT]) -> None:
+        """Fetch what the cache could not serve; on failure fall back to entries of any age."""
+        if not pending.missing:
+            return
         try:
-            statuses = await read(missing, {ref: cached[ref] for ref in missing if ref in cached})
+            statuses = await read(pending.missing)
         except TrackerError as exc:
-            log.info("%s: %s", platform, exc.message)
-            outcome.error = exc
-            for ref in missing:
-                outcome.issues[ref] = _fallback(ref, cached.get(ref), exc)
-            return outcome
+            log.info("%s: %s", pending.platform, exc.message)
+            pending.error = exc
+            for ref in pending.missing:
+                pending.issues[ref] = _fallback(ref, pending.cached.get(ref), exc)
+            return
         if self._cache is not None:
-            self._cache.put_many(host, statuses.values())
-        for ref in missing:
-            status = statuses.get(ref)
-            if status is None:
-                # The client answers for every ref it is given; guard against one that did not.
-                status = IssueStatus.missing_issue(ref)
-            outcome.fetched[ref] = status
-            outcome.issues[ref] = FetchedIssue(ref, status, "fresh", 0.0)
-        return outcome
+            self._cache.put_many(pending.host, statuses.values())
+        for ref in pending.missing:
+            # The clients answer for every ref they are given; guard against one that did not.
+            status = statuses.get(ref) or IssueStatus.missing_issue(ref)
+            pending.issues[ref] = FetchedIssue(ref, status, "fresh", 0.0)
+
+    def _result(
+        self,
+        wanted: list[IssueRef],
+        github: _Pending[GitHubRef],
+        jira: _Pending[JiraRef],
+        before: Mapping[str, int],
+    ) -> FetchResult:
+        merged: dict[IssueRef, FetchedIssue] = {**github.issues, **jira.issues}
+        result = FetchResult(issues={ref: merged[ref] for ref in wanted})
+        for pending in (github, jira):
+            if pending.error is not None:
+                error = pending.error
+                result.errors.append(PlatformError(error.platform, error.kind, error.message))
+        result.requests = _delta(before, self._requests_so_far())
+        _summarise(result)
+        return result
 
     def _miss_reason(self, entry: CacheEntry | None, refresh: bool) -> str:
         if self._cache is None or not self._cache.reads_enabled:
@@ -284,9 +323,7 @@ class IssueStatusFetcher:
 
 
 class _Reader(Protocol[RefT]):
-    async def __call__(
-        self, missing: list[RefT], cached: Mapping[RefT, CacheEntry], /
-    ) -> dict[RefT, IssueStatus]: ...
+    async def __call__(self, missing: list[RefT], /) -> dict[RefT, IssueStatus]: ...
 
 
 def _fallback(ref: IssueRef, entry: CacheEntry | None, exc: TrackerError) -> FetchedIssue:
@@ -295,10 +332,10 @@ def _fallback(ref: IssueRef, entry: CacheEntry | None, exc: TrackerError) -> Fet
     return FetchedIssue(ref, entry.status, "stale", entry.age_seconds, exc.message)
 
 
-def _strict(outcome: _PlatformOutcome[RefT]) -> dict[RefT, IssueStatus]:
-    if outcome.error is not None:
-        raise outcome.error
-    return {ref: issue.status for ref, issue in outcome.issues.items() if issue.status is not None}
+def _strict(pending: _Pending[RefT]) -> dict[RefT, IssueStatus]:
+    if pending.error is not None:
+        raise pending.error
+    return {ref: issue.status for ref, issue in pending.issues.items() if issue.status is not None}
 
 
 def _summarise(result: FetchResult) -> None:
