@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -49,6 +50,7 @@ from debussy.sandbox.server import (
     DEFAULT_GITHUB_TOKEN,
     DEFAULT_JIRA_EMAIL,
     DEFAULT_JIRA_TOKEN,
+    RecordedRequest,
     SandboxTracker,
 )
 from debussy.timeutil import to_iso
@@ -278,15 +280,21 @@ def write_config(root: Path, sandbox: SandboxTracker) -> Path:
 
 
 def copy_plan(root: Path) -> Path:
-    source = resources.files("debussy").joinpath("demo_data", PLAN_FOLDER)
-    target = root / PLAN_FOLDER
-    (target / "phases").mkdir(parents=True, exist_ok=True)
-    for name in ("MASTER_PLAN.md",):
-        (target / name).write_text(source.joinpath(name).read_text(encoding="utf-8"))
-    for entry in source.joinpath("phases").iterdir():
-        if entry.name.endswith(".md"):
-            (target / "phases" / entry.name).write_text(entry.read_text(encoding="utf-8"))
+    """The sample plan from the package data (``demo_data/plans``) into ``root/plans``."""
+    _copy_markdown(
+        resources.files("debussy").joinpath("demo_data", PLAN_FOLDER), root / PLAN_FOLDER
+    )
     return root / PLAN_PATH
+
+
+def _copy_markdown(source: Traversable, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for entry in source.iterdir():
+        if entry.is_dir():
+            _copy_markdown(entry, target / entry.name)
+        elif entry.name.endswith(".md"):
+            text = entry.read_text(encoding="utf-8")
+            (target / entry.name).write_text(text, encoding="utf-8")
 
 
 def write_marker(root: Path) -> None:
@@ -477,10 +485,14 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class StepRecord:
-    """What a step left behind, for its check: exit code and tracker writes it caused."""
+    """What a step left behind, for its check: its exit code and the requests it sent."""
 
     exit_code: int
-    writes: int
+    requests: tuple[RecordedRequest, ...]
+
+    @property
+    def writes(self) -> int:
+        return sum(1 for request in self.requests if request.is_write)
 
 
 def _phase_problems(demo: DemoRun, wanted: Mapping[str, str]) -> list[str]:
@@ -496,7 +508,10 @@ def _phase_list(statuses: Mapping[str, str]) -> str:
 
 def _dashboard(demo: DemoRun) -> tuple[dict[str, Any] | None, list[str]]:
     """``status --issues --json`` (from the cache the step just filled), parsed."""
-    result = demo.quietly(("status", "--issues", "--json"))
+    try:
+        result = demo.quietly(("status", "--issues", "--json"))
+    except subprocess.TimeoutExpired:
+        return None, [f"`status --issues --json` did not finish within {STEP_TIMEOUT_SECONDS} s"]
     if result.returncode != 0:
         return None, [f"`status --issues --json` exited {result.returncode}"]
     try:
@@ -520,6 +535,9 @@ def _exit_problems(record: StepRecord) -> list[str]:
 def check_first_look(demo: DemoRun, record: StepRecord) -> list[str]:
     """Every hand change shows as its drift type, the tracker is the newer side, nothing else."""
     problems = _exit_problems(record)
+    kinds = sorted(request.kind for request in record.requests)
+    if kinds != ["graphql", "search"]:
+        problems.append(f"it sent {', '.join(kinds) or 'no'} requests, expected graphql, search")
     document, more = _dashboard(demo)
     problems += more
     if document is None:
@@ -652,11 +670,11 @@ def run_steps(out: _Printer, demo: DemoRun) -> int:
         out.line()
         out.line(f"Step {number}/{len(STEPS)} · {step.explanation}", bold=True)
         out.line(f"$ debussy {' '.join(step.args)}", fg="cyan")
-        writes_before = demo.sandbox.request_count(writes_only=True)
+        seen_before = len(demo.sandbox.requests)
         code = demo.show(step.args)
         if demo.stop.is_set():
             return EXIT_INTERRUPTED
-        record = StepRecord(code, demo.sandbox.request_count(writes_only=True) - writes_before)
+        record = StepRecord(code, tuple(demo.sandbox.requests[seen_before:]))
         problems = step.check(demo, record)
         if demo.stop.is_set():
             return EXIT_INTERRUPTED

@@ -406,3 +406,20 @@ def test_verbose_logs_each_hit_and_miss_with_its_age(
         "cache miss: octo/app#3 (not cached)",
         "cache miss: octo/app#1 (expired; fetched 9m ago)",
     ]
+
+
+def test_the_blocking_fetch_starts_no_event_loop_when_everything_is_cached(
+    trackers: Trackers, cache: IssueCache, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refs: list[IssueRef] = [APP_1, PROJ_1]
+    cold = IssueStatusFetcher(trackers.config(), cache=cache, clock=clock).fetch_blocking(refs)
+    assert set(sources(cold).values()) == {"fresh"}
+    assert cold.requests == {"github": 1, "jira": 1}
+
+    def no_loop(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("an event loop was started for cached data")
+
+    monkeypatch.setattr(asyncio, "run", no_loop)
+    warm = IssueStatusFetcher(trackers.config(), cache=cache, clock=clock).fetch_blocking(refs)
+    assert set(sources(warm).values()) == {"cache"}
+    assert warm.requests == {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -242,15 +243,25 @@ def test_the_spinner_is_silent_when_stderr_is_not_a_terminal() -> None:
     assert stream.getvalue() == ""
 
 
-def test_the_spinner_draws_on_a_terminal_stderr() -> None:
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
 
+
+def test_the_spinner_draws_on_a_terminal_stderr() -> None:
+    logging.getLogger("debussy").setLevel(logging.WARNING)  # restored by conftest
     stream = Terminal()
     with fetching_spinner(stream):
         pass
     assert "Reading issue statuses" in stream.getvalue()
+
+
+def test_no_spinner_while_verbose_logging_shares_stderr() -> None:
+    logging.getLogger("debussy").setLevel(logging.INFO)  # what -v does; restored by conftest
+    stream = Terminal()
+    with fetching_spinner(stream):
+        pass
+    assert stream.getvalue() == ""
 
 
 # --- the command, piped and forced to colour ------------------------------------------------------

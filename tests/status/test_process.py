@@ -6,14 +6,12 @@ import base64
 import json
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
+from tests.jq_runner import JqResult, run_jq
 from tests.status.conftest import GITHUB_TOKEN, JIRA_EMAIL, JIRA_TOKEN, SandboxProject
 
 DOCS = Path(__file__).parents[2] / "docs" / "STATUS_AND_SYNC.md"
@@ -175,7 +173,6 @@ def doc_recipes() -> list[list[str]]:
     return recipes
 
 
-@pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed")
 def test_the_documented_jq_recipes_work(project: SandboxProject) -> None:
     project.ok("phase", "start", "1")
     project.sandbox.close_issue("octo/app", 10, "not_planned")
@@ -184,10 +181,8 @@ def test_the_documented_jq_recipes_work(project: SandboxProject) -> None:
     recipes = doc_recipes()
     assert len(recipes) == 4
 
-    def jq(argv: list[str]) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            argv, input=json.dumps(document), capture_output=True, text=True, check=False
-        )
+    def jq(argv: list[str]) -> JqResult:
+        return run_jq(argv, document)
 
     drift_only = jq(recipes[0])
     assert json.loads(drift_only.stdout) == [

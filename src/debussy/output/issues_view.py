@@ -9,6 +9,7 @@ Rich is imported inside the functions that draw, never at module import.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Generator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -44,7 +45,7 @@ def print_document(dashboard: Dashboard, stream: TextIO | None = None) -> None:
     """Exactly one JSON document on stdout, for ``jq``.
 
     Indented for a person at a terminal; one compact line when piped (as ``gh``
-    does), which is also several times faster to encode for hundreds of issues.
+    does), which json's C encoder also writes several times faster.
     """
     out = stream or sys.stdout
     indent = 2 if is_tty(out) else None
@@ -99,8 +100,8 @@ def issue_table(console: Console, dashboard: Dashboard) -> Text:
     """The table as one styled ``Text``.
 
     Laid out here rather than with ``rich.table.Table``, which measures and wraps
-    every cell and takes about half a second for 500 rows: the warm path's whole
-    budget. On a terminal, too-wide columns are cut with an ellipsis (as ``gh``
+    every cell and takes about half a second for 500 rows: more than the warm
+    path's whole budget. On a terminal, too-wide columns are cut with an ellipsis (as ``gh``
     does) and a rule sits under the header; piped output keeps every character.
     """
     from rich.text import Text
@@ -262,9 +263,13 @@ def render_problems(dashboard: Dashboard, console: Console | None = None) -> Non
 
 
 def fetching_spinner(stderr: TextIO | None = None) -> AbstractContextManager[object]:
-    """A spinner on stderr while the trackers are asked; nothing when stderr is not a TTY."""
+    """A spinner on stderr while the trackers are asked.
+
+    Nothing when stderr is not a TTY, nor with ``-v``: log lines and a live
+    spinner on one stream would garble each other.
+    """
     stream = stderr or sys.stderr
-    if not is_tty(stream):
+    if not is_tty(stream) or logging.getLogger("debussy").isEnabledFor(logging.INFO):
         return nullcontext()
     return _spinner(stream)
 

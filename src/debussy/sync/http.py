@@ -43,6 +43,10 @@ from debussy.sync.retry import (
 
 log = logging.getLogger("debussy.http")
 
+# stamina's default hooks print every scheduled retry on stderr (through structlog or
+# plain logging); TrackerHttp logs its own retries under ``-v``, so turn them off.
+stamina.instrumentation.set_on_retry_hooks([])
+
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 PLATFORM_NAMES = {"github": "GitHub", "jira": "Jira"}
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"})

@@ -1,0 +1,229 @@
+"""Projects of any size against the sandbox tracker, for the benchmarks and the budget tests.
+
+A project of ``n`` linked issues splits them evenly between GitHub (alternating
+between two repositories, so one GraphQL query spans both) and Jira, over five
+phases: phase 1 completed, phase 2 running, phases 3-5 pending. The sandbox holds
+the issues as the lifecycle pushes would have left them, except every twentieth
+one, which someone closed by hand: the dashboard then has a few drifted rows
+and their detail lines to draw, as a real one would.
+
+All sizes share one seeded sandbox: a project of ``n`` issues links the first
+``n`` of the seed (each project has its own cache and state database).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from debussy.config import STATE_DIR
+from debussy.models.state import STATE_FILE, NewPhase, StateManager
+from debussy.project import Project
+from debussy.runs import links_of, load_project_plan
+from debussy.sandbox import (
+    DEFAULT_GITHUB_TOKEN,
+    DEFAULT_JIRA_EMAIL,
+    DEFAULT_JIRA_TOKEN,
+    SandboxTracker,
+)
+
+GITHUB_REPOS = ("bench/app", "bench/lib")
+"""The first is the plan's repo (``#N``); the second is linked as ``bench/lib#N``."""
+JIRA_PROJECT = "BENCH"
+PHASES = 5
+DRIFT_EVERY = 20
+"""Every twentieth issue (all in phase 5, pending) was closed by hand: drift."""
+CACHE_TTL_SECONDS = 300
+LABELS = {1: "debussy:completed", 2: "debussy:in-progress"}
+JIRA_STATUSES = {1: "Done", 2: "In Progress"}
+
+CREDENTIALS = {
+    "GITHUB_TOKEN": DEFAULT_GITHUB_TOKEN,
+    "JIRA_EMAIL": DEFAULT_JIRA_EMAIL,
+    "JIRA_API_TOKEN": DEFAULT_JIRA_TOKEN,
+}
+"""The sandbox's own fake credentials (public by design), for the child processes."""
+
+
+@dataclass(frozen=True, slots=True)
+class GitHubIssue:
+    repo: str
+    number: int
+    phase: int
+    drifted: bool
+
+    @property
+    def reference(self) -> str:
+        """How the plan links it: ``#N`` in the plan's repo, ``owner/name#N`` elsewhere."""
+        if self.repo == GITHUB_REPOS[0]:
+            return f"#{self.number}"
+        return f"{self.repo}#{self.number}"
+
+
+@dataclass(frozen=True, slots=True)
+class JiraIssue:
+    key: str
+    phase: int
+    drifted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """How ``total`` linked issues divide between the platforms."""
+
+    total: int
+    github: int
+    jira: int
+
+    @classmethod
+    def of(cls, total: int) -> Split:
+        return cls(total, github=(total + 1) // 2, jira=total // 2)
+
+    def request_budget(self, platform: str) -> int:
+        """PRODUCT.md §12: at most one request per 100 issues of that platform (no paging here)."""
+        count = self.github if platform == "github" else self.jira
+        return math.ceil(count / 100)
+
+
+def github_issues(count: int) -> list[GitHubIssue]:
+    return [
+        GitHubIssue(
+            repo=GITHUB_REPOS[index % 2],
+            number=index // 2 + 1,
+            phase=index % PHASES + 1,
+            drifted=index % DRIFT_EVERY == DRIFT_EVERY - 1,
+        )
+        for index in range(count)
+    ]
+
+
+def jira_issues(count: int) -> list[JiraIssue]:
+    return [
+        JiraIssue(
+            key=f"{JIRA_PROJECT}-{index + 1}",
+            phase=index % PHASES + 1,
+            drifted=index % DRIFT_EVERY == DRIFT_EVERY - 1,
+        )
+        for index in range(count)
+    ]
+
+
+def seed(sandbox: SandboxTracker, largest: int, *, now: datetime | None = None) -> None:
+    """Put the issues of the largest project in the sandbox (smaller ones link a prefix)."""
+    split = Split.of(largest)
+    yesterday = (now or datetime.now(UTC)) - timedelta(days=1)
+    for issue in github_issues(split.github):
+        label = LABELS.get(issue.phase)
+        sandbox.add_issue(
+            issue.repo,
+            issue.number,
+            title=f"Benchmark issue {issue.repo}#{issue.number}",
+            state="closed" if issue.phase == 1 else "open",
+            state_reason="completed" if issue.phase == 1 else None,
+            labels=[label] if label else [],
+            milestone="v1",
+            updated_at=yesterday,
+        )
+        if issue.drifted:
+            sandbox.close_issue(issue.repo, issue.number, "not_planned")
+    for issue in jira_issues(split.jira):
+        sandbox.add_jira_issue(
+            issue.key,
+            summary=f"Benchmark issue {issue.key}",
+            status=JIRA_STATUSES.get(issue.phase, "To Do"),
+            updated_at=yesterday,
+        )
+        if issue.drifted:
+            sandbox.move_jira_issue(issue.key, "Done", "Done")
+
+
+@dataclass(frozen=True, slots=True)
+class ScaledProject:
+    root: Path
+    split: Split
+    run_id: str
+
+    @property
+    def cache_file(self) -> Path:
+        return self.root / STATE_DIR / "cache.db"
+
+    def forget_cache(self) -> None:
+        """Make the next ``status --issues`` cold (the cache is only a cache)."""
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            Path(f"{self.cache_file}{suffix}").unlink(missing_ok=True)
+
+
+def lay_out(root: Path, sandbox: SandboxTracker, total: int) -> ScaledProject:
+    """Config, plan and a started run linking the first ``total`` seeded issues."""
+    split = Split.of(total)
+    root.mkdir(parents=True, exist_ok=True)
+    _write_config(root, sandbox)
+    plan_path = _write_plan(root, github_issues(split.github), jira_issues(split.jira))
+    two_days_ago = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+    with (
+        Project(root) as project,
+        StateManager(root / STATE_DIR / STATE_FILE, clock=lambda: two_days_ago) as state,
+    ):
+        plan = load_project_plan(project, plan_path)
+        run = state.create_run(
+            plan_path=project.relative(plan.path),
+            plan_title=plan.title,
+            phases=[NewPhase(phase.id, phase.title) for phase in plan.phases],
+            issues=links_of(plan),
+            github_repo=plan.github_repo,
+        )
+        state.record_phase_status(run.id, "1", "completed")
+        state.record_phase_status(run.id, "2", "running")
+    return ScaledProject(root, split, run.id)
+
+
+def _write_config(root: Path, sandbox: SandboxTracker) -> None:
+    folder = root / STATE_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.yaml").write_text(
+        "github:\n"
+        f"  repo: {GITHUB_REPOS[0]}\n"
+        f"  api_url: {sandbox.github_api_url}\n"
+        "jira:\n"
+        f"  url: {sandbox.jira_url}\n"
+        "cache:\n"
+        f"  ttl_seconds: {CACHE_TTL_SECONDS}\n",
+        encoding="utf-8",
+    )
+
+
+def _write_plan(root: Path, github: Sequence[GitHubIssue], jira: Sequence[JiraIssue]) -> Path:
+    folder = root / "plans"
+    (folder / "phases").mkdir(parents=True, exist_ok=True)
+    rows: list[str] = []
+    for phase in range(1, PHASES + 1):
+        name = f"phase-{phase}.md"
+        rows.append(f"| {phase} | [Part {phase}](phases/{name}) | Pending |")
+        lines = [f"# Phase {phase}: Part {phase}", ""]
+        linked = [issue.reference for issue in github if issue.phase == phase]
+        if linked:
+            lines.append(f"**GitHub Issues:** {', '.join(linked)}")
+        keys = [issue.key for issue in jira if issue.phase == phase]
+        if keys:
+            lines.append(f"**Jira Issues:** {', '.join(keys)}")
+        (folder / "phases" / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    master = folder / "MASTER_PLAN.md"
+    master.write_text(
+        "\n".join(
+            [
+                f"# Benchmark plan ({len(github) + len(jira)} issues)",
+                "",
+                f"**GitHub Repo:** {GITHUB_REPOS[0]}",
+                "",
+                "| Phase | Title | Status |",
+                "|---|---|---|",
+                *rows,
+                "",
+            ]
+        ),
+        encoding="utf-8",
+    )
+    return master
