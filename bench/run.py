@@ -35,8 +35,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,6 +67,7 @@ BUDGET_SIZE = 500
 BUDGET_LATENCY_MS = 100
 HEAVY_MODULES = ("httpx", "httpcore")
 
+PYINSTRUMENT = (sys.executable, "-m", "pyinstrument", "--interval", "0.0005", "--renderer", "text")
 DEBUSSY = Path(sys.executable).parent / "debussy"
 """The console script, as a user's shell runs it."""
 
@@ -100,12 +100,22 @@ class Measurement:
         return statistics.median(sample.wall_seconds for sample in self.samples)
 
     @property
+    def fastest(self) -> float:
+        return min(sample.wall_seconds for sample in self.samples)
+
+    @property
     def peak_rss_mib(self) -> float:
         return max(sample.peak_rss_mib for sample in self.samples)
 
     def requests(self, platform_name: str) -> int:
-        """Requests per run (the same in every run, else the largest seen)."""
+        """Requests per run (the largest count seen, for the budget)."""
         return max(sample.requests.get(platform_name, 0) for sample in self.samples)
+
+    def requests_text(self, platform_name: str) -> str:
+        """``3``, or ``3–4`` when runs differed (a retry would show here)."""
+        counts = {sample.requests.get(platform_name, 0) for sample in self.samples}
+        low, high = min(counts), max(counts)
+        return str(low) if low == high else f"{low}–{high}"
 
     def as_json(self) -> dict[str, object]:
         document = asdict(self)
@@ -232,7 +242,6 @@ class Bench:
         latency_ms: int | None = None,
         bytecode: bool = True,
         before_each: Callable[[], None] | None = None,
-        runs: int | None = None,
     ) -> Measurement:
         size = project.split.total if project is not None else None
         row = Measurement(label, mode, size, latency_ms, bytecode)
@@ -240,8 +249,9 @@ class Bench:
         env = child_env(bytecode=bytecode)
         if latency_ms is not None:
             self.sandbox.latency = latency_ms / 1000
-        count = runs or self.runs_for(size)
-        for _ in range(count + 1):  # the first run compiles bytecode / primes the sandbox
+        for _ in range(
+            self.runs_for(size) + 1
+        ):  # the first run compiles bytecode / primes the sandbox
             if before_each is not None:
                 before_each()
             row.samples.append(run_child(argv, cwd=cwd, env=env, sandbox=self.sandbox))
@@ -260,12 +270,11 @@ class Bench:
         argv = [str(DEBUSSY), "status", "--issues"]
         if mode == "refresh":
             argv.append("--refresh")
+        before: Callable[[], None] | None = None
         if mode == "cold":
-            before: Callable[[], None] | None = project.forget_cache
+            before = project.forget_cache  # before every run
         elif mode == "warm":
-            before = self._warm_up(project)
-        else:
-            before = None
+            self.fill_cache(project)  # once: the warm runs read and never write it
         label = f"status --issues{' --refresh' if mode == 'refresh' else ''}"
         self.measure(
             label,
@@ -277,8 +286,8 @@ class Bench:
             before_each=before,
         )
 
-    def _warm_up(self, project: ScaledProject) -> Callable[[], None]:
-        """Fill the cache once (unmeasured); every warm run then finds all of it fresh."""
+    def fill_cache(self, project: ScaledProject) -> None:
+        """Fill the cache (unmeasured); the next runs find every issue cached and fresh."""
         self.sandbox.latency = 0
         project.forget_cache()
         run_child(
@@ -287,14 +296,11 @@ class Bench:
             env=child_env(bytecode=True),
             sandbox=self.sandbox,
         )
-        return lambda: None
 
     def run(self) -> None:
         self.startup(bytecode=True)
         for size in self.options.sizes:
-            project = self.projects[size] = lay_out(
-                self.workdir / f"n{size}", self.sandbox, size
-            )
+            project = self.projects[size] = lay_out(self.workdir / f"n{size}", self.sandbox, size)
             self.status(project, "warm", 0, bytecode=True)
             for latency in self.options.latencies_ms:
                 self.status(project, "cold", latency, bytecode=True)
@@ -309,7 +315,7 @@ class Bench:
     def warm_imports(self, size: int) -> list[str]:
         """Which HTTP modules the warm path imports (``-X importtime``): should be none."""
         project = self.projects[size]
-        self._warm_up(project)
+        self.fill_cache(project)
         done = subprocess.run(
             [sys.executable, "-X", "importtime", "-m", "debussy", "status", "--issues"],
             cwd=project.root,
@@ -487,7 +493,7 @@ def results_markdown(
         "",
         f"Median of {options.runs} runs ({options.large_runs} for n ≥ {LARGE}) after one "
         "unmeasured run; wall time from spawn to exit of the console script; "
-        "\"above baseline\" subtracts the median `python -c pass` of the same interpreter; "
+        '"above baseline" subtracts the median `python -c pass` of the same interpreter; '
         "peak RSS is the child's own (`wait4`); requests are those the sandbox logged during "
         "each run. Bytecode compiled (as a user's install) unless marked otherwise.",
         "",
@@ -525,8 +531,8 @@ def results_markdown(
         "irrelevant: no request is sent); refresh: `--refresh` with a full cache.",
         "",
         "| n | mode | latency (ms) | GitHub requests | Jira requests | wall (s) "
-        "| above baseline (s) | peak RSS (MiB) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| above baseline (s) | fastest run (s) | peak RSS (MiB) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     order = {"cold": 0, "refresh": 1, "warm": 2}
     rows = sorted(
@@ -536,9 +542,9 @@ def results_markdown(
     for row in rows:
         latency = "—" if row.latency_ms is None else str(row.latency_ms)
         lines.append(
-            f"| {row.size} | {row.mode} | {latency} | {row.requests('github')} | "
-            f"{row.requests('jira')} | {_seconds(row.wall)} | {_seconds(row.wall - start)} | "
-            f"{row.peak_rss_mib:.0f} |"
+            f"| {row.size} | {row.mode} | {latency} | {row.requests_text('github')} | "
+            f"{row.requests_text('jira')} | {_seconds(row.wall)} | {_seconds(row.wall - start)} | "
+            f"{_seconds(row.fastest)} | {row.peak_rss_mib:.0f} |"
         )
     without = [row for row in results if not row.bytecode]
     if without:
@@ -552,9 +558,7 @@ def results_markdown(
             "|---|---|---|---|---|---|",
         ]
         for row in without:
-            twin = find(
-                results, row.mode, size=row.size, latency_ms=row.latency_ms, bytecode=True
-            )
+            twin = find(results, row.mode, size=row.size, latency_ms=row.latency_ms, bytecode=True)
             latency = "—" if row.latency_ms is None else str(row.latency_ms)
             lines.append(
                 f"| `{row.label}` ({row.mode}) | {row.size or '—'} | {latency} | "
@@ -595,21 +599,20 @@ def write_profiles(bench: Bench, size: int, latency_ms: int) -> list[Path]:
     written: list[Path] = []
     for mode in ("warm", "cold"):
         if mode == "warm":
-            bench._warm_up(project)  # pyright: ignore[reportPrivateUsage]
+            bench.fill_cache(project)
         else:
             project.forget_cache()
             bench.sandbox.latency = latency_ms / 1000
         target = RESULTS / f"profile-{mode}-n{size}.txt"
         subprocess.run(
-            [sys.executable, "-m", "pyinstrument", "-i", "0.0005", "-r", "text", "-o", str(target)]
-            + ["-m", "debussy", "status", "--issues"],
+            [*PYINSTRUMENT, "-o", str(target), "-m", "debussy", "status", "--issues"],
             cwd=project.root,
             env=env,
             stdout=subprocess.DEVNULL,
             check=True,
         )
         written.append(target)
-    bench._warm_up(project)  # pyright: ignore[reportPrivateUsage]
+    bench.fill_cache(project)
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "debussy", "status", "--issues"],
         cwd=project.root,
@@ -655,12 +658,6 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     )
 
 
-@contextmanager
-def workspace() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="debussy-bench-") as folder:
-        yield Path(folder)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -668,15 +665,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     info = machine()
     started = time.perf_counter()
     print(f"Benchmarking on {info['cpu']} ({info['cores']} cores), {info['python']}", flush=True)
-    with workspace() as workdir, SandboxTracker() as sandbox:
+    with (
+        tempfile.TemporaryDirectory(prefix="debussy-bench-") as folder,
+        SandboxTracker() as sandbox,
+    ):
+        workdir = Path(folder)
         seed(sandbox, max(options.sizes))
         bench = Bench(options, sandbox, workdir)
         bench.run()
         budget_size = BUDGET_SIZE if BUDGET_SIZE in bench.projects else max(bench.projects)
         modules = bench.warm_imports(budget_size)
-        profiles = write_profiles(bench, budget_size, max(options.latencies_ms)) if (
-            options.profile
-        ) else []
+        profiles = (
+            write_profiles(bench, budget_size, max(options.latencies_ms))
+            if (options.profile)
+            else []
+        )
     found = verdicts(bench.results, modules)
     section = results_markdown(bench.results, found, info, options, when)
     raw = RESULTS / f"bench-{when:%Y%m%dT%H%M%S}.json"

@@ -21,6 +21,7 @@ import os
 import secrets
 import socket
 import sqlite3
+import time
 from collections.abc import Callable, Generator, Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -224,7 +225,7 @@ class StateManager:
             conn = sqlite3.connect(path, timeout=self._busy_timeout, isolation_level=None)
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
+            _enable_wal(conn, self._busy_timeout)
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.DatabaseError as exc:
@@ -776,6 +777,26 @@ class StateManager:
 
     def integrity_check(self) -> str:
         return str(self._read("PRAGMA integrity_check")[0][0])
+
+
+def _enable_wal(conn: sqlite3.Connection, patience: float) -> None:
+    """Switch to WAL, waiting up to ``patience`` seconds for other processes.
+
+    SQLite does not call the busy handler for a journal-mode change: processes
+    creating the database at once would see "database is locked" at once, long
+    before the busy timeout. Retrying until it runs out makes them wait like any write.
+    """
+    deadline = time.monotonic() + patience
+    pause = 0.001
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def _with_marks(template: str, marks: str) -> str:
