@@ -251,6 +251,8 @@ def parse_config(text: str | bytes, path: Path) -> Config:
         raise ConfigError(f"{path}{where}: malformed YAML: {exc.problem or exc}") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: malformed YAML: {exc}") from exc
+    except RecursionError as exc:  # PyYAML composes nested collections recursively
+        raise ConfigError(f"{path}: malformed YAML: nested too deeply") from exc
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -26,6 +26,7 @@ Messages never contain secrets: tokens are never interpolated anywhere, and
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import ClassVar
 
@@ -50,13 +51,31 @@ def redact(text: str) -> str:
     return text
 
 
+MAX_MESSAGE_CHARS = 1000
+_CONTROL = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+_LINE_BREAKS = re.compile(rf"[\s{_CONTROL}]*[{_CONTROL}]+[\s{_CONTROL}]*")
+
+
+def one_line(text: str) -> str:
+    """Fold line breaks and control characters into spaces and cap the length.
+
+    Every error is printed as one ``Error:`` line, and trackers put their own
+    words (with newlines, escape sequences, kilobytes of HTML) into messages.
+    Apply after ``redact``: cutting first could leave half a token unrecognised.
+    """
+    text = _LINE_BREAKS.sub(" ", text).strip()
+    if len(text) > MAX_MESSAGE_CHARS:
+        text = text[: MAX_MESSAGE_CHARS - 1].rstrip() + "…"
+    return text
+
+
 class DebussyError(Exception):
     """Base of every error Debussy reports to the user as one line."""
 
     exit_code: ClassVar[int] = 1
 
     def __init__(self, message: str) -> None:
-        super().__init__(redact(message))
+        super().__init__(one_line(redact(message)))
 
     @property
     def message(self) -> str:

@@ -35,7 +35,11 @@ def parse_iso(text: str) -> datetime:
     moment = datetime.fromisoformat(value)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00+01:00 is valid ISO, but not a moment in UTC: callers expect ValueError.
+        raise ValueError("date outside the range of UTC timestamps") from None
 
 
 def humanize_age(seconds: float) -> str:

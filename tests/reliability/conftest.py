@@ -25,6 +25,9 @@ SEED = int(os.environ.get("DEBUSSY_RELIABILITY_SEED", "20261127"))
 
 Failure messages print it; re-run with ``DEBUSSY_RELIABILITY_SEED=<seed>`` to replay."""
 
+UNEXPECTED = "Error: unexpected "
+"""How the CLI reports an exception nobody translated: always a bug, even on one line."""
+
 TRACKER_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN", "JIRA_API_TOKEN", "JIRA_EMAIL")
 
 STATE_TABLES = (
@@ -45,8 +48,7 @@ def _restore_logging() -> Iterator[None]:
     """``-v`` reconfigures the ``debussy`` loggers for the whole process; undo it per test."""
     names = ("debussy", "httpx", "httpcore")
     saved = {
-        name: (logging.getLogger(name).handlers[:], logging.getLogger(name).level)
-        for name in names
+        name: (logging.getLogger(name).handlers[:], logging.getLogger(name).level) for name in names
     }
     propagate = {name: logging.getLogger(name).propagate for name in names}
     yield
@@ -124,7 +126,10 @@ def write_scaled_plan(root: Path, scale: Scale) -> ScaledPlan:
         phase_id = str(index)
         numbers = [number + offset for offset in range(scale.github_per_phase)]
         number += scale.github_per_phase
-        keys = [f"PROJ-{(index - 1) * scale.jira_per_phase + k + 1}" for k in range(scale.jira_per_phase)]
+        keys = [
+            f"PROJ-{(index - 1) * scale.jira_per_phase + k + 1}"
+            for k in range(scale.jira_per_phase)
+        ]
         github[phase_id], jira[phase_id] = numbers, keys
         headers = [f"# Phase {index}", ""]
         if numbers:
@@ -155,7 +160,9 @@ def seed_scaled(sandbox: SandboxTracker, plan: ScaledPlan) -> None:
             sandbox.add_jira_issue(key, summary=f"Work item {key}")
 
 
-def scaled_project(root: Path, sandbox: SandboxTracker, scale: Scale) -> tuple[SandboxProject, ScaledPlan]:
+def scaled_project(
+    root: Path, sandbox: SandboxTracker, scale: Scale
+) -> tuple[SandboxProject, ScaledPlan]:
     """A project wired to ``sandbox`` with a plan of ``scale``, issues seeded, no run yet."""
     project = SandboxProject(
         root,
@@ -213,7 +220,7 @@ def assert_one_line_error(stderr: str, *, naming: str, context: str = "") -> str
     lines = [line for line in stderr.splitlines() if line.strip()]
     where = f" ({context})" if context else ""
     assert "Traceback" not in stderr, f"a traceback reached the user{where}:\n{stderr}"
-    assert "unexpected" not in stderr, f"an unexpected exception reached the user{where}:\n{stderr}"
+    assert UNEXPECTED not in stderr, f"an unexpected exception reached the user{where}:\n{stderr}"
     errors = [line for line in lines if line.startswith("Error:")]
     assert len(errors) == 1, f"expected one Error: line{where}, got:\n{stderr}"
     assert naming in errors[0], f"the error does not name {naming!r}{where}: {errors[0]}"

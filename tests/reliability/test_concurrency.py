@@ -26,6 +26,7 @@ from debussy.models.state import StateManager
 from debussy.sandbox import SandboxTracker
 from tests.reliability.conftest import (
     SEED,
+    UNEXPECTED,
     Scale,
     child_environment,
     integrity,
@@ -96,7 +97,7 @@ def assert_no_crash(outcomes: Sequence[Outcome]) -> None:
         assert outcome.crash is None, outcome
         assert "Traceback" not in outcome.stderr, outcome
         assert "locked" not in outcome.stderr, f"database is locked reached the user: {outcome}"
-        assert "unexpected" not in outcome.stderr, outcome
+        assert UNEXPECTED not in outcome.stderr, outcome
 
 
 # --- the first open of a new database --------------------------------------------------------
@@ -185,7 +186,9 @@ def replay_events(path: Path) -> tuple[dict[str, str], int]:
     try:
         statuses = {row[0]: "pending" for row in conn.execute("SELECT phase_id FROM phases")}
         completions = 0
-        for phase_id, status in conn.execute("SELECT phase_id, status FROM phase_events ORDER BY id"):
+        for phase_id, status in conn.execute(
+            "SELECT phase_id, status FROM phase_events ORDER BY id"
+        ):
             was_done = all(s == "completed" for s in statuses.values())
             statuses[phase_id] = status
             if not was_done and all(s == "completed" for s in statuses.values()):

@@ -5,9 +5,9 @@ Two commands are killed over and over, each as a real child process:
 - ``sync --apply`` from the tracker, on a plan of 300 phases whose 300 issues were
   all closed by hand: one transaction of 300 guarded phase changes, 300 events,
   the run's completion, the completed feature and the sync history entry;
-- ``phase done`` of the last phase of a run linking 50 issues: the event, the run's
-  completion and the completed feature (one transaction), then 50 tracker pushes
-  over HTTP, then their records (a second transaction).
+- ``phase done`` of the last of three phases, each linking 17 issues: the event, the
+  run's completion and the completed feature with its 51 issues (one transaction),
+  then 17 tracker pushes over HTTP, then their records (a second transaction).
 
 Kill points come from three strategies, drawn from one seeded RNG (the seed is in
 every failure message; ``DEBUSSY_RELIABILITY_SEED`` replays it):
@@ -46,7 +46,6 @@ from debussy.sandbox.github_api import RateLimits
 from tests.reliability.conftest import (
     SEED,
     Scale,
-    ScaledPlan,
     checkpointed_bytes,
     child_environment,
     integrity,
@@ -291,7 +290,9 @@ def kill_loop(loop: Loop, seed_label: str) -> Tally:
     tally = Tally(seed=seed)
     for strategy in ("anywhere", "late", "in_transaction"):
         attempts = 0
-        while tally.kills.get(strategy, 0) < KILLS_PER_STRATEGY and attempts < 3 * KILLS_PER_STRATEGY:
+        while (
+            tally.kills.get(strategy, 0) < KILLS_PER_STRATEGY and attempts < 3 * KILLS_PER_STRATEGY
+        ):
             attempts += 1
             loop.run(strategy, rng, timings, tally)
     for strategy in ("anywhere", "late", "in_transaction"):
@@ -379,7 +380,7 @@ class LastPhase:
     def reset_tracker(self, sandbox: SandboxTracker) -> None:
         # The sandbox enforces GitHub's 5000 requests an hour, which a long soak
         # (DEBUSSY_CRASH_KILLS=50) spends: every iteration starts a new hour.
-        sandbox._github.limits = RateLimits()  # noqa: SLF001
+        sandbox._github.limits = RateLimits()
         for number in self.numbers:
             sandbox.set_labels("octo/app", number, ["debussy:in-progress"])
         for key in self.keys:
@@ -405,7 +406,9 @@ class LastPhase:
 
 
 @pytest.fixture(scope="module")
-def lifecycle_loop(tmp_path_factory: pytest.TempPathFactory, pycache_prefix: Path) -> Iterator[Loop]:
+def lifecycle_loop(
+    tmp_path_factory: pytest.TempPathFactory, pycache_prefix: Path
+) -> Iterator[Loop]:
     with SandboxTracker() as sandbox:
         project, plan = scaled_project(
             tmp_path_factory.mktemp("crash-lifecycle"), sandbox, LIFECYCLE_SCALE
@@ -437,7 +440,10 @@ def lifecycle_loop(tmp_path_factory: pytest.TempPathFactory, pycache_prefix: Pat
         assert project.run("phase", "done", LAST_PHASE).exit_code == 0
         pushed = summary(state_path)
         loop.legal["pushed"] = pushed
-        loop.legal["recorded"] = {**pushed, "tracker_pushes": loop.legal["before"]["tracker_pushes"]}
+        loop.legal["recorded"] = {
+            **pushed,
+            "tracker_pushes": loop.legal["before"]["tracker_pushes"],
+        }
         yield loop
 
 

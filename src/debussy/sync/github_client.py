@@ -459,7 +459,10 @@ def _limit_from_body(response: httpx.Response) -> HintedRateLimitError | None:
 def _epoch(value: str | None) -> datetime | None:
     if value is None or not value.strip().isdigit():
         return None
-    return datetime.fromtimestamp(int(value.strip()), UTC)
+    try:
+        return datetime.fromtimestamp(int(value.strip()), UTC)
+    except (OverflowError, OSError, ValueError):
+        return None  # a reset beyond the calendar says nothing usable
 
 
 def _json_or_none(response: httpx.Response) -> Any:

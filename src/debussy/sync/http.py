@@ -29,6 +29,7 @@ from debussy.errors import (
     TrackerError,
     TrackerNotFoundError,
     TrackerServerError,
+    redact,
 )
 from debussy.sync.retry import (
     ATTEMPTS,
@@ -73,6 +74,14 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (now if now is not None else time.time()))
 
 
+def moment_after(seconds: float) -> datetime | None:
+    """``seconds`` from now, or None when a server names a wait beyond the calendar."""
+    try:
+        return datetime.fromtimestamp(time.time() + seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def describe_reset(reset_at: datetime | None) -> str:
     """'resets at 14:05 UTC (in 41 min)' — what a user needs to decide to wait or not."""
     if reset_at is None:
@@ -86,7 +95,7 @@ def rate_limited(
 ) -> HintedRateLimitError:
     """Build the rate-limit error with the reset time in its message."""
     if reset_at is None and retry_after is not None:
-        reset_at = datetime.fromtimestamp(time.time() + retry_after, UTC)
+        reset_at = moment_after(retry_after)
     name = PLATFORM_NAMES.get(platform, platform)
     return HintedRateLimitError(
         platform,
@@ -178,6 +187,7 @@ class TrackerHttp:
         ``idempotent`` defaults from the method; a GraphQL query sent as POST
         passes ``idempotent=True`` because reading twice is harmless.
         """
+        self._check_same_origin(url)
         if idempotent is None:
             idempotent = method.upper() in IDEMPOTENT_METHODS
         async for attempt in stamina.retry_context(
@@ -193,6 +203,19 @@ class TrackerHttp:
                     log.info("%s: retrying %s %s (attempt %d)", self.name, method, url, attempt.num)
                 return await self._send_once(method, url, handled, kwargs)
         raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+
+    def _check_same_origin(self, url: str | httpx.URL) -> None:
+        """Credentials go to the configured host only, whatever a server links to."""
+        target = httpx.URL(url)
+        if not target.is_absolute_url:
+            return
+        base = self._client.base_url
+        if (target.scheme, target.host, target.port) != (base.scheme, base.host, base.port):
+            raise BadResponseError(
+                self.platform,
+                f"{self.name} pointed to another host ({target.host}); credentials only go to "
+                f"{base.host}",
+            )
 
     async def _send_once(
         self, method: str, url: str, handled: frozenset[int], kwargs: dict[str, Any]
@@ -305,8 +328,9 @@ def _summary(response: httpx.Response) -> str:
     if isinstance(data, dict):
         for key in ("message", "errorMessages"):
             value = data.get(key)
+            # Redacted before it is cut: a token cut in half would no longer be recognised.
             if isinstance(value, str) and value:
-                return value[:200]
+                return redact(value)[:200]
             if isinstance(value, list) and value:
-                return "; ".join(str(item) for item in value)[:200]
+                return redact("; ".join(str(item) for item in value))[:200]
     return "no message"

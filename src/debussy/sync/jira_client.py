@@ -38,6 +38,7 @@ from debussy.errors import (
     TrackerNotFoundError,
     TrackerServerError,
     TransitionError,
+    redact,
     register_secret,
 )
 from debussy.sync.http import TrackerHttp, decode_json
@@ -394,7 +395,7 @@ class JiraClient:
         )
         if named:
             return _KeysRejectedError(named)
-        text = "; ".join(messages)[:_MAX_MESSAGE] or "no message"
+        text = redact("; ".join(messages))[:_MAX_MESSAGE] or "no message"  # redact, then cut
         return BadResponseError(PLATFORM, f"Jira rejected the search (400): {text}")
 
     def _to_status(self, issue: _Issue) -> IssueStatus:
@@ -443,7 +444,7 @@ class JiraClient:
         )
         self._check_found(response, key)
         if response.status_code in _TRANSITION_REFUSED_STATUS:
-            reason = "; ".join(_error_messages(_json_or_none(response)))[:_MAX_MESSAGE]
+            reason = redact("; ".join(_error_messages(_json_or_none(response))))[:_MAX_MESSAGE]
             raise TransitionError(
                 PLATFORM,
                 f"{key}: Jira refused the transition to '{status_name}' "
