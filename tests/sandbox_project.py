@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -174,15 +174,10 @@ class SandboxProject:
     def backdate_phases(self, seconds: int = 3600) -> None:
         """Move every phase change into the past, so tracker changes made now are newer."""
         with sqlite3.connect(self.root / ".debussy" / "state.db") as conn:
-            for phase_id, changed_at in conn.execute("SELECT phase_id, changed_at FROM phases"):
-                moment = datetime.fromisoformat(changed_at.replace("Z", "+00:00"))
-                conn.execute(
-                    "UPDATE phases SET changed_at = ? WHERE phase_id = ?",
-                    (
-                        (moment - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                        phase_id,
-                    ),
-                )
+            conn.execute(
+                "UPDATE phases SET changed_at = strftime('%Y-%m-%dT%H:%M:%SZ', changed_at, ?)",
+                (f"-{int(seconds)} seconds",),
+            )
 
     def state_bytes(self) -> bytes:
         """The state database's content, WAL checkpointed, for byte-for-byte comparisons."""

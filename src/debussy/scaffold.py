@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from debussy.config import CONFIG_FILE, STATE_DIR
@@ -55,8 +56,15 @@ def init_project(folder: Path, *, force: bool = False) -> Path:
         raise ConfigError(f"{config_path} already exists (use --force to overwrite it)")
     repo = origin_repo(folder)
     state_dir.mkdir(exist_ok=True)
-    config_path.write_text(CONFIG_TEMPLATE.format(repo=repo or "null  # e.g. octo/app"))
+    _write_atomically(config_path, CONFIG_TEMPLATE.format(repo=repo or "null  # e.g. octo/app"))
     gitignore = state_dir / ".gitignore"
     if not gitignore.exists():
-        gitignore.write_text(GITIGNORE)
+        _write_atomically(gitignore, GITIGNORE)
     return config_path
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write beside, then rename: an interrupted init never leaves half a config."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text)
+    os.replace(partial, path)

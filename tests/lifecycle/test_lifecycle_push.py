@@ -47,16 +47,13 @@ def test_each_event_leaves_exactly_one_debussy_label_and_keeps_the_others(
 def test_missing_labels_are_created_with_their_colours(sandbox_project: SandboxProject) -> None:
     project = started(sandbox_project)
     project.ok("phase", "start", "1")
-    from urllib.request import Request, urlopen
+    import httpx
 
-    request = Request(
+    label = httpx.get(
         f"{project.sandbox.github_api_url}/repos/octo/app/labels/debussy:in-progress",
         headers={"Authorization": "Bearer sandbox-github-token"},
-    )
-    with urlopen(request, timeout=5) as response:  # noqa: S310 -- loopback sandbox
-        import json
-
-        label = json.loads(response.read())
+        timeout=5,
+    ).json()
     assert label["color"] == "1d76db"
 
 

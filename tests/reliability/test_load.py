@@ -172,7 +172,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory, pycache_prefix: Path) -> It
         warm_up = subprocess.run([sys.executable, "-c", WARM_UP], env=env, check=False)
         assert warm_up.returncode == 0
         assert state.debussy("start", "plans/MASTER_PLAN.md").returncode == 0
-        project.backdate_phases()  # before the history: it rewrites phases row by row
+        project.backdate_phases()
         fill_history(project.root / ".debussy" / "state.db")
         for phase in plan.phase_ids[:CLOSED_PHASES]:
             for number in plan.github[phase]:

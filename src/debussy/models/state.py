@@ -279,22 +279,29 @@ class StateManager:
 
     @contextmanager
     def _write(self) -> Generator[sqlite3.Connection]:
-        """One ``BEGIN IMMEDIATE`` transaction: all of it commits, or none of it."""
+        """One ``BEGIN IMMEDIATE`` transaction: all of it commits, or none of it.
+
+        SQLite errors raised inside become one-line ``StateError``s here, once, for
+        every write method.
+        """
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
+        except sqlite3.DatabaseError as exc:
             raise self._error(exc) from exc
         try:
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        try:
             conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            conn.execute("ROLLBACK")
+        except sqlite3.DatabaseError as exc:
+            self._rollback()
             raise self._error(exc) from exc
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
 
     def _read(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
         try:
@@ -320,29 +327,26 @@ class StateManager:
         """Record a new run with all phases pending and its linked issues."""
         run_id = secrets.token_hex(4)
         now = self._now()
-        try:
-            with self._write() as conn:
-                conn.execute(
-                    "INSERT INTO runs (id, plan_path, plan_title, status, started_at, auto_close,"
-                    " github_repo) VALUES (?, ?, ?, 'running', ?, ?, ?)",
-                    (run_id, plan_path, plan_title, now, int(auto_close), github_repo),
-                )
-                conn.executemany(
-                    "INSERT INTO phases (run_id, phase_id, title, position, status, changed_at)"
-                    " VALUES (?, ?, ?, ?, 'pending', ?)",
-                    [(run_id, p.phase_id, p.title, i, now) for i, p in enumerate(phases)],
-                )
-                conn.executemany(
-                    "INSERT OR IGNORE INTO linked_issues"
-                    " (run_id, phase_id, platform, ref, display_key, position)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        (run_id, link.phase_id, link.platform, link.ref, link.display_key, i)
-                        for i, link in enumerate(issues)
-                    ],
-                )
-        except sqlite3.DatabaseError as exc:
-            raise self._error(exc) from exc
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO runs (id, plan_path, plan_title, status, started_at, auto_close,"
+                " github_repo) VALUES (?, ?, ?, 'running', ?, ?, ?)",
+                (run_id, plan_path, plan_title, now, int(auto_close), github_repo),
+            )
+            conn.executemany(
+                "INSERT INTO phases (run_id, phase_id, title, position, status, changed_at)"
+                " VALUES (?, ?, ?, ?, 'pending', ?)",
+                [(run_id, p.phase_id, p.title, i, now) for i, p in enumerate(phases)],
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO linked_issues"
+                " (run_id, phase_id, platform, ref, display_key, position)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (run_id, link.phase_id, link.platform, link.ref, link.display_key, i)
+                    for i, link in enumerate(issues)
+                ],
+            )
         return self.get_run(run_id)
 
     def get_run(self, run_id: str | None = None) -> RunRecord:
@@ -426,12 +430,9 @@ class StateManager:
         source: str = "cli",
     ) -> PhaseTransition:
         """Move one phase to ``status`` whatever it was; completes the run when it is the last."""
-        try:
-            with self._write() as conn:
-                current = self._locked_phase(conn, run_id, phase_id)
-                return self._change_phase(conn, current, status, reason, source)
-        except sqlite3.DatabaseError as exc:
-            raise self._error(exc) from exc
+        with self._write() as conn:
+            current = self._locked_phase(conn, run_id, phase_id)
+            return self._change_phase(conn, current, status, reason, source)
 
     def apply_phase_changes(
         self,
@@ -448,25 +449,22 @@ class StateManager:
         moved. ``before_commit(conn)`` runs inside the transaction (the sync
         history entry is written there so it commits with the changes).
         """
-        try:
-            with self._write() as conn:
-                transitions: list[PhaseTransition] = []
-                for change in changes:
-                    current = self._locked_phase(conn, run_id, change.phase_id)
-                    if current.status != change.expected_status:
-                        raise StalePlanError(
-                            f"phase {change.phase_id} is now '{current.status}', not "
-                            f"'{change.expected_status}' as when the plan was made; nothing was "
-                            "written — run `debussy sync` again"
-                        )
-                    transitions.append(
-                        self._change_phase(conn, current, change.new_status, change.reason, source)
+        with self._write() as conn:
+            transitions: list[PhaseTransition] = []
+            for change in changes:
+                current = self._locked_phase(conn, run_id, change.phase_id)
+                if current.status != change.expected_status:
+                    raise StalePlanError(
+                        f"phase {change.phase_id} is now '{current.status}', not "
+                        f"'{change.expected_status}' as when the plan was made; nothing was "
+                        "written — run `debussy sync` again"
                     )
-                if before_commit is not None:
-                    before_commit(conn)
-                return transitions
-        except sqlite3.DatabaseError as exc:
-            raise self._error(exc) from exc
+                transitions.append(
+                    self._change_phase(conn, current, change.new_status, change.reason, source)
+                )
+            if before_commit is not None:
+                before_commit(conn)
+            return transitions
 
     def _locked_phase(self, conn: sqlite3.Connection, run_id: str, phase_id: str) -> PhaseRecord:
         row = conn.execute(
@@ -626,16 +624,13 @@ class StateManager:
         ]
         if not rows:
             return
-        try:
-            with self._write() as conn:
-                conn.executemany(
-                    "INSERT OR REPLACE INTO tracker_snapshots (platform, ref, state, state_reason,"
-                    " status_category, labels, last_updated, seen_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-        except sqlite3.DatabaseError as exc:
-            raise self._error(exc) from exc
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO tracker_snapshots (platform, ref, state, state_reason,"
+                " status_category, labels, last_updated, seen_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
 
     def snapshots(self, keys: Iterable[IssueKey]) -> dict[IssueKey, Snapshot]:
         wanted = sorted(set(keys))
@@ -670,15 +665,12 @@ class StateManager:
         ]
         if not rows:
             return
-        try:
-            with self._write() as conn:
-                conn.executemany(
-                    "INSERT INTO tracker_pushes (run_id, phase_id, platform, ref, action, outcome,"
-                    " detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-        except sqlite3.DatabaseError as exc:
-            raise self._error(exc) from exc
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT INTO tracker_pushes (run_id, phase_id, platform, ref, action, outcome,"
+                " detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
 
     def pushes(self, run_id: str) -> list[PushRecord]:
         rows = self._read("SELECT * FROM tracker_pushes WHERE run_id = ? ORDER BY id", (run_id,))
@@ -748,11 +740,8 @@ class StateManager:
             actions=actions,
             results=results,
         )
-        try:
-            with self._write() as conn:
-                write(conn)
-        except sqlite3.DatabaseError as exc:
-            raise self._error(exc) from exc
+        with self._write() as conn:
+            write(conn)
 
     def sync_history(self, limit: int | None = None) -> list[SyncEntry]:
         sql = "SELECT * FROM sync_history ORDER BY at DESC, id DESC"

@@ -155,7 +155,9 @@ def _describe(exc: ValidationError) -> str:
     """Field paths and reasons only: the offending values are not worth echoing."""
     errors = exc.errors()
     parts = [
-        f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
+        f"{'.'.join(str(part) for part in error['loc']) or 'body'}: "
+        # pydantic names our private model for a non-object; the user needs the JSON word.
+        + ("expected a JSON object" if error["type"] == "model_type" else error["msg"])
         for error in errors[:3]
     ]
     if len(errors) > 3:
