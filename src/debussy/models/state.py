@@ -15,6 +15,7 @@ Design points a successor must keep:
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import json
 import os
@@ -26,7 +27,7 @@ from collections.abc import Callable, Generator, Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from debussy import timeutil
 from debussy.errors import StalePlanError, StateError
@@ -407,16 +408,7 @@ class StateManager:
         rows = self._read(
             "SELECT * FROM linked_issues WHERE run_id = ? ORDER BY position", (run_id,)
         )
-        return [
-            LinkedIssue(
-                run_id=row["run_id"],
-                phase_id=row["phase_id"],
-                platform=row["platform"],
-                ref=row["ref"],
-                display_key=row["display_key"],
-            )
-            for row in rows
-        ]
+        return [_from_row(LinkedIssue, row) for row in rows]
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -674,20 +666,7 @@ class StateManager:
 
     def pushes(self, run_id: str) -> list[PushRecord]:
         rows = self._read("SELECT * FROM tracker_pushes WHERE run_id = ? ORDER BY id", (run_id,))
-        return [
-            PushRecord(
-                id=row["id"],
-                run_id=row["run_id"],
-                phase_id=row["phase_id"],
-                platform=row["platform"],
-                ref=row["ref"],
-                action=row["action"],
-                outcome=row["outcome"],
-                detail=row["detail"],
-                at=row["at"],
-            )
-            for row in rows
-        ]
+        return [_from_row(PushRecord, row) for row in rows]
 
     def sync_writer(
         self,
@@ -798,6 +777,14 @@ def _with_marks(template: str, marks: str) -> str:
 def _like_prefix(prefix: str) -> str:
     escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped + "%"
+
+
+RecordT = TypeVar("RecordT", "LinkedIssue", "PushRecord")
+
+
+def _from_row(cls: type[RecordT], row: sqlite3.Row) -> RecordT:
+    """A record whose fields are all columns of ``row`` (other columns are ignored)."""
+    return cls(**{f.name: row[f.name] for f in dataclasses.fields(cls)})
 
 
 def _run(row: sqlite3.Row) -> RunRecord:
