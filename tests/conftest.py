@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +15,23 @@ def _retries_without_waiting() -> Iterator[None]:
     stamina.set_testing(True, attempts=3)
     yield
     stamina.set_testing(False)
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """``-v`` reconfigures the ``debussy`` and httpx loggers for the process; undo it per test."""
+    names = ("debussy", "httpx", "httpcore")
+    saved = {
+        name: (logger.handlers[:], logger.level, logger.propagate)
+        for name in names
+        for logger in [logging.getLogger(name)]
+    }
+    yield
+    for name, (handlers, level, propagate) in saved.items():
+        logger = logging.getLogger(name)
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate = propagate
 
 
 @pytest.fixture(autouse=True)

@@ -27,6 +27,8 @@ from debussy.sandbox import SandboxTracker
 GITHUB_TOKEN = "sandbox-github-token"
 JIRA_TOKEN = "sandbox-jira-token"
 JIRA_EMAIL = "demo@example.com"
+SANDBOX_ENV = {"GITHUB_TOKEN": GITHUB_TOKEN, "JIRA_API_TOKEN": JIRA_TOKEN, "JIRA_EMAIL": JIRA_EMAIL}
+"""The sandbox's own credentials, as the commands read them from the environment."""
 
 DEBUSSY_SCRIPT = Path(sys.executable).parent / "debussy"
 """The console script ``uv sync`` installs next to the interpreter."""
@@ -69,6 +71,15 @@ class SandboxProject:
     root: Path
     sandbox: SandboxTracker
     env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def wired(cls, root: Path, sandbox: SandboxTracker) -> SandboxProject:
+        """The standard scene: config and plan in ``root``, its issues seeded; no run yet."""
+        project = cls(root, sandbox, env=dict(SANDBOX_ENV))
+        project.write_config()
+        project.write_plan()
+        project.seed()
+        return project
 
     # --- layout ----------------------------------------------------------------------------
 
@@ -209,12 +220,4 @@ def sandbox() -> Iterator[SandboxTracker]:
 @pytest.fixture
 def sandbox_project(tmp_path: Path, sandbox: SandboxTracker) -> SandboxProject:
     """A seeded sandbox and a project with config and plan; no run started yet."""
-    project = SandboxProject(
-        tmp_path,
-        sandbox,
-        env={"GITHUB_TOKEN": GITHUB_TOKEN, "JIRA_API_TOKEN": JIRA_TOKEN, "JIRA_EMAIL": JIRA_EMAIL},
-    )
-    project.write_config()
-    project.write_plan()
-    project.seed()
-    return project
+    return SandboxProject.wired(tmp_path, sandbox)

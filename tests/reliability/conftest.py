@@ -8,17 +8,16 @@ all-or-nothing, the logical content of the state tables (``dump_state``).
 
 from __future__ import annotations
 
-import logging
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from debussy.sandbox import SandboxTracker
-from tests.sandbox_project import GITHUB_TOKEN, JIRA_EMAIL, JIRA_TOKEN, SandboxProject
+from tests.sandbox_project import SANDBOX_ENV, SandboxProject
 
 SEED = int(os.environ.get("DEBUSSY_RELIABILITY_SEED", "20261127"))
 """Seed of every random choice in this suite (kill points, fuzz-independent picks).
@@ -41,22 +40,6 @@ STATE_TABLES = (
     "sync_history",
 )
 """What Debussy remembers (snapshots left out: a dashboard look legitimately rewrites them)."""
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """``-v`` reconfigures the ``debussy`` loggers for the whole process; undo it per test."""
-    names = ("debussy", "httpx", "httpcore")
-    saved = {
-        name: (logging.getLogger(name).handlers[:], logging.getLogger(name).level) for name in names
-    }
-    propagate = {name: logging.getLogger(name).propagate for name in names}
-    yield
-    for name, (handlers, level) in saved.items():
-        logger = logging.getLogger(name)
-        logger.handlers[:] = handlers
-        logger.setLevel(level)
-        logger.propagate = propagate[name]
 
 
 # --- child processes ----------------------------------------------------------------------
@@ -164,11 +147,7 @@ def scaled_project(
     root: Path, sandbox: SandboxTracker, scale: Scale
 ) -> tuple[SandboxProject, ScaledPlan]:
     """A project wired to ``sandbox`` with a plan of ``scale``, issues seeded, no run yet."""
-    project = SandboxProject(
-        root,
-        sandbox,
-        env={"GITHUB_TOKEN": GITHUB_TOKEN, "JIRA_API_TOKEN": JIRA_TOKEN, "JIRA_EMAIL": JIRA_EMAIL},
-    )
+    project = SandboxProject(root, sandbox, env=dict(SANDBOX_ENV))
     project.write_config()
     plan = write_scaled_plan(root, scale)
     seed_scaled(sandbox, plan)

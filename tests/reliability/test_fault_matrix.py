@@ -45,7 +45,7 @@ from tests.reliability.conftest import (
     dump_state,
     restore_state,
 )
-from tests.sandbox_project import GITHUB_TOKEN, JIRA_EMAIL, JIRA_TOKEN, SandboxProject
+from tests.sandbox_project import SandboxProject
 
 ATTEMPTS = 3
 """The retry policy's attempts (tests/conftest.py keeps them, without the waiting)."""
@@ -268,18 +268,7 @@ class Scene:
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
     with SandboxTracker() as sandbox:
-        project = SandboxProject(
-            tmp_path_factory.mktemp("faults"),
-            sandbox,
-            env={
-                "GITHUB_TOKEN": GITHUB_TOKEN,
-                "JIRA_API_TOKEN": JIRA_TOKEN,
-                "JIRA_EMAIL": JIRA_EMAIL,
-            },
-        )
-        project.write_config()
-        project.write_plan()
-        project.seed()
+        project = SandboxProject.wired(tmp_path_factory.mktemp("faults"), sandbox)
         project.ok("start", "plans/MASTER_PLAN.md")
         project.ok("phase", "start", "1")
         project.backdate_phases()

@@ -112,18 +112,7 @@ def _genuine_answers(sandbox: SandboxTracker) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
     with SandboxTracker() as sandbox:
-        project = SandboxProject(
-            tmp_path_factory.mktemp("payloads"),
-            sandbox,
-            env={
-                "GITHUB_TOKEN": GITHUB_TOKEN,
-                "JIRA_API_TOKEN": JIRA_TOKEN,
-                "JIRA_EMAIL": JIRA_EMAIL,
-            },
-        )
-        project.write_config()
-        project.write_plan()
-        project.seed()
+        project = SandboxProject.wired(tmp_path_factory.mktemp("payloads"), sandbox)
         project.ok("start", "plans/MASTER_PLAN.md")
         project.ok("phase", "start", "1")
         project.backdate_phases()

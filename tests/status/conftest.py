@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -18,27 +17,6 @@ from click.testing import CliRunner, Result
 
 from debussy.cli import cli
 from debussy.sandbox import SandboxTracker
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """``-v`` reconfigures the ``debussy`` logger for the process; undo it after each test."""
-    names = ("debussy", "httpx", "httpcore")
-    saved = {
-        name: (
-            logging.getLogger(name).handlers[:],
-            logging.getLogger(name).level,
-            logging.getLogger(name).propagate,
-        )
-        for name in names
-    }
-    yield
-    for name, (handlers, level, propagate) in saved.items():
-        logger = logging.getLogger(name)
-        logger.handlers[:] = handlers
-        logger.setLevel(level)
-        logger.propagate = propagate
-
 
 # --- a project wired to the sandbox tracker ---------------------------------------------------
 
