@@ -19,16 +19,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from debussy.app.project import Project
+from debussy.app.runs import links_of, load_project_plan
 from debussy.config import STATE_DIR
-from debussy.models.state import STATE_FILE, NewPhase, StateManager
-from debussy.project import Project
-from debussy.runs import links_of, load_project_plan
 from debussy.sandbox import (
     DEFAULT_GITHUB_TOKEN,
     DEFAULT_JIRA_EMAIL,
     DEFAULT_JIRA_TOKEN,
     SandboxTracker,
 )
+from debussy.state.manager import STATE_FILE, NewPhase, StateManager
 
 GITHUB_REPOS = ("bench/app", "bench/lib")
 """The first is the plan's repo (``#N``); the second is linked as ``bench/lib#N``."""

@@ -416,7 +416,7 @@ def verdicts(results: Sequence[Measurement], warm_http_modules: list[str] | None
         found.append(
             Verdict(
                 "warm path imports no httpx",
-                f"warm, n={BUDGET_SIZE}, `-X importtime` (also tests/status/test_process.py)",
+                f"warm, n={BUDGET_SIZE}, `-X importtime` (tests/app/dashboard/test_process.py)",
                 ", ".join(warm_http_modules) or "no httpx/httpcore module imported",
                 not warm_http_modules,
             )

@@ -1,6 +1,6 @@
 """The ``debussy`` command line: thin Click commands over the library.
 
-Commands parse options, call into ``debussy.runs`` / ``debussy.sync`` / the
+Commands parse options, call into ``debussy.app.runs`` / ``debussy.sync`` / the
 ``StateManager`` and render with ``debussy.output``. Errors from the library are
 ``DebussyError``s and become one line on stderr with their exit code; nothing
 else in the package imports this module.
@@ -22,9 +22,9 @@ import click
 from debussy.errors import DebussyError, redact
 
 if TYPE_CHECKING:
-    from debussy.models.state import PhaseTransition
-    from debussy.models.status import PhaseStatus
-    from debussy.project import Project
+    from debussy.app.project import Project
+    from debussy.state.manager import PhaseTransition
+    from debussy.state.status import PhaseStatus
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -117,7 +117,7 @@ def cli(verbose: int) -> None:
 
 
 def _project() -> Project:
-    from debussy.project import Project
+    from debussy.app.project import Project
 
     return Project.find()
 
@@ -134,7 +134,7 @@ def _fail(message: str) -> NoReturn:
 @verbose_option
 def init(force: bool) -> None:
     """Create .debussy/ with a commented config.yaml (repo detected from origin)."""
-    from debussy.scaffold import init_project
+    from debussy.app.scaffold import init_project
 
     created = init_project(Path.cwd(), force=force)
     click.echo(f"Wrote {created}")
@@ -154,9 +154,9 @@ def init(force: bool) -> None:
 @verbose_option
 def start(plan: Path, force: bool, auto_close: bool, dry_run_sync: bool) -> None:
     """Start a run of PLAN (a MASTER_PLAN.md)."""
+    from debussy.app.runs import check_rerun, load_project_plan, start_run
     from debussy.output.console import is_tty, make_console
     from debussy.output.lifecycle_view import render_rerun_matches
-    from debussy.runs import check_rerun, load_project_plan, start_run
 
     with _project() as project:
         parsed = load_project_plan(project, plan)
@@ -197,13 +197,13 @@ def _lifecycle(
     run_id: str | None,
     dry_run_sync: bool,
 ) -> None:
+    from debussy.app.lifecycle import plan_lifecycle_writes, push_records, send_lifecycle_writes
     from debussy.output.console import make_console
     from debussy.output.lifecycle_view import (
         render_planned_writes,
         render_transition,
         render_write_results,
     )
-    from debussy.sync.lifecycle import plan_lifecycle_writes, push_records, send_lifecycle_writes
 
     with _project() as project:
         state = project.state
@@ -219,7 +219,7 @@ def _lifecycle(
             return
         if not push.writes:
             return
-        from debussy.sync.dashboard import cache_path
+        from debussy.app.dashboard import cache_path
 
         results = send_lifecycle_writes(push.writes, project.config, cache_path(project.root))
         state.record_pushes(push_records(run.id, results))
@@ -264,7 +264,7 @@ def done(
     phase_id: str, status: str, reason: str | None, run_id: str | None, dry_run_sync: bool
 ) -> None:
     """Record the end of a phase (same as `phase done|fail|block`)."""
-    from debussy.models.status import as_phase_status
+    from debussy.state.status import as_phase_status
 
     _lifecycle(phase_id, as_phase_status(status), reason, run_id, dry_run_sync)
 
@@ -303,6 +303,7 @@ def _issue_dashboard(
     run_id: str | None, *, as_json: bool, refresh: bool, drift_fails: bool
 ) -> None:
     """``status --issues``: render everything that could be read, then exit 1 / 3 / 0."""
+    from debussy.app.dashboard import build_dashboard, cache_path
     from debussy.output.console import make_console
     from debussy.output.issues_view import (
         fetching_spinner,
@@ -311,7 +312,6 @@ def _issue_dashboard(
         render_problems,
     )
     from debussy.sync.cache import IssueCache
-    from debussy.sync.dashboard import build_dashboard, cache_path
 
     with _project() as project:
         config = project.config
@@ -368,11 +368,11 @@ def sync(
     apply_changes: bool, direction: str, force: bool, as_json: bool, run_id: str | None
 ) -> None:
     """Reconcile Debussy's state with the trackers (a dry-run plan unless --apply)."""
+    from debussy.app.dashboard import cache_path
+    from debussy.app.sync_apply import apply_from_tracker, apply_to_tracker, prepare_sync
     from debussy.output.console import make_console
     from debussy.output.issues_view import fetching_spinner
     from debussy.output.sync_view import render_sync
-    from debussy.sync.apply import apply_from_tracker, apply_to_tracker, prepare_sync
-    from debussy.sync.dashboard import cache_path
 
     with _project() as project:
         state, config = project.state, project.config

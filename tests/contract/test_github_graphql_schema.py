@@ -23,13 +23,13 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
-from debussy.sync.github_query import (
+from debussy.issues import GitHubRef
+from debussy.sync.trackers.github.query import (
     MAX_ISSUES_PER_QUERY,
     GraphQLRequest,
     build_query,
     plan_batches,
 )
-from debussy.sync.models import GitHubRef
 from tests.fixtures.reference import cut_graphql
 
 SUBSET = cut_graphql.TARGET

@@ -1,6 +1,6 @@
 """``status --issues`` asks each tracker once per 100 issues, end to end (PRODUCT.md §12).
 
-The clients' batching is unit-tested against fakes (tests/trackers, tests/status);
+The clients' batching is unit-tested against fakes (tests/trackers, tests/app);
 this drives the real command over HTTP against the sandbox tracker with projects
 built like the benchmark's (``bench/projects.py``): issues split between GitHub,
 over two repositories, and Jira, on both sides of the 100-issue boundary.

@@ -3,7 +3,7 @@
 The budget itself is a time and is checked by ``bench/run.py``, never here; what a
 test can hold steady is the cause: help must not import the libraries that make
 the other commands slow to start. The warm ``status --issues`` path has its own
-check (no httpx) in ``tests/status/test_process.py``.
+check (no httpx) in ``tests/app/dashboard/test_process.py``.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from debussy.errors import PlanError
+from debussy.issues import GitHubRef, JiraRef
 from debussy.plans import MAX_PLAN_BYTES, Plan, load_plan
-from debussy.sync.models import GitHubRef, JiraRef
 from tests.plans.conftest import FIXTURES, PHASE_1, PHASE_2, TWO_PHASES, PlanFolder
 
 MASTER = Path("plans/MASTER_PLAN.md")  # relative to the working folder set by plan_folder

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from debussy.errors import PlanError
+from debussy.issues import GitHubRef, JiraRef
 from debussy.plans import (
     Plan,
     load_plan,
@@ -24,7 +25,6 @@ from debussy.plans import (
     repo_from_remote_url,
 )
 from debussy.plans.refs import MAX_GITHUB_ISSUE_NUMBER
-from debussy.sync.models import GitHubRef, JiraRef
 
 WHERE = "plans/phases/phase-2.md:4"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from debussy.errors import PlanError, register_secret
+from debussy.issues import GitHubRef, JiraRef
 from debussy.plans import parse_github_refs, parse_github_repo, parse_jira_refs
-from debussy.sync.models import GitHubRef, JiraRef
 
 WHERE = "plans/MASTER_PLAN.md:7"
 

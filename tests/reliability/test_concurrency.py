@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from debussy.errors import StateError
-from debussy.models.state import StateManager
 from debussy.sandbox import SandboxTracker
+from debussy.state.manager import StateManager
 from tests.reliability.conftest import (
     SEED,
     UNEXPECTED,
@@ -41,7 +41,7 @@ DRIVER = """
 import json, sys
 from click.testing import CliRunner
 from debussy.cli import cli
-import debussy.models.state, debussy.runs, debussy.sync.apply, debussy.sync.lifecycle
+import debussy.state.manager, debussy.app.runs, debussy.app.sync_apply, debussy.app.lifecycle
 commands = json.loads(sys.argv[1])
 print("ready", flush=True)
 sys.stdin.readline()

@@ -17,7 +17,7 @@ search for Jira):
   both commands end as if nothing had happened, after exactly that many extra
   requests.
 
-The existing tests check single faults in depth (tests/status, tests/sync,
+The existing tests check single faults in depth (tests/app, tests/sync,
 tests/sandbox/test_faults.py); this module is the systematic cross product.
 """
 
@@ -34,11 +34,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from debussy.app.dashboard import cache_path
+from debussy.issues import GitHubRef, JiraRef
 from debussy.sandbox import SandboxTracker
 from debussy.sync.cache import IssueCache
-from debussy.sync.dashboard import cache_path
-from debussy.sync.http import TrackerHttp
-from debussy.sync.models import GitHubRef, JiraRef
+from debussy.sync.trackers.http import TrackerHttp
 from tests.reliability.conftest import (
     assert_one_line_error,
     checkpointed_bytes,

@@ -125,9 +125,9 @@ def fill_history(path: Path) -> None:
 
 
 WARM_UP = (
-    "import debussy.cli, debussy.project, debussy.runs, debussy.plans, debussy.sync.apply,"
-    " debussy.sync.dashboard, debussy.sync.lifecycle, debussy.sync.github_client,"
-    " debussy.sync.jira_client, debussy.output.issues_view, debussy.output.sync_view,"
+    "import debussy.cli, debussy.app.project, debussy.app.runs, debussy.plans, debussy.app.sync_apply,"
+    " debussy.app.dashboard, debussy.app.lifecycle, debussy.sync.trackers.github.client,"
+    " debussy.sync.trackers.jira.client, debussy.output.issues_view, debussy.output.sync_view,"
     " debussy.output.run_view, debussy.output.lifecycle_view, yaml, rich.console"
 )
 """Imports every module the commands use once, so the timed runs find their bytecode."""

@@ -29,10 +29,10 @@ from click.testing import CliRunner, Result
 from debussy.cli import cli
 from debussy.config import GitHubConfig
 from debussy.errors import BadResponseError, ConfigError
+from debussy.issues import GitHubRef
 from debussy.sandbox import SandboxTracker
-from debussy.sync.github_client import GitHubClient
-from debussy.sync.http import TrackerHttp
-from debussy.sync.models import GitHubRef
+from debussy.sync.trackers.github.client import GitHubClient
+from debussy.sync.trackers.http import TrackerHttp
 from tests.sandbox_project import SandboxProject
 
 GITHUB_TOKEN = "ghp_Rel1abil1tyGitHubT0kenQx7Zk2Vw8Lm4Np6Bd"

@@ -10,7 +10,7 @@ import pytest
 
 from debussy.errors import BadResponseError, TrackerServerError
 from debussy.sandbox import SandboxTracker
-from debussy.sync.http import TrackerHttp, decode_json
+from debussy.sync.trackers.http import TrackerHttp, decode_json
 from tests.sandbox.conftest import GITHUB_HEADERS, graphql
 
 ISSUE = "/repos/octo/app/issues/12"

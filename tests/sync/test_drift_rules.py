@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 
 from debussy.config import Config, JiraConfig
-from debussy.models.state import LinkedIssue, PhaseRecord, RunRecord, Snapshot
-from debussy.models.status import PhaseStatus
+from debussy.issues import GitHubRef, IssueStatus
+from debussy.state.manager import LinkedIssue, PhaseRecord, RunRecord, Snapshot
+from debussy.state.status import PhaseStatus
 from debussy.sync.drift_detector import detect_run_drift, newer_side
-from debussy.sync.models import GitHubRef, IssueStatus
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 BEFORE = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)

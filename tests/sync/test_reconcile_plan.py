@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from debussy.config import Config, JiraConfig
-from debussy.models.state import IssueKey, LinkedIssue, PhaseRecord, RunRecord
-from debussy.models.status import PhaseStatus
+from debussy.issues import IssueStatus
+from debussy.state.manager import IssueKey, LinkedIssue, PhaseRecord, RunRecord
+from debussy.state.status import PhaseStatus
 from debussy.sync.drift_detector import detect_run_drift
-from debussy.sync.models import IssueStatus
 from debussy.sync.reconcile import SyncPlan, plan_from_tracker, plan_to_tracker
 
 CONFIG = Config(jira=JiraConfig(url="https://acme.atlassian.net"))
@@ -163,7 +163,7 @@ def test_debussy_newer_is_a_conflict_unless_forced() -> None:
 
 
 def test_missing_issues_are_reported_and_never_acted_on() -> None:
-    from debussy.sync.models import GitHubRef
+    from debussy.issues import GitHubRef
 
     plan = from_tracker(
         phases("running"), [link(1, "1")], [IssueStatus.missing_issue(GitHubRef("octo/app", 1))]

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from debussy.models.state import StateManager
+from debussy.state.manager import StateManager
 from tests.sandbox_project import SandboxProject
 
 
@@ -194,7 +194,7 @@ def test_apply_refuses_partial_data(project: SandboxProject) -> None:
 def test_a_change_between_plan_and_apply_is_detected_and_nothing_is_written(
     project: SandboxProject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import debussy.sync.apply as sync_apply
+    import debussy.app.sync_apply as sync_apply
 
     project.sandbox.close_issue("octo/app", 10)
     project.sandbox.close_issue("octo/lib", 7)

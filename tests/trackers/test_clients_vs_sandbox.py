@@ -19,10 +19,10 @@ from debussy.errors import (
     TrackerNotFoundError,
     TransitionError,
 )
+from debussy.issues import GitHubRef, IssueStatus, JiraRef
 from debussy.sandbox import SandboxTracker
-from debussy.sync.github_client import GitHubClient
-from debussy.sync.jira_client import JiraClient
-from debussy.sync.models import GitHubRef, IssueStatus, JiraRef
+from debussy.sync.trackers.github.client import GitHubClient
+from debussy.sync.trackers.jira.client import JiraClient
 
 T = TypeVar("T")
 TOKEN = "sandbox-github-token"

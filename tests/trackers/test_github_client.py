@@ -25,8 +25,8 @@ from debussy.errors import (
     TrackerAuthError,
     TrackerServerError,
 )
-from debussy.sync.github_client import GitHubClient
-from debussy.sync.models import GitHubRef, IssueStatus
+from debussy.issues import GitHubRef, IssueStatus
+from debussy.sync.trackers.github.client import GitHubClient
 from tests.contract.openapi import assert_conforms
 from tests.fixtures.github.fake import TOKEN, UPDATED, FakeGitHub
 

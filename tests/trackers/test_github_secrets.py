@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from debussy.errors import DebussyError, TrackerAuthError
-from debussy.sync.github_client import GitHubClient
-from debussy.sync.models import GitHubRef
+from debussy.issues import GitHubRef
+from debussy.sync.trackers.github.client import GitHubClient
 from tests.fixtures.github.fake import TOKEN, FakeGitHub
 
 ISSUE = GitHubRef("octo/app", 12)

@@ -22,8 +22,8 @@ from debussy.errors import (
     TrackerServerError,
     TrackerUnavailableError,
 )
-from debussy.sync.github_client import GitHubClient
-from debussy.sync.models import GitHubRef
+from debussy.issues import GitHubRef
+from debussy.sync.trackers.github.client import GitHubClient
 from tests.contract.openapi import assert_conforms
 from tests.fixtures.github.fake import TOKEN, FakeGitHub, already_exists
 

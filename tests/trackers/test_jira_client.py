@@ -19,8 +19,8 @@ from debussy.errors import (
     TrackerAuthError,
     TrackerServerError,
 )
-from debussy.sync.jira_client import MAX_CONCURRENT_SEARCHES, SEARCH_FIELDS, JiraClient
-from debussy.sync.models import IssueStatus, JiraRef
+from debussy.issues import IssueStatus, JiraRef
+from debussy.sync.trackers.jira.client import MAX_CONCURRENT_SEARCHES, SEARCH_FIELDS, JiraClient
 from tests.fixtures.jira.fake_jira import (
     BASIC_CREDENTIALS,
     EMAIL,

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from debussy.errors import DebussyError
-from debussy.sync.jira_client import JiraClient
-from debussy.sync.models import JiraRef
+from debussy.issues import JiraRef
+from debussy.sync.trackers.jira.client import JiraClient
 from tests.fixtures.jira.fake_jira import BASIC_CREDENTIALS, TOKEN, FakeJira, status_field
 
 Scenario = Callable[[FakeJira, JiraClient], Awaitable[Any]]

@@ -15,8 +15,8 @@ from debussy.errors import (
     TrackerUnavailableError,
     TransitionError,
 )
-from debussy.sync.jira_client import JiraClient
-from debussy.sync.models import JiraRef
+from debussy.issues import JiraRef
+from debussy.sync.trackers.jira.client import JiraClient
 from tests.contract.openapi import assert_conforms
 from tests.fixtures.jira.fake_jira import FakeJira, status_field
 

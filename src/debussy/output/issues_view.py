@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 
+from debussy.app.dashboard import Dashboard, IssueRow, dashboard_document
+from debussy.issues import Drift
 from debussy.output.console import color_wanted, is_tty
-from debussy.sync.dashboard import Dashboard, IssueRow, dashboard_document
 from debussy.sync.drift_detector import describe_actual
-from debussy.sync.models import Drift
 from debussy.timeutil import humanize_age
 
 if TYPE_CHECKING:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from debussy.models.state import PhaseTransition
+from debussy.app.runs import RerunCheck
 from debussy.output.run_view import styled_status
-from debussy.runs import RerunCheck
+from debussy.state.manager import PhaseTransition
 from debussy.sync.writes import TrackerWrite, WriteResult
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from debussy.models.state import LinkedIssue, PhaseRecord, RunRecord, SyncEntry
+from debussy.state.manager import LinkedIssue, PhaseRecord, RunRecord, SyncEntry
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from debussy.app.sync_apply import SyncOutcome
 from debussy.output.run_view import styled_status
-from debussy.sync.apply import SyncOutcome
 
 if TYPE_CHECKING:
     from rich.console import Console

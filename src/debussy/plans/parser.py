@@ -22,13 +22,13 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from debussy.errors import PlanError
+from debussy.issues import GitHubRef, IssueRef
 from debussy.plans.refs import (
     GITHUB_COM,
     parse_github_refs,
     parse_github_repo,
     parse_jira_refs,
 )
-from debussy.sync.models import GitHubRef, IssueRef
 
 MAX_PLAN_BYTES = 5 * 1024 * 1024
 

@@ -19,7 +19,7 @@ from collections.abc import Collection
 from urllib.parse import SplitResult, urlsplit
 
 from debussy.errors import PlanError
-from debussy.sync.models import GitHubRef, JiraRef
+from debussy.issues import GitHubRef, JiraRef
 
 # GraphQL ``Int`` is 32-bit signed: a larger issue number could never be fetched.
 MAX_GITHUB_ISSUE_NUMBER = 2**31 - 1

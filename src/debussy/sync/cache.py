@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from debussy import timeutil
-from debussy.sync.models import IssueRef, IssueStatus
+from debussy.issues import IssueRef, IssueStatus
 from debussy.timeutil import Clock
 
 log = logging.getLogger("debussy.cache")

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from debussy.config import Config
-from debussy.models.state import (
+from debussy.issues import Drift, DriftReport, DriftType, IssueStatus, Newer
+from debussy.state.manager import (
     IssueKey,
     LinkedIssue,
     PhaseRecord,
@@ -20,7 +21,7 @@ from debussy.models.state import (
     Snapshot,
     StateManager,
 )
-from debussy.models.status import PhaseStatus, run_aggregate
+from debussy.state.status import PhaseStatus, run_aggregate
 from debussy.sync.expected import (
     GitHubExpectation,
     JiraExpectation,
@@ -28,7 +29,6 @@ from debussy.sync.expected import (
     is_debussy_label,
     jira_expectation,
 )
-from debussy.sync.models import Drift, DriftReport, DriftType, IssueStatus, Newer
 from debussy.timeutil import parse_iso
 
 

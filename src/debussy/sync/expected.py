@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from debussy.config import GitHubConfig, JiraConfig
-from debussy.models.status import ACTIVE_STATUSES, PhaseStatus
+from debussy.state.status import ACTIVE_STATUSES, PhaseStatus
 
 NOT_DONE = frozenset({"new", "indeterminate"})
 ANY_CATEGORY = frozenset({"new", "indeterminate", "done"})

@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from debussy.config import Config
-from debussy.models.state import GuardedChange, IssueKey, LinkedIssue, PhaseRecord, RunRecord
-from debussy.models.status import PhaseStatus
+from debussy.issues import DriftReport, IssueStatus, ref_from_canonical
+from debussy.state.manager import GuardedChange, IssueKey, LinkedIssue, PhaseRecord, RunRecord
+from debussy.state.status import PhaseStatus
 from debussy.sync.drift_detector import LinkedContext, expectation_for, linked_contexts
 from debussy.sync.expected import BLOCKED_RESOLUTIONS
-from debussy.sync.models import DriftReport, IssueStatus, ref_from_canonical
 from debussy.sync.writes import TrackerWrite, writes_to_match
 
 Direction = Literal["from-tracker", "to-tracker"]

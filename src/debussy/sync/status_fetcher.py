@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
 from debussy import timeutil
 from debussy.config import Config
 from debussy.errors import TrackerError
+from debussy.issues import GitHubRef, IssueRef, IssueStatus, JiraRef, Platform
 from debussy.sync.cache import CacheEntry, IssueCache
-from debussy.sync.models import GitHubRef, IssueRef, IssueStatus, JiraRef, Platform
 from debussy.timeutil import Clock, humanize_age
 
 if TYPE_CHECKING:
-    from debussy.sync.clients import TrackerClients
+    from debussy.sync.trackers.clients import TrackerClients
 
 cache_log = logging.getLogger("debussy.cache")
 log = logging.getLogger("debussy.fetch")
@@ -313,7 +313,7 @@ class IssueStatusFetcher:
 
     def _tracker_clients(self) -> TrackerClients:
         if self._clients is None:
-            from debussy.sync.clients import TrackerClients
+            from debussy.sync.trackers.clients import TrackerClients
 
             self._clients = TrackerClients(self._config)
         return self._clients

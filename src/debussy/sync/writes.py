@@ -15,9 +15,9 @@ from typing import Literal
 
 from debussy.config import Config
 from debussy.errors import DebussyError, TrackerError
-from debussy.sync.clients import TrackerClients
+from debussy.issues import GitHubRef, IssueRef, IssueStatus, JiraRef
 from debussy.sync.expected import GitHubExpectation, JiraExpectation, is_debussy_label
-from debussy.sync.models import GitHubRef, IssueRef, IssueStatus, JiraRef
+from debussy.sync.trackers.clients import TrackerClients
 
 WriteAction = Literal["set_label", "close", "reopen", "transition", "comment"]
 Outcome = Literal["ok", "unchanged", "error", "skipped"]

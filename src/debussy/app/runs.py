@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from debussy.models.state import CompletedFeature, NewLink, NewPhase, RunRecord
+from debussy.app.project import Project
+from debussy.issues import IssueRef
 from debussy.plans import Plan, load_plan, origin_repo
-from debussy.project import Project
-from debussy.sync.models import IssueRef
+from debussy.state.manager import CompletedFeature, NewLink, NewPhase, RunRecord
 
 
 def default_github_repo(project: Project) -> str | None:

@@ -39,13 +39,11 @@ from typing import Any
 
 import click
 
+from debussy.app.project import Project
+from debussy.app.runs import links_of, load_project_plan
 from debussy.config import CONFIG_FILE, STATE_DIR
 from debussy.errors import DebussyError
-from debussy.models.state import STATE_FILE, LinkedIssue, NewPhase, Snapshot, StateManager
-from debussy.models.status import PhaseStatus
 from debussy.output.console import color_wanted
-from debussy.project import Project
-from debussy.runs import links_of, load_project_plan
 from debussy.sandbox.server import (
     DEFAULT_GITHUB_TOKEN,
     DEFAULT_JIRA_EMAIL,
@@ -53,6 +51,8 @@ from debussy.sandbox.server import (
     RecordedRequest,
     SandboxTracker,
 )
+from debussy.state.manager import STATE_FILE, LinkedIssue, NewPhase, Snapshot, StateManager
+from debussy.state.status import PhaseStatus
 from debussy.timeutil import to_iso
 
 EXIT_OK = 0
@@ -280,9 +280,9 @@ def write_config(root: Path, sandbox: SandboxTracker) -> Path:
 
 
 def copy_plan(root: Path) -> Path:
-    """The sample plan from the package data (``demo_data/plans``) into ``root/plans``."""
+    """The sample plan from the package data (``demo/data/plans``) into ``root/plans``."""
     _copy_markdown(
-        resources.files("debussy").joinpath("demo_data", PLAN_FOLDER), root / PLAN_FOLDER
+        resources.files("debussy.demo").joinpath("data", PLAN_FOLDER), root / PLAN_FOLDER
     )
     return root / PLAN_PATH
 

@@ -22,11 +22,10 @@ from typing import Any
 
 from debussy.config import Config
 from debussy.errors import DebussyError
-from debussy.models.state import PhaseTransition, StateManager
+from debussy.issues import ref_from_canonical
+from debussy.state.manager import PhaseTransition, StateManager
 from debussy.sync.cache import IssueCache
-from debussy.sync.clients import TrackerClients
 from debussy.sync.drift_detector import detect_run_drift
-from debussy.sync.models import ref_from_canonical
 from debussy.sync.reconcile import (
     SCHEMA_VERSION,
     Direction,
@@ -35,6 +34,7 @@ from debussy.sync.reconcile import (
     plan_to_tracker,
 )
 from debussy.sync.status_fetcher import FetchResult, IssueStatusFetcher
+from debussy.sync.trackers.clients import TrackerClients
 from debussy.sync.writes import WriteResult, execute_writes
 
 

@@ -89,7 +89,7 @@ def test_a_tracker_outage_never_loses_the_event(sandbox_project: SandboxProject)
     assert "GH-10" in result.stderr
     assert "Traceback" not in result.output
     assert project.phase_statuses()["1"] == "completed"
-    from debussy.models.state import StateManager
+    from debussy.state.manager import StateManager
 
     with StateManager(project.root / ".debussy" / "state.db") as state:
         pushes = state.pushes(state.get_run().id)

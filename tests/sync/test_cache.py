@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from debussy.issues import GitHubRef, IssueStatus, JiraRef
 from debussy.sync.cache import IssueCache
-from debussy.sync.models import GitHubRef, IssueStatus, JiraRef
 
 START = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 HOST = "api.github.com"

@@ -41,8 +41,8 @@ from debussy.errors import (
     redact,
     register_secret,
 )
-from debussy.sync.http import TrackerHttp, decode_json
-from debussy.sync.models import IssueStatus, JiraRef
+from debussy.issues import IssueStatus, JiraRef
+from debussy.sync.trackers.http import TrackerHttp, decode_json
 from debussy.timeutil import parse_iso
 
 log = logging.getLogger("debussy.jira")

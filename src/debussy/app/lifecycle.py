@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from debussy.config import Config
-from debussy.models.state import LinkedIssue, NewPush, PhaseRecord, PhaseTransition, RunRecord
-from debussy.models.status import PhaseStatus, run_aggregate
+from debussy.issues import ref_from_canonical
+from debussy.state.manager import LinkedIssue, NewPush, PhaseRecord, PhaseTransition, RunRecord
+from debussy.state.status import PhaseStatus, run_aggregate
 from debussy.sync.cache import IssueCache
-from debussy.sync.clients import TrackerClients
 from debussy.sync.expected import github_expectation, jira_expectation
-from debussy.sync.models import ref_from_canonical
+from debussy.sync.trackers.clients import TrackerClients
 from debussy.sync.writes import TrackerWrite, WriteResult, execute_writes, writes_for_status
 
 

@@ -12,10 +12,10 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from debussy.app.dashboard import cache_path
+from debussy.issues import GitHubRef
 from debussy.sync.cache import IssueCache
-from debussy.sync.dashboard import cache_path
-from debussy.sync.models import GitHubRef
-from tests.status.conftest import SandboxProject
+from tests.app.dashboard.conftest import SandboxProject
 
 LATER = timedelta(hours=1)
 EARLIER = -timedelta(hours=1)

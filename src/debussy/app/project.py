@@ -12,7 +12,7 @@ from pathlib import Path
 
 from debussy.config import CONFIG_FILE, STATE_DIR, Config, find_project_root, load_config
 from debussy.errors import ConfigError
-from debussy.models.state import STATE_FILE, StateManager
+from debussy.state.manager import STATE_FILE, StateManager
 
 
 class Project:

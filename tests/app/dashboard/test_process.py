@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests.app.dashboard.conftest import GITHUB_TOKEN, JIRA_EMAIL, JIRA_TOKEN, SandboxProject
 from tests.jq_runner import JqResult, run_jq
-from tests.status.conftest import GITHUB_TOKEN, JIRA_EMAIL, JIRA_TOKEN, SandboxProject
 
-DOCS = Path(__file__).parents[2] / "docs" / "STATUS_AND_SYNC.md"
+DOCS = Path(__file__).parents[3] / "docs" / "STATUS_AND_SYNC.md"
 
 RUNNER = """
 import runpy, sys

@@ -19,10 +19,10 @@ import respx
 
 from debussy.config import Config, GitHubConfig, JiraConfig
 from debussy.errors import TrackerServerError
+from debussy.issues import GitHubRef, IssueRef, JiraRef
 from debussy.sync.cache import IssueCache
-from debussy.sync.clients import TrackerClients
-from debussy.sync.models import GitHubRef, IssueRef, JiraRef
 from debussy.sync.status_fetcher import FetchResult, IssueStatusFetcher, PlatformError
+from debussy.sync.trackers.clients import TrackerClients
 from tests.fixtures.github.fake import TOKEN as GITHUB_TOKEN
 from tests.fixtures.github.fake import FakeGitHub
 from tests.fixtures.jira.fake_jira import CLOUD_URL, EMAIL, FakeJira, status_field

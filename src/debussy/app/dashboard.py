@@ -25,17 +25,17 @@ from urllib.parse import urlsplit
 
 from debussy import timeutil
 from debussy.config import STATE_DIR, Config
-from debussy.models.state import LinkedIssue, RunRecord, Snapshot, StateManager
-from debussy.models.status import PhaseStatus
+from debussy.issues import Drift, GitHubRef, IssueRef, IssueStatus, ref_from_canonical
+from debussy.state.manager import LinkedIssue, RunRecord, Snapshot, StateManager
+from debussy.state.status import PhaseStatus
 from debussy.sync.cache import CACHE_FILE, IssueCache
 from debussy.sync.drift_detector import expectation_for, issue_drift, linked_contexts
 from debussy.sync.expected import GitHubExpectation, JiraExpectation
-from debussy.sync.models import Drift, GitHubRef, IssueRef, IssueStatus, ref_from_canonical
 from debussy.sync.status_fetcher import FetchedIssue, FetchResult, IssueStatusFetcher, Source
 from debussy.timeutil import Clock
 
 if TYPE_CHECKING:
-    from debussy.sync.clients import TrackerClients
+    from debussy.sync.trackers.clients import TrackerClients
 
 SCHEMA_VERSION = 1
 EXIT_OK = 0

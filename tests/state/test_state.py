@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from debussy.errors import StalePlanError, StateError
-from debussy.models.schema import SCHEMA_VERSION
-from debussy.models.state import (
+from debussy.state.manager import (
     GuardedChange,
     NewLink,
     NewPhase,
@@ -19,6 +18,7 @@ from debussy.models.state import (
     Snapshot,
     StateManager,
 )
+from debussy.state.schema import SCHEMA_VERSION
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "state"
 

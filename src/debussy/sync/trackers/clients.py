@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from debussy.config import Config
 
 if TYPE_CHECKING:
-    from debussy.sync.github_client import GitHubClient
-    from debussy.sync.jira_client import JiraClient
+    from debussy.sync.trackers.github.client import GitHubClient
+    from debussy.sync.trackers.jira.client import JiraClient
 
 
 class TrackerClients:
@@ -23,14 +23,14 @@ class TrackerClients:
 
     def github(self) -> GitHubClient:
         if self._github is None:
-            from debussy.sync.github_client import GitHubClient
+            from debussy.sync.trackers.github.client import GitHubClient
 
             self._github = GitHubClient(self.config.github)
         return self._github
 
     def jira(self) -> JiraClient:
         if self._jira is None:
-            from debussy.sync.jira_client import JiraClient
+            from debussy.sync.trackers.jira.client import JiraClient
 
             self._jira = JiraClient(self.config.jira)
         return self._jira

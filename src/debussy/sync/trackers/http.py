@@ -31,7 +31,7 @@ from debussy.errors import (
     TrackerServerError,
     redact,
 )
-from debussy.sync.retry import (
+from debussy.sync.trackers.retry import (
     ATTEMPTS,
     RETRYABLE_STATUS,
     TOTAL_TIMEOUT,

@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rich.console import Console
 
+from debussy.app.dashboard import Dashboard, IssueRow
 from debussy.config import Config, GitHubConfig
-from debussy.models.state import LinkedIssue, RunRecord
+from debussy.issues import Drift, GitHubRef, IssueStatus
 from debussy.output.issues_view import (
     Cell,
     drift_banner,
@@ -22,11 +23,10 @@ from debussy.output.issues_view import (
     render_dashboard,
     row_cells,
 )
-from debussy.sync.dashboard import Dashboard, IssueRow
+from debussy.state.manager import LinkedIssue, RunRecord
 from debussy.sync.expected import github_expectation
-from debussy.sync.models import Drift, GitHubRef, IssueStatus
 from debussy.sync.status_fetcher import FetchedIssue, FetchResult, PlatformError, Source
-from tests.status.conftest import SandboxProject
+from tests.app.dashboard.conftest import SandboxProject
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 RUN = RunRecord(

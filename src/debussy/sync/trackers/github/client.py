@@ -40,7 +40,8 @@ from debussy.errors import (
     TrackerServerError,
     register_secret,
 )
-from debussy.sync.github_query import (
+from debussy.issues import GitHubRef, IssueStatus
+from debussy.sync.trackers.github.query import (
     IssueBatch,
     build_query,
     is_rate_limited,
@@ -51,9 +52,8 @@ from debussy.sync.github_query import (
     rejects_argument,
     status_from_rest,
 )
-from debussy.sync.http import TrackerHttp, decode_json, parse_retry_after, rate_limited
-from debussy.sync.models import GitHubRef, IssueStatus
-from debussy.sync.retry import HintedRateLimitError
+from debussy.sync.trackers.http import TrackerHttp, decode_json, parse_retry_after, rate_limited
+from debussy.sync.trackers.retry import HintedRateLimitError
 
 log = logging.getLogger("debussy.github")
 

@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from debussy.errors import BadResponseError, TrackerAuthError
-from debussy.sync.models import GitHubRef, IssueStatus
+from debussy.issues import GitHubRef, IssueStatus
 from debussy.timeutil import parse_iso
 
 MAX_ISSUES_PER_QUERY = 100

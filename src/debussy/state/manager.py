@@ -31,8 +31,8 @@ from typing import Any, TypeVar
 
 from debussy import timeutil
 from debussy.errors import StalePlanError, StateError
-from debussy.models.schema import MIGRATIONS, SCHEMA_VERSION
-from debussy.models.status import PhaseStatus, as_phase_status
+from debussy.state.schema import MIGRATIONS, SCHEMA_VERSION
+from debussy.state.status import PhaseStatus, as_phase_status
 
 BUSY_TIMEOUT_SECONDS = 15.0
 STATE_FILE = "state.db"
