@@ -8,13 +8,21 @@ that hold them (``token_env``, ``email_env``).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from debussy.errors import ConfigError
 
@@ -64,6 +72,26 @@ class GitHubLabels(_Strict):
     completed: str = "debussy:completed"
     failed: str = "debussy:failed"
     blocked: str = "debussy:blocked"
+
+    @field_validator("*")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty: GitHub labels need a name")
+        return value
+
+    @model_validator(mode="after")
+    def _distinct(self) -> GitHubLabels:
+        """One label per status: otherwise a completed phase would read as in progress."""
+        seen: dict[str, str] = {}
+        for status, name in self.model_dump().items():
+            other = seen.setdefault(str(name).casefold(), status)
+            if other != status:
+                raise ValueError(
+                    f"'{name}' is used for both {other} and {status}; "
+                    "each status needs its own label"
+                )
+        return self
 
     def all(self) -> tuple[str, ...]:
         return (self.in_progress, self.completed, self.failed, self.blocked)
@@ -158,18 +186,65 @@ class JiraTransitions(_Strict):
     pending: str | None = None
 
 
+PHASE_STATUS_KEYS = ("in_progress", "completed", "failed", "blocked", "pending")
+"""The phase statuses ``jira.transitions`` and ``jira.transition_fields`` are keyed by."""
+
+TransitionFields = dict[str, dict[str, Any]]
+
+
 class JiraConfig(_Strict):
     enabled: bool = True
     url: str | None = None
+    api_url: str | None = Field(
+        default=None,
+        description="where API calls go when not the site url: the Atlassian gateway "
+        "https://api.atlassian.com/ex/jira/{cloudId} for scoped API tokens",
+    )
     deployment: Literal["cloud", "server"] = "cloud"
     email_env: str = "JIRA_EMAIL"
     token_env: str = "JIRA_API_TOKEN"  # noqa: S105 -- the variable's name, not a token
     transitions: JiraTransitions = JiraTransitions()
+    transition_fields: TransitionFields = Field(
+        default_factory=TransitionFields,
+        description="fields sent with a transition, per phase status: "
+        "{completed: {resolution: Done}}",
+    )
 
-    @field_validator("url")
+    @field_validator("url", "api_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         return None if value is None else _check_base_url(value)
+
+    @field_validator("transition_fields")
+    @classmethod
+    def _transition_fields(cls, value: TransitionFields) -> TransitionFields:
+        for status, fields in value.items():
+            if status not in PHASE_STATUS_KEYS:
+                raise ValueError(
+                    f"'{status}' is not a phase status (use {', '.join(PHASE_STATUS_KEYS)})"
+                )
+            for name in fields:
+                if not name.strip():
+                    raise ValueError(f"an empty field name under '{status}'")
+        return value
+
+    @property
+    def api_base(self) -> str | None:
+        """Where REST calls go: ``api_url`` when set (scoped tokens), else the site ``url``."""
+        return self.api_url or self.url
+
+    def fields_for(self, status_name: str) -> dict[str, Any]:
+        """Fields to send with a transition to ``status_name`` (matched through ``transitions``).
+
+        The write path only knows the target status name; the phase statuses that
+        configure that name say which fields go with it.
+        """
+        wanted = status_name.strip().casefold()
+        fields: dict[str, Any] = {}
+        for status, target in self.transitions.model_dump().items():
+            if isinstance(target, str) and target.strip().casefold() == wanted:
+                fields.update(self.transition_fields.get(status, {}))
+        return fields
 
     @field_validator("email_env", "token_env")
     @classmethod
@@ -198,7 +273,8 @@ class JiraConfig(_Strict):
 
 
 class CacheConfig(_Strict):
-    ttl_seconds: int = Field(default=300, ge=0)
+    ttl_seconds: int = Field(default=300, ge=0, strict=True)
+    """Strict: YAML's ``true`` would otherwise be read as a TTL of one second."""
 
 
 class Config(_Strict):
@@ -216,18 +292,59 @@ def find_project_root(start: Path | None = None) -> Path | None:
     return None
 
 
+_PLAIN_WORDS = {
+    "model_type": "must be a group of settings (key: value lines below it)",
+    "model_attributes_type": "must be a group of settings (key: value lines below it)",
+    "dict_type": "must be a group of settings (key: value lines below it)",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "string_type": "must be text",
+    "greater_than_equal": "must be 0 or more",
+}
+"""pydantic's wording for common mistakes, in the words of a config file."""
+
+
+def _plain(error: Any) -> str:
+    """One problem in plain words: no Python class names ("instance of GitHubConfig")."""
+    kind = str(error["type"])
+    if kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"must be one of {expected}".replace(" or ", ", ")
+    if kind in _PLAIN_WORDS:
+        return _PLAIN_WORDS[kind]
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
 def _format_validation_error(path: Path, exc: ValidationError) -> str:
-    problems = []
+    problems: list[str] = []
     for error in exc.errors():
-        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        # A dict key's own check (transition_fields) adds "[key]" parts; keep the real keys.
+        key = ".".join(str(part) for part in error["loc"] if part != "[key]") or "(top level)"
         if error["type"] == "extra_forbidden":
             problems.append(f"unknown key '{key}'")
         elif error["type"] == "missing":
             problems.append(f"missing key '{key}'")
         else:
-            message = error["msg"].removeprefix("Value error, ")
-            problems.append(f"'{key}': {message}")
-    return f"{path}: " + "; ".join(problems)
+            problems.append(f"'{key}': {_plain(error)}")
+    return f"{path}: " + "; ".join(dict.fromkeys(problems))
+
+
+def _check_workable(config: Config, data: dict[str, Any], path: Path) -> None:
+    """Settings that validate one by one but cannot work together are errors too.
+
+    ``jira.enabled: true`` without ``url`` used to mean "Jira silently off": the
+    dashboard said "Jira disabled" and exited 0 while the user believed it checked.
+    """
+    jira = data.get("jira")
+    if isinstance(jira, dict) and config.jira.enabled and config.jira.url is None:
+        raise ConfigError(
+            f"{path}: 'jira.url' is not set but Jira is enabled (jira.enabled is "
+            f"{'true' if 'enabled' in jira else 'true by default'}); set jira.url to your "
+            "site, such as https://acme.atlassian.net, or set jira.enabled: false"
+        )
 
 
 def parse_config(text: str | bytes, path: Path) -> Config:
@@ -242,7 +359,9 @@ def parse_config(text: str | bytes, path: Path) -> Config:
         except UnicodeDecodeError as exc:
             raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     try:
-        data: Any = yaml.safe_load(text)
+        data: Any = yaml.load(text, Loader=_unique_key_loader())  # noqa: S506  # nosec B506 -- a SafeLoader
+    except _DuplicateKeyError as exc:
+        raise ConfigError(f"{path}:{exc.line}: {exc.message}") from exc
     except yaml.MarkedYAMLError as exc:
         # The context mark points at the construct left open (an unclosed list);
         # the problem mark alone would often point at the end of the file.
@@ -258,9 +377,51 @@ def parse_config(text: str | bytes, path: Path) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level")
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(path, exc)) from exc
+    _check_workable(config, data, path)
+    return config
+
+
+class _DuplicateKeyError(Exception):
+    """A key given twice in one mapping; YAML loaders silently keep the last one."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+@functools.cache
+def _unique_key_loader() -> type[Any]:
+    """A ``SafeLoader`` that refuses duplicate keys (built lazily: yaml loads on demand).
+
+    ``github: {repo: a/b}`` followed later by another ``github:`` would otherwise
+    drop the first section without a word.
+    """
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: dict[object, int] = {}
+            for key_node, _value in node.value:
+                key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+                line = key_node.start_mark.line + 1
+                try:
+                    first = seen.get(key)
+                    seen.setdefault(key, line)
+                except TypeError:
+                    continue  # unhashable key: the base class reports it
+                if first is not None:
+                    raise _DuplicateKeyError(
+                        f"duplicate key '{key}' (first given on line {first}); "
+                        "YAML would silently keep only the last one",
+                        line,
+                    )
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeyLoader
 
 
 def load_config(root: Path) -> Config:

@@ -64,7 +64,7 @@ def test_github_enterprise_derives_graphql_and_web_host() -> None:
     [
         ("github: {repoo: octo/app}", "unknown key 'github.repoo'"),
         ("jira: {transitions: {done: Done}}", "unknown key 'jira.transitions.done'"),
-        ("github: {enabled: maybe}", "'github.enabled': Input should be a valid boolean"),
+        ("github: {enabled: maybe}", "'github.enabled': must be true or false"),
         ("cache: {ttl_seconds: -5}", "'cache.ttl_seconds'"),
         ("cache: {ttl_seconds: soon}", "'cache.ttl_seconds'"),
         ("github: {repo: octo}", "'github.repo': must look like owner/name"),
