@@ -116,6 +116,11 @@ class IssueStatus(BaseModel):
     last_updated: datetime | None = None
     state_changed_at: datetime | None = None
     etag: str | None = Field(default=None, description="REST ETag for If-None-Match revalidation")
+    moved_to: str | None = Field(
+        default=None,
+        description="Jira: the key the issue answers to now, when it was moved to another "
+        "project (the plan still links the old key, which Jira keeps following)",
+    )
 
     @property
     def is_closed(self) -> bool:

@@ -250,6 +250,7 @@ def issue_document(row: IssueRow, config: Config) -> dict[str, Any]:
             "source": row.source,
             "age_seconds": _seconds(row.fetched.age_seconds),
             "error": row.fetched.error,
+            "moved_to": status.moved_to if status is not None else None,
         }
     )
     return document

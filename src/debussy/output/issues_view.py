@@ -157,8 +157,9 @@ def _append_line(text: Text, cells: Sequence[Cell], widths: Sequence[int]) -> No
 
 def row_cells(row: IssueRow, now: datetime) -> tuple[Cell, ...]:
     """The six cells of one row."""
+    moved_to = row.status.moved_to if row.status is not None else None
     return (
-        Cell(row.key),
+        Cell(f"{row.key} → {moved_to}" if moved_to else row.key),
         Cell(row.phase or "plan"),
         current_state_cell(row),
         Cell(row.expected.describe()),

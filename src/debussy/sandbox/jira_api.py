@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import hmac
 import re
@@ -53,6 +54,7 @@ SEARCH_REMOVED = (
 )
 NOT_AUTHENTICATED = "You are not authenticated. Authentication required to perform this operation."
 ISSUE_MISSING = "Issue does not exist or you do not have permission to see it."
+MAX_RECONCILE = 50
 UNBOUNDED = (
     "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
 )
@@ -76,6 +78,11 @@ RESOLUTIONS = {
     "Cannot Reproduce": "10003",
 }
 ACCOUNT_ID = "557058:sandbox-0000-4000-8000-000000000001"
+GATEWAY_HEADER = "x-sandbox-via-gateway"
+"""Set by the server (never trusted from clients) on requests that came through /ex/jira."""
+ANONYMOUS_HEADER = "x-sandbox-anonymous"
+"""Set by ``handle`` on searches served to an anonymous caller."""
+RESOLUTION_REQUIRED = "Resolution is required."
 DEFAULT_PAGE = 50
 ENHANCED_MAX_PAGE = 100
 """/search/jql pages with fields: Jira returns at most 100 issues however many are asked for."""
@@ -193,35 +200,55 @@ class JiraApi:
     # ------------------------------------------------------------------ envelope
 
     def _authenticated(self, request: Request) -> bool:
-        """Cloud sends Basic email:token, Server/DC a Bearer PAT; both work on both versions."""
+        """Cloud sends Basic email:token, Server/DC a Bearer PAT; both work on both versions.
+
+        A scoped token is accepted only through the gateway (``/ex/jira/{cloudId}``):
+        Atlassian's scoped API tokens do not work against the site URL.
+        """
         if not self.site.require_auth:
             return True
+        tokens = [self.site.jira_token]
+        if self.site.jira_scoped_token and request.header(GATEWAY_HEADER):
+            tokens.append(self.site.jira_scoped_token)
         scheme, _, credential = (request.header("authorization") or "").strip().partition(" ")
         credential = credential.strip()
         if scheme.lower() == "bearer":
-            return hmac.compare_digest(credential.encode(), self.site.jira_token.encode())
+            return any(hmac.compare_digest(credential.encode(), t.encode()) for t in tokens)
         if scheme.lower() == "basic":
-            expected = f"{self.site.jira_email}:{self.site.jira_token}".encode()
             try:
                 given = base64.b64decode(credential, validate=True)
             except (binascii.Error, ValueError):
                 return False
-            return hmac.compare_digest(given, expected)
+            return any(
+                hmac.compare_digest(given, f"{self.site.jira_email}:{token}".encode())
+                for token in tokens
+            )
         return False
 
     def handle(self, request: Request, matched: tuple[Route, Params] | None) -> Response:
         if matched is None:
             return _error(404, f"null for uri: {self.site.url}{request.path}")
         found, params = matched
+        anonymous = False
         if not found.public and not self._authenticated(request):
-            response = _error(401, NOT_AUTHENTICATED)
-            if request.header("authorization"):
-                response.headers["X-Seraph-LoginReason"] = "AUTHENTICATED_FAILED"
-            return response
+            if not (self.site.jira_anonymous_search and found.kind == "search"):
+                response = _error(401, NOT_AUTHENTICATED)
+                if request.header("authorization"):
+                    response.headers["X-Seraph-LoginReason"] = "AUTHENTICATED_FAILED"
+                return response
+            # Jira Cloud serves searches to anonymous users; failed credentials only
+            # show in this header, and the anonymous user sees no issue at all.
+            anonymous = True
+            request = dataclasses.replace(
+                request, headers={**request.headers, ANONYMOUS_HEADER: "1"}
+            )
         try:
-            return found.handler(request, params)
+            response = found.handler(request, params)
         except Abort as abort:
-            return abort.response
+            response = abort.response
+        if anonymous and request.header("authorization"):
+            response.headers["X-Seraph-LoginReason"] = "AUTHENTICATED_FAILED"
+        return response
 
     # ------------------------------------------------------------------ JSON shapes
 
@@ -323,18 +350,38 @@ class JiraApi:
             shaped["fields"] = {name: self._field(issue, name, version) for name in fields}
         return shaped
 
-    def _transition(self, transition: JiraTransition, version: str) -> JSON:
-        return {
+    def _needs_resolution(self, transition: JiraTransition) -> bool:
+        return self.store.jira_resolution_required and transition.to.category is DONE
+
+    def _transition(
+        self, transition: JiraTransition, version: str, *, with_fields: bool = False
+    ) -> JSON:
+        shaped: JSON = {
             "id": transition.id,
             "name": transition.name,
             "to": self._status(transition.to, version),
-            "hasScreen": False,
+            "hasScreen": self._needs_resolution(transition),
             "isGlobal": False,
             "isInitial": False,
             "isAvailable": True,
             "isConditional": False,
             "isLooped": False,
         }
+        if with_fields:
+            shaped["fields"] = (
+                {
+                    "resolution": {
+                        "required": True,
+                        "name": "Resolution",
+                        "key": "resolution",
+                        "operations": ["set"],
+                        "schema": {"type": "resolution", "system": "resolution"},
+                    }
+                }
+                if self._needs_resolution(transition)
+                else {}
+            )
+        return shaped
 
     # ------------------------------------------------------------------ helpers
 
@@ -378,8 +425,12 @@ class JiraApi:
         except (TypeError, ValueError):
             raise Abort(_error(400, f"The value '{value}' is not valid for '{name}'.")) from None
 
-    def _matching(self, jql: object) -> list[JiraIssue]:
-        """The issues a ``key in (...)`` query selects, or the 400 Jira answers for it."""
+    def _matching(self, jql: object, *, anonymous: bool = False) -> list[JiraIssue]:
+        """The issues a ``key in (...)`` query selects, or the 400 Jira answers for it.
+
+        An anonymous caller sees no issue, so every key is "does not exist".
+        A moved issue answers to its old key under its new one.
+        """
         if not isinstance(jql, str):
             raise Abort(_error(400, UNBOUNDED))
         try:
@@ -393,7 +444,7 @@ class JiraApi:
                 if not JIRA_KEY.match(key.upper()):
                     problems.append(f"The issue key '{key}' for field 'key' is invalid.")
                     continue
-                issue = self.store.jira_issue(key)
+                issue = None if anonymous else self.store.jira_issue(key)
                 if issue is None:
                     problems.append(f"An issue with key '{key}' does not exist for field 'key'.")
                 else:
@@ -430,18 +481,36 @@ class JiraApi:
 
     # ------------------------------------------------------------------ search
 
+    @staticmethod
+    def _reconcile(data: JSON) -> frozenset[int]:
+        """``reconcileIssues``: up to 50 issue ids to read consistently, not from the index."""
+        raw = data.get("reconcileIssues")
+        if raw is None:
+            return frozenset()
+        if not isinstance(raw, list) or not all(
+            isinstance(item, int) and not isinstance(item, bool) for item in raw
+        ):
+            raise Abort(_error(400, "'reconcileIssues' must be a list of issue ids."))
+        if len(raw) > MAX_RECONCILE:
+            raise Abort(_error(400, f"'reconcileIssues' accepts at most {MAX_RECONCILE} ids."))
+        return frozenset(raw)
+
     def search_jql(self, request: Request, params: Params) -> Response:
         data = self._search_input(request)
-        issues = self._matching(data.get("jql"))
+        issues = self._matching(data.get("jql"), anonymous=bool(request.header(ANONYMOUS_HEADER)))
         fields = requested_fields(data.get("fields"), default_all=False)
         cap = ENHANCED_MAX_PAGE if fields else ID_ONLY_MAX_PAGE
         size = min(max(self._int(data, "maxResults", DEFAULT_PAGE), 1), cap)
         jql = str(data["jql"])
         offset = self._token_offset(jql, data.get("nextPageToken"))
+        reconcile = self._reconcile(data) if request.method == "POST" else frozenset[int]()
         with self.store.lock:
-            page = [
-                self._issue(i, fields, params["version"]) for i in issues[offset : offset + size]
-            ]
+            page: list[JSON] = []
+            for issue in issues[offset : offset + size]:
+                if issue.id in reconcile:
+                    issue.search_view = None  # read through: the index is consistent again
+                view = issue.search_view or issue
+                page.append(self._issue(view, fields, params["version"]))
         answer: JSON = {"issues": page, "isLast": offset + size >= len(issues)}
         if not answer["isLast"]:
             answer["nextPageToken"] = self._page_token(jql, offset + size)
@@ -452,7 +521,7 @@ class JiraApi:
 
     def search_server(self, request: Request, params: Params) -> Response:
         data = self._search_input(request)
-        issues = self._matching(data.get("jql"))
+        issues = self._matching(data.get("jql"), anonymous=bool(request.header(ANONYMOUS_HEADER)))
         fields = requested_fields(data.get("fields"), default_all=True)
         start = max(self._int(data, "startAt", 0), 0)
         size = min(max(self._int(data, "maxResults", DEFAULT_PAGE), 0), SERVER_MAX_PAGE)
@@ -481,10 +550,13 @@ class JiraApi:
             offered = self._find(params).transitions()
         if wanted:
             offered = [t for t in offered if t.id == wanted]
+        with_fields = "transitions.fields" in (request.param("expand") or "")
         return _ok(
             {
                 "expand": "transitions",
-                "transitions": [self._transition(t, params["version"]) for t in offered],
+                "transitions": [
+                    self._transition(t, params["version"], with_fields=with_fields) for t in offered
+                ],
             }
         )
 
@@ -514,7 +586,9 @@ class JiraApi:
                         "appropriate screen, or unknown."
                     },
                 )
-            self.store.move_jira(issue, chosen.to, resolution_name)
+            if self._needs_resolution(chosen) and not resolution_name:
+                return _error(400, errors={"resolution": RESOLUTION_REQUIRED})
+            self.store.move_jira(issue, chosen.to, resolution_name, indexed=False)
         return Response(204)
 
     def add_comment(self, request: Request, params: Params) -> Response:

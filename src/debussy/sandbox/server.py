@@ -12,6 +12,7 @@ query and body, never headers, and the repr shows only the URL.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import re
@@ -29,7 +30,7 @@ from debussy.sandbox import faults
 from debussy.sandbox.faults import Fault, FaultPlan
 from debussy.sandbox.github_api import GitHubApi
 from debussy.sandbox.github_api import error_payload as github_error
-from debussy.sandbox.jira_api import JiraApi, jira_time
+from debussy.sandbox.jira_api import GATEWAY_HEADER, JiraApi, jira_time
 from debussy.sandbox.jira_api import error_payload as jira_error
 from debussy.sandbox.store import Clock, Store, jira_status, system_clock
 from debussy.sandbox.wire import (
@@ -78,9 +79,26 @@ class RecordedRequest:
 def _platform_of(path: str) -> str:
     if path == "/api/graphql" or path == "/api/v3" or path.startswith("/api/v3/"):
         return "github"
-    if path.startswith("/rest/"):
+    if path.startswith(("/rest/", "/ex/jira/")):
         return "jira"
     return "other"
+
+
+_GATEWAY = re.compile(r"^/ex/jira/(?P<cloud>[^/]+)(?P<rest>/rest/.*)$")
+"""Atlassian's API gateway in front of a Cloud site: https://api.atlassian.com/ex/jira/{cloudId}."""
+
+
+def _through_gateway(request: Request, cloud_id: str) -> Request:
+    """Internal marker headers are the server's alone; a gateway path is served as the site's."""
+    headers = {
+        name: value for name, value in request.headers.items() if not name.startswith("x-sandbox-")
+    }
+    path = request.path
+    gateway = _GATEWAY.match(path)
+    if gateway is not None and gateway["cloud"] == cloud_id:
+        path = gateway["rest"]
+        headers[GATEWAY_HEADER] = "1"
+    return dataclasses.replace(request, path=path, headers=headers)
 
 
 def _comment_text(body: object) -> str:
@@ -226,11 +244,13 @@ class SandboxTracker:
         jira_token: str = DEFAULT_JIRA_TOKEN,
         port: int = 0,
         clock: Clock | None = None,
+        jira_scoped_token: str | None = None,
     ) -> None:
         self.latency = latency
         self._port = port
         self._store = Store(clock or system_clock)
         self._site = Site(require_auth, github_token, jira_email, jira_token)
+        self._site.jira_scoped_token = jira_scoped_token
         self._github = GitHubApi(self._store, self._site)
         self._jira = JiraApi(self._store, self._site)
         self._routes: dict[str, list[Route]] = {
@@ -309,11 +329,17 @@ class SandboxTracker:
     def jira_url(self) -> str:
         return self.url
 
+    @property
+    def jira_gateway_url(self) -> str:
+        """The site through Atlassian's API gateway, where scoped API tokens work."""
+        return f"{self.url}/ex/jira/{self._site.jira_cloud_id}"
+
     # ------------------------------------------------------------------ serving
 
     def respond(self, request: Request) -> Response | None:
         """Answer one request (``None``: drop the connection). Called by the handler threads."""
         platform = _platform_of(request.path)
+        request = _through_gateway(request, self._site.jira_cloud_id)
         matched = match_route(self._routes.get(platform, []), request.method, request.path)
         found = matched[0] if matched else None
         with self._store.lock:
@@ -535,6 +561,41 @@ class SandboxTracker:
             self._store.move_jira(
                 self._store.require_jira_issue(key), jira_status(status), resolution
             )
+
+    def move_jira_issue_to_project(self, key: str, new_key: str) -> None:
+        """Move an issue to another project, as Jira's "Move" does: ``key`` keeps answering."""
+        with self._store.lock:
+            self._store.move_jira_to_project(key, new_key)
+
+    def jira_scene(
+        self,
+        *,
+        anonymous_search: bool | None = None,
+        search_lag: bool | None = None,
+        resolution_required: bool | None = None,
+    ) -> None:
+        """Switch on what real Jira Cloud does and the default sandbox does not.
+
+        ``anonymous_search``: searches with failed credentials are answered as the
+        anonymous user (who sees nothing) with ``X-Seraph-LoginReason:
+        AUTHENTICATED_FAILED``, not 401. ``search_lag``: a transition is not visible
+        to search until a search names the issue's id in ``reconcileIssues`` (or
+        ``catch_up_jira_index()``). ``resolution_required``: transitions into a done
+        status have a screen that requires a resolution.
+        """
+        with self._store.lock:
+            if anonymous_search is not None:
+                self._site.jira_anonymous_search = anonymous_search
+            if search_lag is not None:
+                self._store.jira_search_lag = search_lag
+            if resolution_required is not None:
+                self._store.jira_resolution_required = resolution_required
+
+    def catch_up_jira_index(self) -> None:
+        """The search index catches up with every write (``search_lag`` ends for now)."""
+        with self._store.lock:
+            for issue in self._store.jira_issues.values():
+                issue.search_view = None
 
     def hide_jira_issue(self, key: str) -> None:
         with self._store.lock:

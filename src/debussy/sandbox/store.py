@@ -12,6 +12,7 @@ conditional requests and for deciding which side changed last.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import itertools
 import re
 import threading
@@ -212,6 +213,9 @@ class JiraIssue:
     resolution_date: datetime | None
     comments: list[Comment] = field(default_factory=list[Comment])
     hidden: bool = False
+    search_view: JiraIssue | None = None
+    """With ``Store.jira_search_lag``: what search still shows until the index catches up
+    (or a search names this issue's id in ``reconcileIssues``)."""
 
     def transitions(self) -> list[JiraTransition]:
         """What the workflow offers from the current status (never a move to itself)."""
@@ -229,6 +233,12 @@ class Store:
         self.clock = clock
         self.repos: dict[str, Repo] = {}
         self.jira_issues: dict[str, JiraIssue] = {}
+        self.jira_moved: dict[str, str] = {}
+        """Old key -> new key of issues moved to another project (Jira keeps following)."""
+        self.jira_search_lag = False
+        """Scene option: search shows the state before a transition until reconciled."""
+        self.jira_resolution_required = False
+        """Scene option: moving into a done status needs a resolution on the screen."""
         self._ids = itertools.count(1001)
 
     def next_id(self) -> int:
@@ -451,9 +461,27 @@ class Store:
         return issue
 
     def jira_issue(self, key: str) -> JiraIssue | None:
-        """The issue as an API caller sees it: hidden issues do not exist."""
-        issue = self.jira_issues.get(key.upper())
+        """The issue as an API caller sees it: hidden issues do not exist, moved ones answer."""
+        key = key.upper()
+        for _ in range(len(self.jira_moved) + 1):
+            if key not in self.jira_moved:
+                break
+            key = self.jira_moved[key]
+        issue = self.jira_issues.get(key)
         return None if issue is None or issue.hidden else issue
+
+    def move_jira_to_project(self, key: str, new_key: str) -> JiraIssue:
+        """Move an issue to another project: it gets ``new_key`` and still answers to ``key``."""
+        issue = self.require_jira_issue(key)
+        new_key = new_key.upper()
+        if not JIRA_KEY.match(new_key) or new_key in self.jira_issues:
+            raise ValueError(f"{new_key!r} is not a free Jira issue key")
+        del self.jira_issues[issue.key]
+        self.jira_moved[issue.key] = new_key
+        issue.key = new_key
+        self._touch_jira(issue)
+        self.jira_issues[new_key] = issue
+        return issue
 
     def require_jira_issue(self, key: str) -> JiraIssue:
         issue = self.jira_issues.get(key.upper())
@@ -464,8 +492,21 @@ class Store:
     def _touch_jira(self, issue: JiraIssue) -> None:
         issue.updated = self._jira_time(issue.updated)
 
-    def move_jira(self, issue: JiraIssue, target: JiraStatus, resolution: str | None) -> None:
-        """Put the issue in ``target``: resolution set on done, cleared otherwise."""
+    def move_jira(
+        self,
+        issue: JiraIssue,
+        target: JiraStatus,
+        resolution: str | None,
+        *,
+        indexed: bool = True,
+    ) -> None:
+        """Put the issue in ``target``: resolution set on done, cleared otherwise.
+
+        ``indexed=False`` (an API transition under ``jira_search_lag``) leaves search
+        showing the issue as it was, as Jira Cloud's eventually consistent index does.
+        """
+        if not indexed and self.jira_search_lag and issue.search_view is None:
+            issue.search_view = dataclasses.replace(issue, comments=[], search_view=None)
         self._touch_jira(issue)
         if target.category is not issue.status.category:
             issue.status_category_changed = issue.updated

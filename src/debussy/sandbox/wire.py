@@ -149,6 +149,14 @@ class Site:
     jira_token: str = field(repr=False)
     url: str = "http://127.0.0.1:0"
     """Set when the server has bound its port."""
+    jira_cloud_id: str = "5f1e0b7a-0000-4000-8000-00000000c10d"
+    """The site's cloudId: ``/ex/jira/{cloudId}/rest/...`` is the Atlassian API gateway."""
+    jira_scoped_token: str | None = field(default=None, repr=False)
+    """A scoped API token: accepted only through the gateway, as on Jira Cloud."""
+    jira_anonymous_search: bool = False
+    """Scene option: searches with failed credentials are served anonymously (Cloud)."""
+    saml_orgs: set[str] = field(default_factory=set[str])
+    """GitHub organisations enforcing SAML SSO the token is not authorised for."""
 
     @property
     def github_api(self) -> str:

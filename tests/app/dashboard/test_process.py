@@ -121,6 +121,7 @@ ISSUE_KEYS = {
     "source": str,
     "age_seconds": (int, type(None)),
     "error": (str, type(None)),
+    "moved_to": (str, type(None)),
 }
 UTC_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 

@@ -249,11 +249,14 @@ class TrackerHttp:
             response.status_code,
             (time.perf_counter() - started) * 1000,
         )
+        # The platform's look comes first, also for statuses the caller handles itself:
+        # Jira's "credentials failed" header can ride on the 400 a search expects.
+        problem = self._classify(response) if self._classify else None
+        if problem is not None:
+            raise problem
         if response.status_code in handled:
             return response
-        problem = self._classify(response) if self._classify else None
-        if problem is None:
-            problem = self._classify_common(response)
+        problem = self._classify_common(response)
         if problem is not None:
             raise problem
         return response

@@ -14,6 +14,14 @@ never hides the other ninety-nine.
 Payloads are validated with strict pydantic models: whatever Jira sends that does
 not have the expected shape becomes one ``BadResponseError`` naming the field,
 never a ``KeyError`` deep in the mapping code.
+
+What the real services do beyond their API descriptions (notes/NOTES_trackers.md):
+an issue moved to another project answers to its old key under its new one
+(mapped back by issue id, ``IssueStatus.moved_to``); Cloud serves searches
+anonymously when credentials fail, saying so only in ``X-Seraph-LoginReason``
+(an authentication error here, never "missing"); scoped tokens only work through
+``jira.api_url``; a search just after a write may lag unless it names the written
+issues in ``reconcileIssues``.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ import asyncio
 import base64
 import logging
 import re
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Callable, Collection, Generator, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
@@ -62,6 +70,10 @@ SEARCH_FIELDS: tuple[str, ...] = (
 _REJECTED_BATCH_STATUS = frozenset({400})
 _GONE_STATUS = frozenset({410})
 _TRANSITION_REFUSED_STATUS = frozenset({400, 409, 422})
+MAX_RECONCILE_IDS = 50
+"""``reconcileIssues`` accepts at most 50 ids (the v3 description)."""
+_LOGIN_FAILED = ("AUTHENTICATED_FAILED", "AUTHENTICATION_DENIED")
+"""``X-Seraph-LoginReason`` values that mean the credentials were not accepted."""
 _ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]*-[0-9]+")
 _KEY_IN_MESSAGE = re.compile(r"(?<![A-Za-z0-9_])([A-Za-z][A-Za-z0-9_]*-[0-9]+)(?![0-9])")
 _MAX_MESSAGE = 300
@@ -99,8 +111,14 @@ class _IssueFields(_Payload):
 
 
 class _Issue(_Payload):
+    id: str | None = None
     key: str
     fields: _IssueFields
+
+
+class _IssueKey(_Payload):
+    id: str
+    key: str
 
 
 class _CloudPage(_Payload):
@@ -120,6 +138,7 @@ class _StatusFields(_Payload):
 
 
 class _IssueStatusOnly(_Payload):
+    id: str | None = None
     fields: _StatusFields
 
 
@@ -182,16 +201,34 @@ class _BearerAuth(httpx.Auth):
         yield request
 
 
-def _classify(response: httpx.Response) -> TrackerError | None:
-    """Jira Server's CAPTCHA lock-out looks like any 403; say what it really is."""
-    reason = response.headers.get("x-seraph-loginreason", "")
-    if response.status_code == 403 and "AUTHENTICATION_DENIED" in reason:
+def _login_failed(auth_hint: str) -> Callable[[httpx.Response], TrackerError | None]:
+    """The classifier: Jira's word that the credentials failed, whatever the status code.
+
+    Jira Cloud answers a search with bad credentials *anonymously*: 200 with no
+    issues (or 400 naming every key as unknown), and ``X-Seraph-LoginReason:
+    AUTHENTICATED_FAILED`` is the only sign. Read as a search result, every issue
+    would be "missing"; it is an authentication error. Server's CAPTCHA lock-out
+    (403 ``AUTHENTICATION_DENIED``) gets its own advice.
+    """
+
+    def classify(response: httpx.Response) -> TrackerError | None:
+        reason = response.headers.get("x-seraph-loginreason", "").upper()
+        failed = next((value for value in _LOGIN_FAILED if value in reason), None)
+        if failed is None:
+            return None
+        if response.status_code == 403 and failed == "AUTHENTICATION_DENIED":
+            return TrackerAuthError(
+                PLATFORM,
+                "Jira locked this account behind a CAPTCHA after failed logins (403); "
+                "sign in once in a browser, then check the credentials",
+            )
         return TrackerAuthError(
             PLATFORM,
-            "Jira locked this account behind a CAPTCHA after failed logins (403); "
-            "sign in once in a browser, then check the credentials",
+            f"Jira did not accept the credentials (X-Seraph-LoginReason: {failed}, "
+            f"HTTP {response.status_code}); {auth_hint}",
         )
-    return None
+
+    return classify
 
 
 class _KeysRejectedError(Exception):
@@ -216,7 +253,7 @@ class JiraClient:
         token: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        if config.url is None:
+        if config.url is None or config.api_base is None:
             raise ConfigError("jira.url is not set in .debussy/config.yaml")
         self._config = config
         self._cloud = config.deployment == "cloud"
@@ -225,15 +262,29 @@ class JiraClient:
         token = token if token is not None else config.token()
         register_secret(token)
         token = self._require_credentials(email, token)
+        hint = self._auth_hint()
         self._http = TrackerHttp(
             PLATFORM,
-            config.url,
+            config.api_base,
             headers={"Accept": "application/json"},
             auth=self._auth(email, token),
-            auth_hint=f"check {self._credential_names()}",
-            classify=_classify,
+            auth_hint=hint,
+            classify=_login_failed(hint),
             transport=transport,
         )
+        self._ids: dict[str, int] = {}
+        """Issue ids by key, learnt from every answer: ``reconcileIssues`` takes ids."""
+        self._written: set[JiraRef] = set()
+
+    def _auth_hint(self) -> str:
+        """Which variables to check; on Cloud also where a scoped token must be sent."""
+        hint = f"check {self._credential_names()}"
+        if self._cloud and self._config.api_url is None:
+            hint += (
+                "; a scoped API token only works through the Atlassian gateway: set "
+                "jira.api_url: https://api.atlassian.com/ex/jira/<cloudId>"
+            )
+        return hint
 
     def _credential_names(self) -> str:
         if self._cloud:
@@ -281,51 +332,132 @@ class JiraClient:
 
     # --- reads -----------------------------------------------------------------------
 
-    async def fetch_issues(self, refs: Sequence[JiraRef]) -> dict[JiraRef, IssueStatus]:
-        """Every ref's status; unknown, invisible or malformed keys come back ``missing``."""
+    @property
+    def written(self) -> frozenset[JiraRef]:
+        """Issues this client moved: what a re-read after writes should reconcile."""
+        return frozenset(self._written)
+
+    async def fetch_issues(
+        self, refs: Sequence[JiraRef], *, reconcile: Collection[JiraRef] = ()
+    ) -> dict[JiraRef, IssueStatus]:
+        """Every ref's status; unknown, invisible or malformed keys come back ``missing``.
+
+        ``reconcile`` names issues written a moment ago (``client.written`` after
+        transitions): Cloud's search index may not show a write yet, and passing
+        their ids as ``reconcileIssues`` makes it read them consistently. Ids are
+        known for issues this client has read or written; at most 50 are sent.
+        An issue moved to another project comes back under its old key with
+        ``moved_to`` set to the new one.
+        """
         wanted = list(dict.fromkeys(refs))
         keys = [ref.key for ref in wanted if _ISSUE_KEY.fullmatch(ref.key)]
         batches = [keys[start : start + BATCH_SIZE] for start in range(0, len(keys), BATCH_SIZE)]
-        found: dict[str, IssueStatus] = {}
-        for issues in await self._search_batches(batches):
+        reconcile_ids = self._reconcile_ids(reconcile)
+        found: dict[str, _Issue] = {}
+        for issues in await self._search_batches(batches, reconcile_ids):
             for issue in issues:
-                found[issue.key] = self._to_status(issue)
+                found[issue.key] = issue
+                if issue.id is not None and issue.id.isdigit():
+                    self._ids[issue.key] = int(issue.id)
+        moved = await self._follow_moves(keys, found)
         log.debug("Jira: %d of %d issues found", len(found), len(wanted))
-        return {ref: found.get(ref.key) or IssueStatus.missing_issue(ref) for ref in wanted}
+        statuses: dict[JiraRef, IssueStatus] = {}
+        for ref in wanted:
+            issue = found.get(ref.key)
+            if issue is not None:
+                statuses[ref] = self._to_status(issue)
+            elif ref.key in moved:
+                statuses[ref] = self._to_status(moved[ref.key], requested=ref.key)
+            else:
+                statuses[ref] = IssueStatus.missing_issue(ref)
+        return statuses
 
-    async def _search_batches(self, batches: list[list[str]]) -> list[list[_Issue]]:
+    def _reconcile_ids(self, refs: Collection[JiraRef]) -> list[int]:
+        if not self._cloud:
+            return []  # Server/DC searches its own index synchronously
+        ids = sorted({self._ids[ref.key] for ref in refs if ref.key in self._ids})
+        if len(ids) > MAX_RECONCILE_IDS:
+            log.debug("Jira: %d issues to reconcile; only 50 can be", len(ids))
+        return ids[:MAX_RECONCILE_IDS]
+
+    async def _follow_moves(self, keys: list[str], found: dict[str, _Issue]) -> dict[str, _Issue]:
+        """Requested keys answered under another key: issues moved to another project.
+
+        ``key in (OLD-1)`` finds an issue moved to NEW-5 and Jira returns it as
+        NEW-5. Only when a search brought back keys nobody asked for, each
+        requested key without an answer is looked up (``GET /issue/OLD-1`` also
+        follows the move) and matched by issue id, so a moved issue keeps being
+        judged instead of reading as missing. Costs nothing when nothing moved.
+        """
+        requested = set(keys)
+        strays = {issue.id: issue for key, issue in found.items() if key not in requested}
+        unanswered = [key for key in keys if key not in found]
+        if not strays or not unanswered:
+            return {}
+        moved: dict[str, _Issue] = {}
+        for key in unanswered:
+            response = await self._http.request(
+                "GET",
+                f"{self._api}/issue/{key}",
+                params={"fields": "status"},
+                handled=frozenset({404}),
+            )
+            if response.status_code == 404:
+                continue
+            answer = _parse(_IssueKey, decode_json(PLATFORM, response), f"issue {key}")
+            issue = strays.get(answer.id)
+            if issue is not None and answer.key != key:
+                log.info("Jira: %s was moved to %s", key, answer.key)
+                moved[key] = issue
+        for issue in moved.values():
+            found.pop(issue.key, None)
+        return moved
+
+    async def _search_batches(
+        self, batches: list[list[str]], reconcile_ids: list[int]
+    ) -> list[list[_Issue]]:
         """Run the batches concurrently, at most ``MAX_CONCURRENT_SEARCHES`` requests at once."""
         if not batches:
             return []
         limiter = asyncio.Semaphore(MAX_CONCURRENT_SEARCHES)
         try:
             async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(self._search_batch(batch, limiter)) for batch in batches]
+                tasks = [
+                    group.create_task(self._search_batch(batch, limiter, reconcile_ids))
+                    for batch in batches
+                ]
         except ExceptionGroup as failed:
             # Surface the first real error itself: callers catch TrackerError, not groups.
             first = failed.exceptions[0]
             raise first from first.__cause__
         return [task.result() for task in tasks]
 
-    async def _search_batch(self, keys: list[str], limiter: asyncio.Semaphore) -> list[_Issue]:
+    async def _search_batch(
+        self, keys: list[str], limiter: asyncio.Semaphore, reconcile_ids: list[int]
+    ) -> list[_Issue]:
         """Search ``keys``, dropping the ones Jira rejects until the search goes through."""
         remaining = list(keys)
         while remaining:
             try:
                 if self._cloud:
-                    return await self._search_cloud(remaining, limiter)
+                    return await self._search_cloud(remaining, limiter, reconcile_ids)
                 return await self._search_server(remaining, limiter)
             except _KeysRejectedError as rejected:
                 log.debug("Jira does not know %s; reported as missing", rejected)
                 remaining = [key for key in remaining if key not in rejected.keys]
         return []
 
-    async def _search_cloud(self, keys: list[str], limiter: asyncio.Semaphore) -> list[_Issue]:
+    async def _search_cloud(
+        self, keys: list[str], limiter: asyncio.Semaphore, reconcile_ids: list[int]
+    ) -> list[_Issue]:
         body: dict[str, Any] = {
             "jql": _jql(keys),
             "fields": list(SEARCH_FIELDS),
             "maxResults": BATCH_SIZE,
         }
+        if reconcile_ids:
+            # The same list on every page, as the description asks.
+            body["reconcileIssues"] = reconcile_ids
         issues: list[_Issue] = []
         tokens_seen: set[str] = set()
         while True:
@@ -400,12 +532,14 @@ class JiraClient:
         text = redact("; ".join(messages))[:_MAX_MESSAGE] or "no message"  # redact, then cut
         return BadResponseError(PLATFORM, f"Jira rejected the search (400): {text}")
 
-    def _to_status(self, issue: _Issue) -> IssueStatus:
+    def _to_status(self, issue: _Issue, *, requested: str | None = None) -> IssueStatus:
+        """The status filed under ``requested`` (the plan's key) when the issue moved."""
         fields = issue.fields
         changed = fields.statuscategorychangedate
         return IssueStatus(
             platform=PLATFORM,
-            id=issue.key,
+            id=requested or issue.key,
+            moved_to=issue.key if requested is not None and requested != issue.key else None,
             state=fields.status.name,
             status_category=fields.status.statusCategory.key,
             state_reason=fields.resolution.name if fields.resolution is not None else None,
@@ -438,22 +572,57 @@ class JiraClient:
             raise TransitionError(
                 PLATFORM, f"{key}: no transition to '{status_name}' (available: {available})"
             )
+        payload: dict[str, Any] = {"transition": {"id": chosen.id}}
+        fields = transition_payload_fields(self._config.fields_for(status_name))
+        if fields:
+            payload["fields"] = fields
         response = await self._http.request(
             "POST",
             f"{self._api}/issue/{key}/transitions",
-            json={"transition": {"id": chosen.id}},
+            json=payload,
             handled=frozenset({404}) | _TRANSITION_REFUSED_STATUS,
         )
         self._check_found(response, key)
         if response.status_code in _TRANSITION_REFUSED_STATUS:
-            reason = redact("; ".join(_error_messages(_json_or_none(response))))[:_MAX_MESSAGE]
-            raise TransitionError(
-                PLATFORM,
-                f"{key}: Jira refused the transition to '{status_name}' "
-                f"({response.status_code}): {reason or 'no message'}",
-            )
+            raise self._transition_refused(key, status_name, response)
+        self._written.add(ref)
         log.debug("Jira %s: %r -> %r (transition %s)", key, current, chosen.target, chosen.id)
         return "transitioned"
+
+    def _transition_refused(
+        self, key: str, status_name: str, response: httpx.Response
+    ) -> TransitionError:
+        """Jira's refusal, plus which field the transition screen wants and where to set it.
+
+        A "Done" screen that requires a resolution answers 400 with
+        ``errors: {"resolution": "..."}``: the field name is the key of ``errors``.
+        """
+        data = _json_or_none(response)
+        reason = redact("; ".join(_error_messages(data)))[:_MAX_MESSAGE] or "no message"
+        message = (
+            f"{key}: Jira refused the transition to '{status_name}' "
+            f"({response.status_code}): {reason}"
+        )
+        by_field = data.get("errors") if isinstance(data, dict) else None
+        names = [str(name) for name in by_field] if isinstance(by_field, dict) else []
+        if names:
+            status = self._phase_status_for(status_name)
+            example = ", ".join(f"{name}: <value>" for name in names)
+            message += (
+                f"; the transition needs field{'s' if len(names) > 1 else ''} "
+                f"{', '.join(repr(name) for name in names)}: set "
+                f"{'them' if len(names) > 1 else 'it'} in .debussy/config.yaml "
+                f"as jira.transition_fields: {{{status}: {{{example}}}}} "
+                "(for example {completed: {resolution: Done}})"
+            )
+        return TransitionError(PLATFORM, message)
+
+    def _phase_status_for(self, status_name: str) -> str:
+        wanted = status_name.strip().casefold()
+        for status, target in self._config.transitions.model_dump().items():
+            if isinstance(target, str) and target.strip().casefold() == wanted:
+                return status
+        return "completed"
 
     async def _current_status(self, key: str) -> str:
         response = await self._http.request(
@@ -464,7 +633,10 @@ class JiraClient:
         )
         self._check_found(response, key)
         data = decode_json(PLATFORM, response)
-        return _parse(_IssueStatusOnly, data, f"issue {key}").fields.status.name
+        issue = _parse(_IssueStatusOnly, data, f"issue {key}")
+        if issue.id is not None and issue.id.isdigit():
+            self._ids[key] = int(issue.id)
+        return issue.fields.status.name
 
     async def _transitions(self, key: str) -> list[_Transition]:
         response = await self._http.request(
@@ -494,6 +666,18 @@ class JiraClient:
 
 
 # --- small pure helpers ----------------------------------------------------------------
+
+
+def transition_payload_fields(configured: dict[str, Any]) -> dict[str, Any]:
+    """``jira.transition_fields`` as Jira wants them: a bare name becomes ``{"name": ...}``.
+
+    ``resolution: Done`` is how people write it; Jira's transition body needs
+    ``"resolution": {"name": "Done"}``. Mappings and lists are sent as written.
+    """
+    return {
+        name: {"name": value} if isinstance(value, str) else value
+        for name, value in configured.items()
+    }
 
 
 def _jql(keys: Iterable[str]) -> str:
