@@ -119,19 +119,19 @@ def _faults() -> list[Fault]:
         ),
         (
             "html_page_200",
-            False,
+            True,  # a garbled read is read again, like a 502 (issue #15)
             "bad_response",
             "HTML page instead of JSON",
             {"status": 200, "body": HTML_PAGE},
         ),
         (
             "truncated_json",
-            False,
+            True,  # a garbled read is read again, like a 502 (issue #15)
             "bad_response",
             "truncated or malformed JSON",
             {"truncate": True},
         ),
-        ("empty_body_200", False, "bad_response", "an empty body", {"status": 200, "body": ""}),
+        ("empty_body_200", True, "bad_response", "an empty body", {"status": 200, "body": ""}),
         ("json_array_200", False, "bad_response", "sent", {"status": 200, "body": "[1, 2, 3]"}),
     ]
     faults = [
@@ -179,9 +179,9 @@ def _faults() -> list[Fault]:
         Fault(
             "secondary_limit_no_header",
             "github",
-            True,
+            False,  # GitHub asks for at least a minute: fail fast naming when (issue #15)
             "rate_limited",
-            "secondary rate limit",
+            "at least a minute",
             {"status": 403, "body": SECONDARY_LIMIT},
         ),
         Fault(

@@ -413,16 +413,17 @@ def test_graphql_rate_limited_with_http_200_is_retried(github: FakeGitHub) -> No
     assert statuses[GitHubRef(APP, 1)].state == "open"
 
 
-def test_graphql_rate_limited_with_http_403_is_retried(github: FakeGitHub) -> None:
+def test_graphql_rate_limited_with_http_403_and_no_headers_fails_fast(github: FakeGitHub) -> None:
     github.add_issue(APP, 1)
     github.script(
         "graphql",
         httpx.Response(403, json={"errors": [{"type": "RATE_LIMITED", "message": "slow down"}]}),
     )
 
-    _, requests = fetch(github, [GitHubRef(APP, 1)])
+    error, requests = fetch_error(github, [GitHubRef(APP, 1)], token=TOKEN)
 
-    assert requests == 2
+    assert isinstance(error, RateLimitedError)
+    assert requests == 1, "a secondary limit without retry-after means wait a minute"
 
 
 def test_primary_limit_with_a_far_reset_fails_at_once_naming_the_reset(
@@ -506,14 +507,18 @@ def test_secondary_limit_with_long_retry_after_fails_with_its_time(github: FakeG
     assert requests == 1
 
 
-def test_secondary_limit_without_headers_is_retried_with_backoff(github: FakeGitHub) -> None:
+def test_secondary_limit_without_headers_fails_fast_asking_for_a_minute(
+    github: FakeGitHub,
+) -> None:
     github.add_issue(APP, 1)
     body = {"message": "You have exceeded a secondary rate limit. Please wait a few minutes."}
     github.script("graphql", httpx.Response(403, json=body))
 
-    _, requests = fetch(github, [GitHubRef(APP, 1)])
+    error, requests = fetch_error(github, [GitHubRef(APP, 1)], token=TOKEN)
 
-    assert requests == 2
+    assert isinstance(error, RateLimitedError)
+    assert "at least a minute" in str(error)
+    assert requests == 1
 
 
 # --- auth, server errors, broken bodies -------------------------------------------------
@@ -615,7 +620,7 @@ def test_one_failing_batch_raises_one_tracker_error_not_a_group(github: FakeGitH
 def test_html_or_truncated_body_is_a_bad_response(
     github: FakeGitHub, body: bytes, expected: str
 ) -> None:
-    github.script("graphql", httpx.Response(200, content=body))
+    github.script("graphql", *[httpx.Response(200, content=body) for _ in range(3)])
 
     error, _ = fetch_error(github, [GitHubRef(APP, 1)], token=TOKEN)
 

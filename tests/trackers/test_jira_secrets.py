@@ -56,7 +56,7 @@ async def _fetch_unreachable(jira: FakeJira, client: JiraClient) -> Any:
 
 
 async def _fetch_html(jira: FakeJira, client: JiraClient) -> Any:
-    jira.fail_next(httpx.Response(200, text="<html>login</html>"))
+    jira.fail_next(*[httpx.Response(200, text="<html>login</html>") for _ in range(3)])
     return await _fetch(jira, client)
 
 

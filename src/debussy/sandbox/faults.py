@@ -14,6 +14,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 RATE_LIMITED_MESSAGE = "API rate limit exceeded for user ID 1."
+GRAPHQL_RATE_LIMIT_TYPES = frozenset({"RATE_LIMITED", "RATE_LIMIT"})
+"""``graphql_error=`` values answered as a rate limit; ``RATE_LIMIT`` adds
+``"code": "graphql_rate_limit"`` (the newer shape GitHub also sends)."""
+SECONDARY_LIMIT_MESSAGE = (
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
+    "If you reach out to GitHub Support for help, please include the request ID."
+)
+SECONDARY_LIMIT_DOCS = (
+    "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
+)
 
 
 @dataclass

@@ -56,6 +56,14 @@ RATE_LIMIT_DOCS = (
     "#primary-rate-limit"
 )
 API_VERSION = "2022-11-28"
+SAML_MESSAGE = (
+    "Resource protected by organization SAML enforcement. You must grant your Personal Access "
+    "token access to this organization."
+)
+SAML_DOCS = (
+    "https://docs.github.com/authentication/authenticating-with-saml-single-sign-on/"
+    "authorizing-a-personal-access-token-for-use-with-saml-single-sign-on"
+)
 USER_LOGIN = "sandbox-user"
 USER_ID = 1
 WINDOW_SECONDS = 3600
@@ -221,6 +229,16 @@ class GitHubApi:
                     401, "This endpoint requires you to be authenticated.", GRAPHQL_AUTH_DOCS
                 )
             return _error(401, "Requires authentication", DOCS)
+        owner = params.get("owner", "").lower()
+        if (
+            authenticated
+            and request.header("authorization")
+            and owner in {org.lower() for org in self.site.saml_orgs}
+        ):
+            # The token is valid but not authorised for this organisation's SAML SSO.
+            response = _error(403, SAML_MESSAGE, SAML_DOCS)
+            response.headers["X-GitHub-SSO"] = self.sso_header(owner)
+            return response
         with self.store.lock:
             window = self.limits.window(authenticated, resource)
             if found.charged and window.remaining == 0:
@@ -628,5 +646,17 @@ class GitHubApi:
                 used=window.used + 1,
                 reset_at=datetime.fromtimestamp(window.reset, UTC),
             )
-        context = GraphQLContext(store=self.store, web_url=self.site.url, rate=rate)
-        return Response.json(200, execute(context, payload))
+        saml = frozenset(org.lower() for org in self.site.saml_orgs)
+        context = GraphQLContext(store=self.store, web_url=self.site.url, rate=rate, saml_orgs=saml)
+        answer = execute(context, payload)
+        response = Response.json(200, answer)
+        if saml and any(
+            isinstance(error, dict) and (error.get("extensions") or {}).get("saml_failure")
+            for error in answer.get("errors", [])
+        ):
+            response.headers["X-GitHub-SSO"] = self.sso_header(sorted(saml)[0])
+        return response
+
+    def sso_header(self, org: str) -> str:
+        """``X-GitHub-SSO: required; url=...``: where the user authorises the token."""
+        return f"required; url={self.site.url}/orgs/{org}/sso?authorization_request=sandbox"

@@ -40,6 +40,10 @@ QUERY_LEVEL_ERRORS = frozenset({"MISSING_PAGINATION_BOUNDARIES", "EXCESSIVE_PAGI
 """Error types GitHub reports for the whole query (no data) rather than for one field."""
 
 JSON = dict[str, Any]
+SAML_MESSAGE = (
+    "Resource protected by organization SAML enforcement. You must grant your Personal Access "
+    "token access to this organization."
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,8 @@ class GraphQLContext:
     web_url: str
     """Base of ``url`` fields: the sandbox itself (GitHub Enterprise layout)."""
     rate: RateLimitView
+    saml_orgs: frozenset[str] = frozenset()
+    """Lower-cased owners whose SAML SSO withholds their repositories from this token."""
 
 
 def _typed_error(message: str, error_type: str) -> GraphQLError:
@@ -280,6 +286,10 @@ def _root(context: GraphQLContext) -> JSON:
         name: str,
         followRenames: bool = True,
     ) -> JSON:
+        if owner.lower() in context.saml_orgs:
+            from graphql import GraphQLError
+
+            raise GraphQLError(SAML_MESSAGE, extensions={"type": "FORBIDDEN", "saml_failure": True})
         repo = context.store.repo(f"{owner}/{name}")
         if repo is None:
             raise _typed_error(

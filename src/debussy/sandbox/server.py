@@ -389,10 +389,14 @@ class SandboxTracker:
         if fault.graphql_error is not None:
             message = (
                 faults.RATE_LIMITED_MESSAGE
-                if fault.graphql_error == "RATE_LIMITED"
+                if fault.graphql_error in faults.GRAPHQL_RATE_LIMIT_TYPES
                 else f"Sandbox injected a {fault.graphql_error} error."
             )
-            payload: object = {"errors": [{"type": fault.graphql_error, "message": message}]}
+            error: dict[str, str] = {"type": fault.graphql_error, "message": message}
+            if fault.graphql_error == "RATE_LIMIT":
+                # The newer shape GitHub also answers: a type and a code.
+                error["code"] = "graphql_rate_limit"
+            payload: object = {"errors": [error]}
             body = json.dumps(payload).encode()
         elif fault.body is not None:
             body = fault.body
@@ -466,11 +470,38 @@ class SandboxTracker:
         with self._store.lock:
             self._faults.add(fault)
 
+    def inject_secondary_limit(self, *, retry_after: int | None = None, times: int = 1) -> None:
+        """GitHub's secondary rate limit: 403 with its message, ``retry-after`` only if given.
+
+        Without ``retry-after`` GitHub's docs ask clients to wait at least a minute.
+        """
+        self.inject(
+            platform="github",
+            status=403,
+            body=json.dumps(
+                {
+                    "message": faults.SECONDARY_LIMIT_MESSAGE,
+                    "documentation_url": faults.SECONDARY_LIMIT_DOCS,
+                }
+            ),
+            headers={"Retry-After": str(retry_after)} if retry_after is not None else None,
+            times=times,
+        )
+
     def clear_faults(self) -> None:
         with self._store.lock:
             self._faults.clear()
 
     # ------------------------------------------------------------------ GitHub by hand
+
+    def require_saml_sso(self, org: str) -> None:
+        """The organisation enforces SAML SSO and the sandbox token is not authorised for it.
+
+        GraphQL answers its repositories ``null`` with a ``FORBIDDEN`` error carrying
+        ``extensions.saml_failure``; REST answers 403; both send ``X-GitHub-SSO``.
+        """
+        with self._store.lock:
+            self._site.saml_orgs.add(org.lower())
 
     def add_repo(self, repo: str) -> None:
         with self._store.lock:

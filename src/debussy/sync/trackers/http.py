@@ -13,6 +13,7 @@ import json
 import logging
 import ssl
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -39,6 +40,7 @@ from debussy.sync.trackers.retry import (
     WAIT_JITTER,
     WAIT_MAX,
     ConnectionFailedError,
+    GarbledAnswerError,
     HintedRateLimitError,
     RetryableServerError,
     backoff_hook,
@@ -180,16 +182,21 @@ class TrackerHttp:
         *,
         idempotent: bool | None = None,
         handled: frozenset[int] = frozenset(),
+        read: bool = False,
         **kwargs: Any,
     ) -> httpx.Response:
         """Send with retries; statuses in ``handled`` come back to the caller untranslated.
 
         ``idempotent`` defaults from the method; a GraphQL query sent as POST
-        passes ``idempotent=True`` because reading twice is harmless.
+        passes ``idempotent=True`` because reading twice is harmless. ``read=True``
+        (reads only, never writes) also checks that a 2xx body is JSON and asks
+        again when it is garbled; ``decode_json`` then reuses the parsed body.
         """
         self._check_same_origin(url)
         if idempotent is None:
             idempotent = method.upper() in IDEMPOTENT_METHODS
+        if read:
+            idempotent = True
         async for attempt in stamina.retry_context(
             on=backoff_hook(idempotent),
             attempts=ATTEMPTS,
@@ -201,7 +208,10 @@ class TrackerHttp:
             with attempt:
                 if attempt.num > 1:
                     log.info("%s: retrying %s %s (attempt %d)", self.name, method, url, attempt.num)
-                return await self._send_once(method, url, handled, kwargs)
+                response = await self._send_once(method, url, handled, kwargs)
+                if read and 200 <= response.status_code < 300 and response.status_code != 204:
+                    _decoded[response] = _decode(self.platform, response, GarbledAnswerError)
+                return response
         raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
 
     def _check_same_origin(self, url: str | httpx.URL) -> None:
@@ -296,13 +306,23 @@ class TrackerHttp:
         )
 
 
+_decoded: weakref.WeakKeyDictionary[httpx.Response, Any] = weakref.WeakKeyDictionary()
+"""Bodies already parsed by ``request(read=True)``, so nobody parses them twice."""
+
+
 def decode_json(platform: str, response: httpx.Response) -> Any:
     """The response body as JSON, or a ``BadResponseError`` saying what came instead."""
+    if response in _decoded:
+        return _decoded[response]
+    return _decode(platform, response, BadResponseError)
+
+
+def _decode(platform: str, response: httpx.Response, error: type[BadResponseError]) -> Any:
     name = PLATFORM_NAMES.get(platform, platform)
     body = response.content
     head = body.lstrip()[:1]
     if head == b"<":
-        raise BadResponseError(
+        raise error(
             platform,
             f"{name} answered {response.status_code} with an HTML page instead of JSON "
             f"(check the configured URL)",
@@ -311,7 +331,7 @@ def decode_json(platform: str, response: httpx.Response) -> Any:
         return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         what = "an empty body" if not body else "truncated or malformed JSON"
-        raise BadResponseError(
+        raise error(
             platform,
             f"{name} answered {response.status_code} with {what} ({exc.__class__.__name__})",
         ) from None

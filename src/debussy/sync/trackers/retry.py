@@ -7,6 +7,8 @@ HTTP layer raises:
 - connect failures: always (the request never reached the server);
 - timeouts, dropped connections, 502/503/504: only for idempotent requests,
   because a write may have been applied before the connection died;
+- a 2xx read whose body is not JSON (truncated, malformed, a proxy's HTML page):
+  like a 502, and only for reads;
 - rate limits (429, GitHub secondary/primary limits, GraphQL ``RATE_LIMITED``):
   always, since the server rejected the request, waiting what the server asked
   for when that is at most ``MAX_HINTED_WAIT``; a longer wait is not retried and
@@ -22,6 +24,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from debussy.errors import (
+    BadResponseError,
     RateLimitedError,
     TrackerError,
     TrackerServerError,
@@ -45,6 +48,15 @@ class RetryableServerError(TrackerServerError):
     def __init__(self, platform: str, message: str, status: int) -> None:
         super().__init__(platform, message)
         self.status = status
+
+
+class GarbledAnswerError(BadResponseError):
+    """A read answered 2xx with a body that is not JSON: truncated, malformed, a proxy's page.
+
+    Raised only for reads (``TrackerHttp.request(read=True)``): a proxy or a dropped
+    connection garbles an answer as it garbles a 502, so reading again is the cure.
+    A write is never retried for it: the server may well have applied it.
+    """
 
 
 class ConnectionFailedError(TrackerUnavailableError):
@@ -84,7 +96,7 @@ def backoff_hook(idempotent: bool) -> Callable[[Exception], bool | float]:
             return False
         if isinstance(exc, ConnectionFailedError):
             return idempotent or not exc.request_sent
-        if isinstance(exc, RetryableServerError):
+        if isinstance(exc, RetryableServerError | GarbledAnswerError):
             return idempotent
         return False
 

@@ -20,6 +20,7 @@ log line or repr; error hints name the environment variable instead.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import time
@@ -50,6 +51,7 @@ from debussy.sync.trackers.github.query import (
     parse_batch,
     plan_batches,
     rejects_argument,
+    saml_protected,
     status_from_rest,
 )
 from debussy.sync.trackers.http import TrackerHttp, decode_json, parse_retry_after, rate_limited
@@ -62,6 +64,11 @@ GRAPHQL_CONCURRENCY = 4
 REST_CONCURRENCY = 8
 DEBUSSY_LABEL_PREFIX = "debussy:"
 FALLBACK_LABEL_COLOR = "ededed"
+SECONDARY_LIMIT_WAIT = 60.0
+"""GitHub: after a secondary rate limit without ``retry-after``, "wait for at least one
+minute before retrying" (REST best practices; octokit's throttling plugin does the same).
+Longer than ``MAX_HINTED_WAIT``, so the command fails at once naming the time to retry."""
+SAML_HEADER = "x-github-sso"
 _ISSUE_GONE = frozenset({301, 404, 410})
 """Answers about one issue that mean it is not there (any more): moved, absent, deleted."""
 
@@ -235,7 +242,7 @@ class GitHubClient:
     async def _post_query(self, batch: IssueBatch, *, enable_duplicate: bool) -> Any:
         document = build_query(batch, enable_duplicate=enable_duplicate)
         response = await self._http.request(
-            "POST", str(self._graphql_url), json=document.body(), idempotent=True
+            "POST", str(self._graphql_url), json=document.body(), idempotent=True, read=True
         )
         return decode_json("github", response)
 
@@ -256,7 +263,7 @@ class GitHubClient:
         if known is not None and known.etag and not known.missing:
             headers["If-None-Match"] = known.etag
         response = await self._http.request(
-            "GET", _issue_path(ref), headers=headers, handled=_ISSUE_GONE | {304}
+            "GET", _issue_path(ref), headers=headers, handled=_ISSUE_GONE | {304}, read=True
         )
         if response.status_code == 304:
             if known is None or not headers:
@@ -416,20 +423,57 @@ class GitHubClient:
     # --- rate limits ----------------------------------------------------------------------
 
     def _classify(self, response: httpx.Response) -> TrackerError | None:
-        """GitHub's rate-limit signals; anything else falls through to the shared rules."""
+        """GitHub's rate-limit and SSO signals; anything else falls to the shared rules."""
         status = response.status_code
+        sso = self._saml_failure(response)
+        if sso is not None:
+            return sso
         if status in (403, 429):
             return _limit_from_headers(response) or _limit_from_body(response)
         if (
             status == 200
             and response.request.url == self._graphql_url
-            and b"RATE_LIMITED" in response.content
+            and b"RATE_LIMIT" in response.content
             and is_rate_limited(_json_or_none(response))
         ):
+            shape = "RATE_LIMITED" if b"RATE_LIMITED" in response.content else "RATE_LIMIT"
             return _limit_from_headers(response) or rate_limited(
-                "github", "GraphQL rate limit hit (RATE_LIMITED)", retry_after=None
+                "github", f"GraphQL rate limit hit ({shape})", retry_after=None
             )
         return None
+
+    def _saml_failure(self, response: httpx.Response) -> TrackerAuthError | None:
+        """An organisation enforcing SAML SSO that the token is not authorised for.
+
+        REST answers 403 with ``X-GitHub-SSO: required; url=...``; GraphQL answers
+        200 with the repository ``null`` and a ``FORBIDDEN`` error carrying
+        ``extensions.saml_failure``. Either way the issues are not missing: the
+        token needs authorising for that organisation.
+        """
+        header = response.headers.get(SAML_HEADER, "")
+        withheld: list[tuple[str | int, ...]] = []
+        if response.status_code == 200 and b"saml_failure" in response.content:
+            withheld = saml_protected(_json_or_none(response))
+        required = response.status_code == 403 and header.lower().startswith("required")
+        if not withheld and not required:
+            return None
+        orgs = _orgs_of(response, withheld) or [_org_in_path(response.request.url.path)]
+        named = ", ".join(f"'{org}'" for org in dict.fromkeys(orgs) if org) or "of the repository"
+        url = _sso_url(header)
+        where = (
+            f"authorise it at {url}"
+            if url
+            else (
+                "authorise it under GitHub → Settings → Developer settings → tokens → Configure SSO"
+            )
+        )
+        source = _token_source(self._config)
+        token = f"the token in {source}" if source else "the token"
+        return TrackerAuthError(
+            "github",
+            f"GitHub organisation {named} enforces SAML single sign-on and {token} is not "
+            f"authorised for it; {where}",
+        )
 
 
 def _limit_from_headers(response: httpx.Response) -> HintedRateLimitError | None:
@@ -448,12 +492,54 @@ def _limit_from_headers(response: httpx.Response) -> HintedRateLimitError | None
 
 
 def _limit_from_body(response: httpx.Response) -> HintedRateLimitError | None:
-    """A 403/429 whose message says "rate limit" but that carries no header to go by."""
+    """A 403/429 whose message says "rate limit" but that carries no header to go by.
+
+    That is a secondary limit without ``retry-after``: GitHub asks for at least a
+    minute, so retrying within seconds would only prolong it.
+    """
     payload = _json_or_none(response)
     message = payload.get("message") if isinstance(payload, dict) else None
     if (isinstance(message, str) and "rate limit" in message.lower()) or is_rate_limited(payload):
-        return rate_limited("github", "secondary rate limit hit", retry_after=None)
+        return rate_limited(
+            "github",
+            f"secondary rate limit hit ({response.status_code}); GitHub asks to wait at least "
+            "a minute",
+            retry_after=SECONDARY_LIMIT_WAIT,
+        )
     return None
+
+
+def _sso_url(header: str) -> str | None:
+    """``url=...`` of ``X-GitHub-SSO: required; url=https://github.com/orgs/o/sso?...``."""
+    for part in header.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name.strip().lower() == "url" and value.strip().startswith(("https://", "http://")):
+            return value.strip()
+    return None
+
+
+def _orgs_of(response: httpx.Response, paths: Sequence[tuple[str | int, ...]]) -> list[str]:
+    """The owners behind withheld aliases (``r0`` -> variable ``owner0``) of the query sent."""
+    try:
+        sent = json.loads(response.request.content)
+    except (ValueError, httpx.RequestNotRead):
+        return []
+    variables = sent.get("variables") if isinstance(sent, dict) else None
+    if not isinstance(variables, dict):
+        return []
+    orgs: list[str] = []
+    for path in paths:
+        alias = str(path[0]) if path else ""
+        owner = variables.get(f"owner{alias[1:]}") if alias.startswith("r") else None
+        if isinstance(owner, str):
+            orgs.append(owner)
+    return orgs
+
+
+def _org_in_path(path: str) -> str:
+    """``octo`` of ``/repos/octo/app/...`` (REST), or nothing."""
+    parts = [part for part in path.split("/") if part]
+    return parts[parts.index("repos") + 1] if "repos" in parts[:-1] else ""
 
 
 def _epoch(value: str | None) -> datetime | None:

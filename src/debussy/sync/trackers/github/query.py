@@ -36,6 +36,10 @@ _REPO_PATTERN = re.compile(rf"{_OWNER}/{_NAME}")
 NOT_FOUND = "NOT_FOUND"
 FORBIDDEN = "FORBIDDEN"
 RATE_LIMITED = "RATE_LIMITED"
+RATE_LIMIT_TYPES = frozenset({RATE_LIMITED, "RATE_LIMIT"})
+"""GraphQL error types for a rate limit: ``RATE_LIMITED``, and the newer ``RATE_LIMIT``
+(with ``"code": "graphql_rate_limit"``) GitHub also answers."""
+RATE_LIMIT_CODE = "graphql_rate_limit"
 INSUFFICIENT_SCOPES = "INSUFFICIENT_SCOPES"
 _INVISIBLE = frozenset({NOT_FOUND, FORBIDDEN})
 """Error types that mean "this issue cannot be seen": the issue is reported missing."""
@@ -181,6 +185,9 @@ class GraphQLProblem:
     message: str
     type: str | None
     path: tuple[str | int, ...]
+    code: str | None = None
+    saml_failure: bool = False
+    """``extensions.saml_failure``: an organisation's SAML SSO refused this token."""
 
 
 def graphql_problems(payload: Any) -> list[GraphQLProblem]:
@@ -198,22 +205,38 @@ def graphql_problems(payload: Any) -> list[GraphQLProblem]:
             raise _bad("a GraphQL error without a message")
         kind = entry.get("type")
         path = entry.get("path")
+        code = entry.get("code")
+        extensions = entry.get("extensions")
+        saml = isinstance(extensions, dict) and extensions.get("saml_failure") is True
         problems.append(
             GraphQLProblem(
                 message=entry["message"],
                 type=kind if isinstance(kind, str) else None,
                 path=tuple(path) if isinstance(path, list) else (),
+                code=code if isinstance(code, str) else None,
+                saml_failure=saml,
             )
         )
     return problems
 
 
 def is_rate_limited(payload: Any) -> bool:
-    """True when GitHub answered a query with a ``RATE_LIMITED`` error."""
+    """True when GitHub answered a query with a rate-limit error, in either shape."""
     try:
-        return any(problem.type == RATE_LIMITED for problem in graphql_problems(payload))
+        return any(
+            problem.type in RATE_LIMIT_TYPES or problem.code == RATE_LIMIT_CODE
+            for problem in graphql_problems(payload)
+        )
     except BadResponseError:
         return False
+
+
+def saml_protected(payload: Any) -> list[tuple[str | int, ...]]:
+    """Paths of the parts of an answer an organisation's SAML SSO withheld from the token."""
+    try:
+        return [problem.path for problem in graphql_problems(payload) if problem.saml_failure]
+    except BadResponseError:
+        return []
 
 
 def rejects_argument(payload: Any, argument: str) -> bool:

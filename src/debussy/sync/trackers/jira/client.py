@@ -401,6 +401,7 @@ class JiraClient:
                 f"{self._api}/issue/{key}",
                 params={"fields": "status"},
                 handled=frozenset({404}),
+                read=True,
             )
             if response.status_code == 404:
                 continue
@@ -501,6 +502,7 @@ class JiraClient:
                 json=body,
                 idempotent=True,
                 handled=_REJECTED_BATCH_STATUS | _GONE_STATUS,
+                read=True,
             )
         if response.status_code in _GONE_STATUS:
             raise TrackerServerError(PLATFORM, self._removed_endpoint_message(path))
@@ -630,6 +632,7 @@ class JiraClient:
             f"{self._api}/issue/{key}",
             params={"fields": "status"},
             handled=frozenset({404}),
+            read=True,
         )
         self._check_found(response, key)
         data = decode_json(PLATFORM, response)
@@ -640,7 +643,7 @@ class JiraClient:
 
     async def _transitions(self, key: str) -> list[_Transition]:
         response = await self._http.request(
-            "GET", f"{self._api}/issue/{key}/transitions", handled=frozenset({404})
+            "GET", f"{self._api}/issue/{key}/transitions", handled=frozenset({404}), read=True
         )
         self._check_found(response, key)
         data = decode_json(PLATFORM, response)
