@@ -137,7 +137,9 @@ def init(force: bool) -> None:
     from debussy.app.scaffold import init_project
 
     created = init_project(Path.cwd(), force=force)
-    click.echo(f"Wrote {created}")
+    for line in created.detected:
+        click.echo(line)
+    click.echo(f"Wrote {created.path}")
     click.echo("Next: edit it, then `debussy start path/to/MASTER_PLAN.md`.")
 
 

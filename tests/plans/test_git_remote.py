@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from debussy.cli import cli
+from debussy.config import load_config
 from debussy.plans import origin_repo, repo_from_remote_url
-from debussy.plans.git_remote import find_git_config, parse_git_config
+from debussy.plans.git_remote import find_git_config, origin_remote, parse_git_config
 
 
 def make_repo(root: Path, config: str) -> Path:
@@ -188,3 +192,118 @@ def test_undecodable_config_does_not_crash(tmp_path: Path) -> None:
         b'[remote "origin"]\n\turl = https://github.com/octo/app\n\tname = \xff\xfe\n'
     )
     assert origin_repo(tmp_path) == "octo/app"
+
+
+# --- which host: github.com, GitHub Enterprise, or not GitHub at all (issue #15, case 9) ------
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "kind", "repo", "api_url"),
+    [
+        ("git@github.com:octo/app.git", "github.com", "github", "octo/app", None),
+        ("ssh://git@ssh.github.com:443/octo/app.git", "ssh.github.com", "github", "octo/app", None),
+        (
+            "https://ghe.example.com/octo/app.git",
+            "ghe.example.com",
+            "enterprise",
+            "octo/app",
+            "https://ghe.example.com/api/v3",
+        ),
+        (
+            "git@ghe.example.com:octo/app.git",
+            "ghe.example.com",
+            "enterprise",
+            "octo/app",
+            "https://ghe.example.com/api/v3",
+        ),
+        (
+            "ssh://git@ghe.acme.io:2222/octo/app.git",
+            "ghe.acme.io",
+            "enterprise",
+            "octo/app",
+            "https://ghe.acme.io/api/v3",
+        ),
+        (
+            "https://ghe.example.com:8443/octo/app.git",
+            "ghe.example.com:8443",
+            "enterprise",
+            "octo/app",
+            "https://ghe.example.com:8443/api/v3",
+        ),
+        (
+            "https://octo.ghe.com/octo/app.git",
+            "octo.ghe.com",
+            "enterprise",
+            "octo/app",
+            "https://api.octo.ghe.com",
+        ),
+        ("git@gitlab.com:octo/app.git", "gitlab.com", "other", None, None),
+        ("https://bitbucket.org/octo/app.git", "bitbucket.org", "other", None, None),
+        ("https://gitlab.example.com/octo/app.git", "gitlab.example.com", "other", None, None),
+        ("git@ssh.dev.azure.com:v3/org/proj/app", "ssh.dev.azure.com", "other", None, None),
+    ],
+)
+def test_origin_host_kind_and_enterprise_api(
+    tmp_path: Path, url: str, host: str, kind: str, repo: str | None, api_url: str | None
+) -> None:
+    make_repo(tmp_path, STANDARD_CONFIG.format(url=url))
+    origin = origin_remote(tmp_path)
+    assert origin is not None
+    assert (origin.host, origin.kind, origin.repo, origin.api_url) == (host, kind, repo, api_url)
+    assert origin_repo(tmp_path) == repo, "#N never means a repository on GitLab or Bitbucket"
+
+
+def init_in(folder: Path) -> tuple[str, str]:
+    previous = Path.cwd()
+    os.chdir(folder)
+    try:
+        result = CliRunner().invoke(cli, ["init"])
+    finally:
+        os.chdir(previous)
+    assert result.exit_code == 0, result.output
+    return result.stdout, (folder / ".debussy" / "config.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    "url", ["https://ghe.example.com/octo/app.git", "git@ghe.example.com:octo/app.git"]
+)
+def test_init_on_an_enterprise_origin_writes_its_api_url_and_says_so(
+    tmp_path: Path, url: str
+) -> None:
+    make_repo(tmp_path, STANDARD_CONFIG.format(url=url))
+
+    output, text = init_in(tmp_path)
+
+    config = load_config(tmp_path)
+    assert config.github.repo == "octo/app"
+    assert config.github.api_url == "https://ghe.example.com/api/v3"
+    assert config.github.graphql_url == "https://ghe.example.com/api/graphql"
+    assert "Detected origin on GitHub Enterprise at ghe.example.com." in output
+    assert "Wrote github.repo: octo/app" in output
+    assert "Wrote github.api_url: https://ghe.example.com/api/v3" in output
+    assert "# GitHub Enterprise" in text, "the comments stay"
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [("git@gitlab.com:octo/app.git", "gitlab.com"), ("https://bitbucket.org/o/a", "bitbucket.org")],
+)
+def test_init_on_a_host_that_is_not_github_sets_no_repo(
+    tmp_path: Path, url: str, host: str
+) -> None:
+    make_repo(tmp_path, STANDARD_CONFIG.format(url=url))
+
+    output, _ = init_in(tmp_path)
+
+    config = load_config(tmp_path)
+    assert config.github.repo is None
+    assert config.github.api_url == "https://api.github.com"
+    assert f"origin is on {host}, which is not GitHub: github.repo left empty." in output
+
+
+def test_init_on_github_com_keeps_the_public_api(tmp_path: Path) -> None:
+    make_repo(tmp_path, STANDARD_CONFIG.format(url="git@github.com:octo/app.git"))
+    output, _ = init_in(tmp_path)
+    assert load_config(tmp_path).github.api_url == "https://api.github.com"
+    assert "Detected origin on github.com." in output
+    assert "api_url" not in output

@@ -1,13 +1,19 @@
-"""``debussy init``: the commented config a new project starts from."""
+"""``debussy init``: the commented config a new project starts from.
+
+The ``origin`` remote decides ``github.repo`` and, on a GitHub Enterprise host,
+``github.api_url``; what was detected and written is reported back so the user
+can check the guess (a remote URL does not say which software serves it).
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
-from debussy.config import CONFIG_FILE, STATE_DIR
+from debussy.config import CONFIG_FILE, DEFAULT_GITHUB_API, STATE_DIR
 from debussy.errors import ConfigError
-from debussy.plans import origin_repo
+from debussy.plans.git_remote import Origin, origin_remote
 
 CONFIG_TEMPLATE = """\
 # Debussy configuration. Secrets never go here: only the NAMES of the
@@ -16,7 +22,7 @@ CONFIG_TEMPLATE = """\
 github:
   enabled: true
   repo: {repo}                     # default repository for #N references
-  api_url: https://api.github.com    # GitHub Enterprise: https://ghe.example.com/api/v3
+  api_url: {api_url}    # GitHub Enterprise: https://ghe.example.com/api/v3
   token_env: GITHUB_TOKEN            # GH_TOKEN is tried when this is unset
   auto_close: false                  # close linked issues when the whole run completes
   labels:
@@ -48,19 +54,54 @@ cache.db*
 """
 
 
-def init_project(folder: Path, *, force: bool = False) -> Path:
+@dataclass(frozen=True, slots=True)
+class InitResult:
+    """The config written and one line per thing detected, for ``init`` to print."""
+
+    path: Path
+    detected: tuple[str, ...]
+
+
+def init_project(folder: Path, *, force: bool = False) -> InitResult:
     """Write ``.debussy/config.yaml`` (and a .gitignore for the local databases)."""
     state_dir = folder / STATE_DIR
     config_path = state_dir / CONFIG_FILE
     if config_path.exists() and not force:
         raise ConfigError(f"{config_path} already exists (use --force to overwrite it)")
-    repo = origin_repo(folder)
+    origin = origin_remote(folder)
+    repo = origin.repo if origin is not None else None
+    api_url = (origin.api_url if origin is not None else None) or DEFAULT_GITHUB_API
     state_dir.mkdir(exist_ok=True)
-    _write_atomically(config_path, CONFIG_TEMPLATE.format(repo=repo or "null  # e.g. octo/app"))
+    text = CONFIG_TEMPLATE.format(repo=repo or "null  # e.g. octo/app", api_url=api_url)
+    _write_atomically(config_path, text)
     gitignore = state_dir / ".gitignore"
     if not gitignore.exists():
         _write_atomically(gitignore, GITIGNORE)
-    return config_path
+    return InitResult(config_path, describe_origin(origin, repo, api_url))
+
+
+def describe_origin(origin: Origin | None, repo: str | None, api_url: str) -> tuple[str, ...]:
+    """What ``init`` tells the user it found in ``origin`` and wrote because of it."""
+    if origin is None:
+        return (
+            "No origin remote found: github.repo left empty (set it, or name the "
+            "repository in each plan with **GitHub Repo:**).",
+        )
+    if origin.kind == "other":
+        return (f"origin is on {origin.host}, which is not GitHub: github.repo left empty.",)
+    where = "github.com" if origin.kind == "github" else f"GitHub Enterprise at {origin.host}"
+    lines = [f"Detected origin on {where}."]
+    lines.append(
+        f"Wrote github.repo: {repo}"
+        if repo
+        else "origin names no owner/name: github.repo left empty."
+    )
+    if origin.kind == "enterprise":
+        lines.append(
+            f"Wrote github.api_url: {api_url} (a host that is not github.com nor a known "
+            "GitLab/Bitbucket host is taken for GitHub Enterprise; edit it if that is wrong)."
+        )
+    return tuple(lines)
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -9,12 +9,22 @@ What is understood: ``.git`` folders and ``.git`` files (``gitdir:`` of worktree
 and submodules, with ``commondir`` for worktrees), ``[remote "origin"]`` with
 quoting, escapes, comments and continuation lines, and ``url.<base>.insteadOf``
 rewrites. ``include``/``includeIf`` files are not followed.
+
+Which host it is: ``github.com`` is GitHub; well-known hosts that are not GitHub
+(GitLab, Bitbucket, Azure DevOps, Codeberg, ...; also any host whose first label
+starts with ``gitlab`` or ``bitbucket``, the usual self-hosted names) give no
+repository; any other host is taken for GitHub Enterprise Server, whose API is
+``https://HOST/api/v3`` (``*.ghe.com``: ``https://api.HOST``). A remote URL does
+not say which software serves it, so this is a guess ``init`` prints for the
+user to check.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from debussy.plans.refs import is_repo_name
@@ -31,13 +41,61 @@ _ESCAPES = {"n": "\n", "t": "\t", "b": "\b", '"': '"', "\\": "\\"}
 
 GitConfig = dict[tuple[str, str | None], dict[str, list[str]]]
 
+GITHUB_HOSTS = frozenset({"github.com", "www.github.com", "ssh.github.com"})
+NOT_GITHUB_HOSTS = frozenset(
+    {
+        "gitlab.com",
+        "bitbucket.org",
+        "codeberg.org",
+        "dev.azure.com",
+        "ssh.dev.azure.com",
+        "vs-ssh.visualstudio.com",
+        "git.sr.ht",
+        "gitee.com",
+        "salsa.debian.org",
+        "git.code.sf.net",
+    }
+)
+"""Hosts (and their subdomains) known to serve something other than GitHub."""
+_NOT_GITHUB_LABELS = ("gitlab", "bitbucket", "gitea", "forgejo")
+"""A first host label starting with one of these is a self-hosted non-GitHub forge."""
 
-def origin_repo(start: Path) -> str | None:
-    """``owner/name`` of the ``origin`` remote of the repository enclosing ``start``.
+HostKind = Literal["github", "enterprise", "other"]
 
-    None when there is no repository, no ``origin``, or its URL is not ``host/owner/name``
-    (a local path, a GitLab subgroup).
-    """
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """What the ``origin`` remote says: its host, what kind of host, and the repository."""
+
+    host: str
+    kind: HostKind
+    repo: str | None
+    """``owner/name``; None on a host that is not GitHub, or a URL without one."""
+
+    @property
+    def api_url(self) -> str | None:
+        """The REST API of a GitHub Enterprise host; None for github.com and non-GitHub hosts."""
+        if self.kind != "enterprise":
+            return None
+        if self.host.endswith(".ghe.com"):  # GitHub Enterprise Cloud with data residency
+            return f"https://api.{self.host}"
+        return f"https://{self.host}/api/v3"
+
+
+def host_kind(host: str) -> HostKind:
+    """github.com, a well-known non-GitHub host, or (anything else) GitHub Enterprise."""
+    host = host.lower().rstrip(".")
+    if host in GITHUB_HOSTS:
+        return "github"
+    if any(host == known or host.endswith(f".{known}") for known in NOT_GITHUB_HOSTS):
+        return "other"
+    if host.split(".", 1)[0].startswith(_NOT_GITHUB_LABELS):
+        return "other"
+    return "enterprise"
+
+
+def origin_remote(start: Path) -> Origin | None:
+    """The ``origin`` remote of the repository enclosing ``start``, or None without one."""
     config_path = find_git_config(start)
     if config_path is None:
         return None
@@ -45,7 +103,40 @@ def origin_repo(start: Path) -> str | None:
     urls = config.get(("remote", "origin"), {}).get("url", [])
     if not urls:
         return None
-    return repo_from_remote_url(_apply_instead_of(urls[0], config))
+    url = _apply_instead_of(urls[0], config)
+    host = host_from_remote_url(url)
+    if host is None:
+        return None
+    kind = host_kind(host)
+    return Origin(host, kind, repo_from_remote_url(url) if kind != "other" else None)
+
+
+def origin_repo(start: Path) -> str | None:
+    """``owner/name`` of the ``origin`` remote of the repository enclosing ``start``.
+
+    None when there is no repository, no ``origin``, its URL is not ``host/owner/name``
+    (a local path, a GitLab subgroup), or its host is not GitHub (GitLab, Bitbucket...).
+    """
+    origin = origin_remote(start)
+    return origin.repo if origin is not None else None
+
+
+def host_from_remote_url(url: str) -> str | None:
+    """The host of a remote URL (``https://h/...``, ``ssh://u@h:22/...``, ``u@h:path``)."""
+    url = url.strip()
+    if "://" in url:
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            return None
+        if parts.scheme.lower() not in _URL_SCHEMES or not parts.hostname:
+            return None
+        # The port of an https remote is the web port (kept); an ssh port is not the API's.
+        https_port = port is not None and parts.scheme.lower() in ("https", "http")
+        return f"{parts.hostname}:{port}" if https_port else parts.hostname
+    scp = _SCP_LIKE_RE.match(url)
+    return scp["host"].lower() if scp is not None else None
 
 
 def repo_from_remote_url(url: str) -> str | None:
