@@ -406,6 +406,8 @@ def _unique_key_loader() -> type[Any]:
         def construct_mapping(self, node: Any, deep: bool = False) -> Any:
             seen: dict[object, int] = {}
             for key_node, _value in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # ``<<: *anchor`` merges; explicit keys may override it
                 key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
                 line = key_node.start_mark.line + 1
                 try:

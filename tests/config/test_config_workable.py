@@ -136,3 +136,17 @@ def test_a_plan_using_hash_n_without_any_repo_names_github_repo_and_the_plan(
     assert "MASTER_PLAN.md" in line
     assert "github.repo" in line
     assert "'#1' needs a repository and none is known" in line
+
+
+def test_yaml_merge_keys_are_not_taken_for_duplicates() -> None:
+    config = parse_config(
+        b"github:\n"
+        b"  labels:\n"
+        b"    <<: {in_progress: 'team:doing', completed: 'team:done'}\n"
+        b"    completed: 'team:shipped'\n",
+        PATH,
+    )
+    assert (config.github.labels.in_progress, config.github.labels.completed) == (
+        "team:doing",
+        "team:shipped",
+    )
