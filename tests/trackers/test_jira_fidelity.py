@@ -109,6 +109,9 @@ def test_the_dashboard_shows_the_move_and_keeps_judging_the_status(
     table = project.run("status", "--issues").stdout
     assert "PROJ-2 → OPS-5" in table
 
+    cached = jira_rows(project.issues_json())["PROJ-2"]
+    assert (cached["source"], cached["moved_to"]) == ("cache", "OPS-5"), "the cache keeps it"
+
 
 # --- 2. failed credentials served anonymously -------------------------------------------
 

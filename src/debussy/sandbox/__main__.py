@@ -47,7 +47,42 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-auth", action="store_true", help="accept requests without (or with any) credentials"
     )
+    parser.add_argument(
+        "--scene",
+        action="append",
+        default=[],
+        choices=sorted(SCENES),
+        help="behave as the real service does (repeatable): "
+        + "; ".join(f"{name}: {what}" for name, what in sorted(SCENES.items())),
+    )
+    parser.add_argument(
+        "--saml-sso",
+        action="append",
+        default=[],
+        metavar="ORG",
+        help="this GitHub organisation enforces SAML SSO the token is not authorised for",
+    )
     return parser
+
+
+SCENES = {
+    "jira-anonymous-search": "failed credentials get anonymous search answers "
+    "(X-Seraph-LoginReason)",
+    "jira-search-lag": "transitions reach search only through reconcileIssues",
+    "jira-resolution-required": "moving to a done status needs a resolution",
+}
+"""``--scene`` names: real Jira Cloud behaviour the default sandbox leaves out (issue #15)."""
+
+
+def apply_scenes(sandbox: SandboxTracker, scenes: Sequence[str], saml_orgs: Sequence[str]) -> None:
+    """Switch on the ``--scene`` and ``--saml-sso`` behaviours."""
+    sandbox.jira_scene(
+        anonymous_search=True if "jira-anonymous-search" in scenes else None,
+        search_lag=True if "jira-search-lag" in scenes else None,
+        resolution_required=True if "jira-resolution-required" in scenes else None,
+    )
+    for org in saml_orgs:
+        sandbox.require_saml_sso(org)
 
 
 def _seeder(name: str) -> Callable[[SandboxTracker], Any]:
@@ -105,6 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         credentials = "sandbox defaults"
     if seed is not None:
         seed(sandbox)
+    apply_scenes(sandbox, options.scene, options.saml_sso)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
