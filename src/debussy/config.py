@@ -359,7 +359,7 @@ def parse_config(text: str | bytes, path: Path) -> Config:
         except UnicodeDecodeError as exc:
             raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     try:
-        data: Any = yaml.load(text, Loader=_unique_key_loader())  # noqa: S506  # nosec B506 -- a SafeLoader
+        data: Any = yaml.load(text, Loader=_unique_key_loader())  # noqa: S506 -- a SafeLoader
     except _DuplicateKeyError as exc:
         raise ConfigError(f"{path}:{exc.line}: {exc.message}") from exc
     except yaml.MarkedYAMLError as exc:
