@@ -140,6 +140,22 @@ def test_the_new_rate_limit_shape_without_an_exhausted_window_is_retried(
     assert seeded.request_count("github") == 2
 
 
+def test_a_rate_limit_that_persists_still_names_the_reset_github_sent(
+    seeded: SandboxTracker,
+) -> None:
+    reset = int(time.time()) + 1800
+    seeded.inject(
+        platform="github",
+        graphql_error="RATE_LIMIT",
+        headers={"x-ratelimit-remaining": "12", "x-ratelimit-reset": str(reset)},
+        times=10,
+    )
+    with pytest.raises(RateLimitedError) as caught:
+        run(read(seeded, APP_1))
+    assert f"resets at {time.strftime('%H:%M', time.gmtime(reset))} UTC" in caught.value.message
+    assert seeded.request_count("github") == 3
+
+
 def test_a_secondary_limit_without_retry_after_fails_fast_naming_when_to_retry(
     seeded: SandboxTracker,
 ) -> None:

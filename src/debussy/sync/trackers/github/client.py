@@ -437,8 +437,13 @@ class GitHubClient:
             and is_rate_limited(_json_or_none(response))
         ):
             shape = "RATE_LIMITED" if b"RATE_LIMITED" in response.content else "RATE_LIMIT"
+            # x-ratelimit-remaining may not say 0 with this error (octokit/plugin-throttling.js
+            # #636): back off as usual, but the message still names the reset GitHub sent.
             return _limit_from_headers(response) or rate_limited(
-                "github", f"GraphQL rate limit hit ({shape})", retry_after=None
+                "github",
+                f"GraphQL rate limit hit ({shape})",
+                retry_after=None,
+                reset_at=_epoch(response.headers.get("x-ratelimit-reset")),
             )
         return None
 
