@@ -212,7 +212,7 @@ def test_a_reread_after_a_transition_reconciles_the_written_issue(
     async def scenario() -> tuple[str | None, str | None, frozenset[JiraRef]]:
         async with client(sandbox) as jira:
             assert await jira.transition_to(JiraRef("PROJ-1"), "In Progress") == "transitioned"
-            lagging = await jira.fetch_issues([JiraRef("PROJ-1"), JiraRef("PROJ-2")])
+            lagging = await jira.fetch_issues([JiraRef("PROJ-1"), JiraRef("PROJ-2")], reconcile=())
             written = jira.written
             fresh = await jira.fetch_issues(
                 [JiraRef("PROJ-1"), JiraRef("PROJ-2")], reconcile=written
@@ -226,6 +226,21 @@ def test_a_reread_after_a_transition_reconciles_the_written_issue(
     searches = [r.json() for r in sandbox.requests if r.kind == "search"]
     assert "reconcileIssues" not in searches[0]
     assert searches[1]["reconcileIssues"] == [10001]  # the id of PROJ-1, learnt on the way
+
+
+def test_a_reread_on_the_writing_client_reconciles_by_default(sandbox: SandboxTracker) -> None:
+    sandbox.add_jira_issue("PROJ-1", status="In Progress")
+    sandbox.jira_scene(search_lag=True)
+
+    async def scenario() -> tuple[str | None, str | None]:
+        async with client(sandbox) as writer, client(sandbox) as other:
+            await writer.transition_to(JiraRef("PROJ-1"), "Done")
+            # Another client has written nothing, so it sees what the index says.
+            seen_elsewhere = (await other.fetch_issues([JiraRef("PROJ-1")]))[JiraRef("PROJ-1")]
+            reread = (await writer.fetch_issues([JiraRef("PROJ-1")]))[JiraRef("PROJ-1")]
+            return seen_elsewhere.state, reread.state
+
+    assert run(scenario()) == ("In Progress", "Done")
 
 
 def test_reconcile_sends_at_most_50_ids(sandbox: SandboxTracker) -> None:

@@ -338,21 +338,23 @@ class JiraClient:
         return frozenset(self._written)
 
     async def fetch_issues(
-        self, refs: Sequence[JiraRef], *, reconcile: Collection[JiraRef] = ()
+        self, refs: Sequence[JiraRef], *, reconcile: Collection[JiraRef] | None = None
     ) -> dict[JiraRef, IssueStatus]:
         """Every ref's status; unknown, invisible or malformed keys come back ``missing``.
 
-        ``reconcile`` names issues written a moment ago (``client.written`` after
-        transitions): Cloud's search index may not show a write yet, and passing
-        their ids as ``reconcileIssues`` makes it read them consistently. Ids are
-        known for issues this client has read or written; at most 50 are sent.
+        ``reconcile`` names issues written a moment ago; by default (``None``) the
+        ones this client moved (``client.written``), so a re-read after writes on the
+        same client is consistent without asking. Cloud's search index may not show
+        a write yet; their ids sent as ``reconcileIssues`` make it read them
+        consistently. Ids are known for issues this client has read or written; at
+        most 50 are sent. Pass ``()`` to reconcile nothing.
         An issue moved to another project comes back under its old key with
         ``moved_to`` set to the new one.
         """
         wanted = list(dict.fromkeys(refs))
         keys = [ref.key for ref in wanted if _ISSUE_KEY.fullmatch(ref.key)]
         batches = [keys[start : start + BATCH_SIZE] for start in range(0, len(keys), BATCH_SIZE)]
-        reconcile_ids = self._reconcile_ids(reconcile)
+        reconcile_ids = self._reconcile_ids(self._written if reconcile is None else reconcile)
         found: dict[str, _Issue] = {}
         for issues in await self._search_batches(batches, reconcile_ids):
             for issue in issues:
