@@ -83,6 +83,27 @@ def test_a_moved_issue_is_read_under_its_old_key_with_its_new_one(
     assert [r.kind for r in sandbox.requests] == ["search", "rest"]
 
 
+def test_several_moves_and_a_deleted_key_in_one_read(sandbox: SandboxTracker) -> None:
+    for key in ("PROJ-1", "PROJ-2", "PROJ-3"):
+        sandbox.add_jira_issue(key)
+    sandbox.move_jira_issue_to_project("PROJ-1", "OPS-1")
+    sandbox.move_jira_issue_to_project("PROJ-2", "OPS-2")
+    sandbox.clear_requests()
+
+    statuses = run(fetch(client(sandbox), "PROJ-1", "PROJ-2", "PROJ-3", "PROJ-404"))
+
+    assert {ref.key: status.moved_to for ref, status in statuses.items()} == {
+        "PROJ-1": "OPS-1",
+        "PROJ-2": "OPS-2",
+        "PROJ-3": None,
+        "PROJ-404": None,
+    }
+    assert statuses[JiraRef("PROJ-404")].missing
+    # The unknown key costs a search retry without it and one look-up answering 404.
+    looked_up = sorted(r.path.rsplit("/", 1)[1] for r in sandbox.requests if r.kind == "rest")
+    assert looked_up == ["PROJ-1", "PROJ-2", "PROJ-404"]
+
+
 def test_nothing_moved_costs_no_extra_request(sandbox: SandboxTracker) -> None:
     sandbox.add_jira_issue("PROJ-1")
     sandbox.clear_requests()

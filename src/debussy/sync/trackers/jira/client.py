@@ -396,20 +396,26 @@ class JiraClient:
         unanswered = [key for key in keys if key not in found]
         if not strays or not unanswered:
             return {}
-        moved: dict[str, _Issue] = {}
-        for key in unanswered:
-            response = await self._http.request(
-                "GET",
-                f"{self._api}/issue/{key}",
-                params={"fields": "status"},
-                handled=frozenset({404}),
-                read=True,
-            )
+        limiter = asyncio.Semaphore(MAX_CONCURRENT_SEARCHES)
+
+        async def current_key(key: str) -> tuple[str, _IssueKey | None]:
+            async with limiter:
+                response = await self._http.request(
+                    "GET",
+                    f"{self._api}/issue/{key}",
+                    params={"fields": "status"},
+                    handled=frozenset({404}),
+                    read=True,
+                )
             if response.status_code == 404:
-                continue
-            answer = _parse(_IssueKey, decode_json(PLATFORM, response), f"issue {key}")
-            issue = strays.get(answer.id)
-            if issue is not None and answer.key != key:
+                return key, None
+            return key, _parse(_IssueKey, decode_json(PLATFORM, response), f"issue {key}")
+
+        answers = await asyncio.gather(*(current_key(key) for key in unanswered))
+        moved: dict[str, _Issue] = {}
+        for key, answer in answers:
+            issue = strays.get(answer.id) if answer is not None else None
+            if answer is not None and issue is not None and answer.key != key:
                 log.info("Jira: %s was moved to %s", key, answer.key)
                 moved[key] = issue
         for issue in moved.values():
