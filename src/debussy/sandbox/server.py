@@ -31,6 +31,7 @@ from debussy.sandbox.github_api import GitHubApi
 from debussy.sandbox.github_api import error_payload as github_error
 from debussy.sandbox.jira_api import JiraApi, jira_time
 from debussy.sandbox.jira_api import error_payload as jira_error
+from debussy.sandbox.quirks import Quirks
 from debussy.sandbox.store import Clock, Store, jira_status, system_clock
 from debussy.sandbox.wire import (
     JSON_TYPE,
@@ -531,6 +532,11 @@ class SandboxTracker:
         with self._store.lock:
             self._faults.clear()
 
+    @property
+    def quirks(self) -> Quirks:
+        """Behaviour of older or differently configured sites, off by default (see ``quirks``)."""
+        return self._site.quirks
+
     # ------------------------------------------------------------------ GitHub by hand
 
     def add_repo(self, repo: str) -> None:
@@ -561,6 +567,26 @@ class SandboxTracker:
                 milestone=milestone,
                 updated_at=updated_at,
             )
+
+    def add_pull_request(self, repo: str, number: int, *, title: str = "") -> None:
+        """A pull request: an "issue" REST serves with ``pull_request`` and GraphQL cannot find."""
+        with self._store.lock:
+            issue = self._store.add_issue(
+                repo,
+                number,
+                title=title or f"Pull request {number}",
+                state="open",
+                state_reason=None,
+                labels=(),
+                milestone=None,
+                updated_at=None,
+            )
+            issue.is_pull_request = True
+
+    def transfer_issue(self, repo: str, number: int, to_repo: str) -> int:
+        """Move an issue to another repository; its old REST address answers 301. New number."""
+        with self._store.lock:
+            return self._store.transfer(self._store.require_issue(repo, number), to_repo).number
 
     def close_issue(self, repo: str, number: int, reason: str = "completed") -> None:
         with self._store.lock:

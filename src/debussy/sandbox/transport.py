@@ -28,13 +28,17 @@ YIELDS = 3
 requests a client started together to arrive, so they are in flight at once."""
 
 
-def _as_sandbox_request(request: httpx.Request, body: bytes) -> Request:
+def _as_sandbox_request(request: httpx.Request, body: bytes, context_path: str) -> Request:
+    """The sandbox's view of an httpx request; a site below ``context_path`` has it removed."""
     query: dict[str, list[str]] = {}
     for name, value in request.url.params.multi_items():
         query.setdefault(name, []).append(value)
+    path = request.url.raw_path.split(b"?", 1)[0].decode("ascii")
+    if context_path and path.startswith(context_path + "/"):
+        path = path[len(context_path) :]
     return Request(
         method=request.method,
-        path=request.url.raw_path.split(b"?", 1)[0].decode("ascii"),
+        path=path,
         query=query,
         headers={name.lower(): value for name, value in request.headers.items()},
         body=body,
@@ -75,6 +79,8 @@ class SandboxTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
 
     def __init__(self, tracker: SandboxTracker) -> None:
         self._tracker = tracker
+        self._context_path = httpx.URL(tracker.url).path.rstrip("/")
+        """``/jira`` for a site at ``https://intranet.example.com/jira``: not part of the API."""
         self.sent: list[httpx.Request] = []
 
     def __repr__(self) -> str:
@@ -84,7 +90,7 @@ class SandboxTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
         body = request.read()
         self.sent.append(request)
         with self._tracker.counting_in_flight():
-            exchange = self._tracker.receive(_as_sandbox_request(request, body))
+            exchange = self._tracker.receive(_as_sandbox_request(request, body, self._context_path))
             if exchange.wait > 0:
                 time.sleep(exchange.wait)
             response = self._tracker.answer(exchange)
@@ -98,7 +104,7 @@ class SandboxTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
         with self._tracker.counting_in_flight():
             for _ in range(YIELDS):
                 await asyncio.sleep(0)
-            exchange = self._tracker.receive(_as_sandbox_request(request, body))
+            exchange = self._tracker.receive(_as_sandbox_request(request, body, self._context_path))
             if exchange.wait > 0:
                 await asyncio.sleep(exchange.wait)
             response = self._tracker.answer(exchange)

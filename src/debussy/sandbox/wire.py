@@ -15,6 +15,8 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
 
+from debussy.sandbox.quirks import Quirks
+
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON_TYPE = "application/json; charset=utf-8"
 
@@ -149,6 +151,7 @@ class Site:
     jira_token: str = field(repr=False)
     url: str = "http://127.0.0.1:0"
     """Set when the server has bound its port."""
+    quirks: Quirks = field(default_factory=Quirks)
 
     @property
     def github_api(self) -> str:
