@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from debussy.config import Config
+from debussy.sync.trackers.base import AsyncClosing
 
 if TYPE_CHECKING:
     import httpx
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from debussy.sync.trackers.jira.client import JiraClient
 
 
-class TrackerClients:
+class TrackerClients(AsyncClosing):
     """``transport`` replaces the network for both clients (tests: the sandbox's in-process one)."""
 
     def __init__(
@@ -56,9 +57,3 @@ class TrackerClients:
             await self._github.aclose()
         if self._jira is not None:
             await self._jira.aclose()
-
-    async def __aenter__(self) -> TrackerClients:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
