@@ -14,72 +14,76 @@ import pytest
 from debussy.errors import DebussyError
 from debussy.issues import JiraRef
 from debussy.sync.trackers.jira.client import JiraClient
-from tests.fixtures.sandbox_clients import BASIC_CREDENTIALS, CLOUD_URL, SERVER_URL
+from tests.fixtures.sandbox_clients import (
+    BASIC_CREDENTIALS,
+    CLOUD_URL,
+    SERVER_URL,
+    InProcessSandbox,
+)
 from tests.fixtures.sandbox_clients import JIRA_TOKEN as TOKEN
-from tests.fixtures.sandbox_clients import InProcessSandbox as FakeJira
 
-Scenario = Callable[[FakeJira, JiraClient], Awaitable[Any]]
+Scenario = Callable[[InProcessSandbox, JiraClient], Awaitable[Any]]
 
 
-async def _fetch(jira: FakeJira, client: JiraClient) -> Any:
+async def _fetch(jira: InProcessSandbox, client: JiraClient) -> Any:
     return await client.fetch_issues([JiraRef("PROJ-1"), JiraRef("PROJ-404")])
 
 
-async def _fetch_after_401(jira: FakeJira, client: JiraClient) -> Any:
+async def _fetch_after_401(jira: InProcessSandbox, client: JiraClient) -> Any:
     jira.inject_jira(httpx.Response(401, headers={"WWW-Authenticate": "Basic realm=jira"}))
     return await _fetch(jira, client)
 
 
-async def _fetch_after_403(jira: FakeJira, client: JiraClient) -> Any:
+async def _fetch_after_403(jira: InProcessSandbox, client: JiraClient) -> Any:
     jira.inject_jira(httpx.Response(403, json={"errorMessages": ["Forbidden"]}))
     return await _fetch(jira, client)
 
 
-async def _fetch_echoing_credentials(jira: FakeJira, client: JiraClient) -> Any:
+async def _fetch_echoing_credentials(jira: InProcessSandbox, client: JiraClient) -> Any:
     """A proxy that echoes the request headers in its error: redaction is the last guard."""
     echoed = f"bad header Authorization: Basic {BASIC_CREDENTIALS} / Bearer {TOKEN}"
     jira.inject_jira(httpx.Response(403, json={"errorMessages": [echoed]}))
     return await _fetch(jira, client)
 
 
-async def _fetch_rejected_echoing_token(jira: FakeJira, client: JiraClient) -> Any:
+async def _fetch_rejected_echoing_token(jira: InProcessSandbox, client: JiraClient) -> Any:
     jira.inject_jira(httpx.Response(400, json={"errorMessages": [f"token {TOKEN} not allowed"]}))
     return await _fetch(jira, client)
 
 
-async def _fetch_with_503s(jira: FakeJira, client: JiraClient) -> Any:
+async def _fetch_with_503s(jira: InProcessSandbox, client: JiraClient) -> Any:
     jira.inject_jira(*[httpx.Response(503)] * 3)
     return await _fetch(jira, client)
 
 
-async def _fetch_unreachable(jira: FakeJira, client: JiraClient) -> Any:
+async def _fetch_unreachable(jira: InProcessSandbox, client: JiraClient) -> Any:
     jira.inject_jira(*["connect"] * 3)
     return await _fetch(jira, client)
 
 
-async def _fetch_html(jira: FakeJira, client: JiraClient) -> Any:
+async def _fetch_html(jira: InProcessSandbox, client: JiraClient) -> Any:
     jira.inject_jira(httpx.Response(200, text="<html>login</html>"))
     return await _fetch(jira, client)
 
 
-async def _fetch_malformed(jira: FakeJira, client: JiraClient) -> Any:
+async def _fetch_malformed(jira: InProcessSandbox, client: JiraClient) -> Any:
     jira.inject_jira(httpx.Response(200, json={"issues": [{"key": "PROJ-1", "fields": None}]}))
     return await _fetch(jira, client)
 
 
-async def _transition(jira: FakeJira, client: JiraClient) -> Any:
+async def _transition(jira: InProcessSandbox, client: JiraClient) -> Any:
     return await client.transition_to(JiraRef("PROJ-1"), "Done")
 
 
-async def _transition_missing(jira: FakeJira, client: JiraClient) -> Any:
+async def _transition_missing(jira: InProcessSandbox, client: JiraClient) -> Any:
     return await client.transition_to(JiraRef("PROJ-1"), "Nowhere")
 
 
-async def _transition_unknown_issue(jira: FakeJira, client: JiraClient) -> Any:
+async def _transition_unknown_issue(jira: InProcessSandbox, client: JiraClient) -> Any:
     return await client.transition_to(JiraRef("PROJ-404"), "Done")
 
 
-async def _comment(jira: FakeJira, client: JiraClient) -> Any:
+async def _comment(jira: InProcessSandbox, client: JiraClient) -> Any:
     return await client.add_comment(JiraRef("PROJ-1"), "Phase 1 completed.")
 
 
@@ -124,7 +128,7 @@ def test_the_token_appears_in_no_log_error_or_repr(
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="debussy")
     caplog.set_level(logging.DEBUG, logger="httpx")
-    jira = FakeJira(CLOUD_URL if deployment == "cloud" else SERVER_URL)
+    jira = InProcessSandbox(CLOUD_URL if deployment == "cloud" else SERVER_URL)
     jira.tracker.add_jira_issue("PROJ-1", status="To Do")
     seen: list[str] = []
 
