@@ -28,6 +28,8 @@ from debussy.sandbox import (
     DEFAULT_JIRA_TOKEN,
     SandboxTracker,
 )
+from debussy.sandbox import project as layout
+from debussy.sandbox.project import PhaseSpec, PlanSpec
 from debussy.state.manager import STATE_FILE, NewPhase, StateManager
 
 GITHUB_REPOS = ("bench/app", "bench/lib")
@@ -40,11 +42,7 @@ CACHE_TTL_SECONDS = 300
 LABELS = {1: "debussy:completed", 2: "debussy:in-progress"}
 JIRA_STATUSES = {1: "Done", 2: "In Progress"}
 
-CREDENTIALS = {
-    "GITHUB_TOKEN": DEFAULT_GITHUB_TOKEN,
-    "JIRA_EMAIL": DEFAULT_JIRA_EMAIL,
-    "JIRA_API_TOKEN": DEFAULT_JIRA_TOKEN,
-}
+CREDENTIALS = layout.credentials_env(DEFAULT_GITHUB_TOKEN, DEFAULT_JIRA_EMAIL, DEFAULT_JIRA_TOKEN)
 """The sandbox's own fake credentials (public by design), for the child processes."""
 
 
@@ -181,49 +179,18 @@ def lay_out(root: Path, sandbox: SandboxTracker, total: int) -> ScaledProject:
 
 
 def _write_config(root: Path, sandbox: SandboxTracker) -> None:
-    folder = root / STATE_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.yaml").write_text(
-        "github:\n"
-        f"  repo: {GITHUB_REPOS[0]}\n"
-        f"  api_url: {sandbox.github_api_url}\n"
-        "jira:\n"
-        f"  url: {sandbox.jira_url}\n"
-        "cache:\n"
-        f"  ttl_seconds: {CACHE_TTL_SECONDS}\n",
-        encoding="utf-8",
-    )
+    layout.write_config(root, sandbox, repo=GITHUB_REPOS[0], ttl=CACHE_TTL_SECONDS)
 
 
 def _write_plan(root: Path, github: Sequence[GitHubIssue], jira: Sequence[JiraIssue]) -> Path:
-    folder = root / "plans"
-    (folder / "phases").mkdir(parents=True, exist_ok=True)
-    rows: list[str] = []
-    for phase in range(1, PHASES + 1):
-        name = f"phase-{phase}.md"
-        rows.append(f"| {phase} | [Part {phase}](phases/{name}) | Pending |")
-        lines = [f"# Phase {phase}: Part {phase}", ""]
-        linked = [issue.reference for issue in github if issue.phase == phase]
-        if linked:
-            lines.append(f"**GitHub Issues:** {', '.join(linked)}")
-        keys = [issue.key for issue in jira if issue.phase == phase]
-        if keys:
-            lines.append(f"**Jira Issues:** {', '.join(keys)}")
-        (folder / "phases" / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    master = folder / "MASTER_PLAN.md"
-    master.write_text(
-        "\n".join(
-            [
-                f"# Benchmark plan ({len(github) + len(jira)} issues)",
-                "",
-                f"**GitHub Repo:** {GITHUB_REPOS[0]}",
-                "",
-                "| Phase | Title | Status |",
-                "|---|---|---|",
-                *rows,
-                "",
-            ]
-        ),
-        encoding="utf-8",
-    )
-    return master
+    phases = [
+        PhaseSpec(
+            str(phase),
+            f"Part {phase}",
+            github=[issue.reference for issue in github if issue.phase == phase],
+            jira=[issue.key for issue in jira if issue.phase == phase],
+        )
+        for phase in range(1, PHASES + 1)
+    ]
+    title = f"Benchmark plan ({len(github) + len(jira)} issues)"
+    return layout.write_plan(root, PlanSpec(title, phases, github_repo=GITHUB_REPOS[0]))

@@ -2,8 +2,9 @@
 
 ``SandboxProject`` lays out ``.debussy/config.yaml`` pointing at the sandbox, a
 master plan whose phases link GitHub issues in two repositories and Jira issues,
-seeds those issues in the sandbox, and runs ``debussy`` commands in-process
-(Click's runner) or as a subprocess of the installed entry point.
+seeds those issues in the sandbox (all three with ``debussy.sandbox.project``, the
+one builder tests, demo and benchmarks share), and runs ``debussy`` commands
+in-process (Click's runner) or as a subprocess of the installed entry point.
 """
 
 from __future__ import annotations
@@ -22,48 +23,30 @@ import pytest
 from click.testing import CliRunner, Result
 
 from debussy.cli import cli
-from debussy.sandbox import SandboxTracker
+from debussy.sandbox import (
+    DEFAULT_GITHUB_TOKEN,
+    DEFAULT_JIRA_EMAIL,
+    DEFAULT_JIRA_TOKEN,
+    SandboxTracker,
+)
+from debussy.sandbox import (
+    project as layout,
+)
+from debussy.sandbox.project import CHECKOUT_REVAMP, credentials_env
 
-GITHUB_TOKEN = "sandbox-github-token"
-JIRA_TOKEN = "sandbox-jira-token"
-JIRA_EMAIL = "demo@example.com"
-SANDBOX_ENV = {"GITHUB_TOKEN": GITHUB_TOKEN, "JIRA_API_TOKEN": JIRA_TOKEN, "JIRA_EMAIL": JIRA_EMAIL}
+SANDBOX_ENV = credentials_env(DEFAULT_GITHUB_TOKEN, DEFAULT_JIRA_EMAIL, DEFAULT_JIRA_TOKEN)
 """The sandbox's own credentials, as the commands read them from the environment."""
+GITHUB_TOKEN = SANDBOX_ENV["GITHUB_TOKEN"]
+JIRA_TOKEN = SANDBOX_ENV["JIRA_API_TOKEN"]
+JIRA_EMAIL = SANDBOX_ENV["JIRA_EMAIL"]
 
 DEBUSSY_SCRIPT = Path(sys.executable).parent / "debussy"
 """The console script ``uv sync`` installs next to the interpreter."""
 
-MASTER_PLAN = """\
-# Checkout revamp
-
-**Owner:** @dana
-**GitHub Repo:** octo/app
-**GitHub Issues:** #1
-**Jira Issues:** PROJ-1
-
-## Phases
-
-| Phase | Title | Status |
-|-------|-------|--------|
-| 1 | [Cart model](phases/phase-1.md) | Pending |
-| 2 | [Payment step](phases/phase-2.md) | Pending |
-| 3 | [Rollout](phases/phase-3.md) | Pending |
-"""
-
-PHASES = {
-    "phase-1.md": "# Phase 1: Cart model\n\n**GitHub Issues:** #10, octo/lib#7\n",
-    "phase-2.md": "# Phase 2: Payment step\n\n**GitHub Issues:** #11\n**Jira Issues:** PROJ-2\n",
-    "phase-3.md": "# Phase 3: Rollout\n\n**GitHub Issues:** #12\n**Jira Issues:** PROJ-3\n",
-}
-
-GITHUB_ISSUES = [
-    ("octo/app", 1),
-    ("octo/app", 10),
-    ("octo/lib", 7),
-    ("octo/app", 11),
-    ("octo/app", 12),
-]
-JIRA_ISSUES = ["PROJ-1", "PROJ-2", "PROJ-3"]
+MASTER_PLAN = CHECKOUT_REVAMP.master_text()
+PHASES = CHECKOUT_REVAMP.phase_texts()
+GITHUB_ISSUES = CHECKOUT_REVAMP.github_issues()
+JIRA_ISSUES = CHECKOUT_REVAMP.jira_keys()
 
 
 @dataclass
@@ -94,22 +77,16 @@ class SandboxProject:
         jira_section: bool = True,
     ) -> None:
         """``jira_section=False`` leaves the ``jira:`` section out (a GitHub-only project)."""
-        lines = [
-            "github:",
-            f"  enabled: {str(github).lower()}",
-            "  repo: octo/app",
-            f"  api_url: {self.sandbox.github_api_url}",
-            f"  auto_close: {str(auto_close).lower()}",
-        ]
-        if jira_section:
-            lines += ["jira:", f"  enabled: {str(jira).lower()}", f"  url: {self.sandbox.jira_url}"]
-        if jira_section and transitions is not None:
-            lines.append("  transitions:")
-            for name, value in transitions.items():
-                lines.append(f"    {name}: {value if value is not None else 'null'}")
-        lines += ["cache:", f"  ttl_seconds: {ttl}"]
-        (self.root / ".debussy").mkdir(exist_ok=True)
-        (self.root / ".debussy" / "config.yaml").write_text("\n".join(lines) + "\n")
+        layout.write_config(
+            self.root,
+            self.sandbox,
+            github=github,
+            jira=jira,
+            ttl=ttl,
+            auto_close=auto_close,
+            transitions=transitions,
+            jira_section=jira_section,
+        )
 
     def write_plan(self, master: str = MASTER_PLAN, phases: Mapping[str, str] = PHASES) -> Path:
         folder = self.root / "plans" / "phases"
@@ -121,10 +98,7 @@ class SandboxProject:
         return path
 
     def seed(self) -> None:
-        for repo, number in GITHUB_ISSUES:
-            self.sandbox.add_issue(repo, number, title=f"{repo}#{number}")
-        for key in JIRA_ISSUES:
-            self.sandbox.add_jira_issue(key, summary=f"Work item {key}")
+        layout.seed(self.sandbox, CHECKOUT_REVAMP)
 
     # --- running debussy ---------------------------------------------------------------------
 

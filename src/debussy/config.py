@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from debussy.errors import ConfigError
+from debussy.issues import is_repo_name
 
 STATE_DIR = ".debussy"
 CONFIG_FILE = "config.yaml"
@@ -128,8 +129,7 @@ class GitHubConfig(_Strict):
     def _repo(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        owner, sep, name = value.partition("/")
-        if not sep or not owner or not name or "/" in name or " " in value:
+        if not is_repo_name(value):
             raise ValueError("must look like owner/name")
         return value
 

@@ -7,6 +7,7 @@ crosses a trust boundary and is persisted in the cache as JSON.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar, Literal
@@ -15,6 +16,22 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Platform = Literal["github", "jira"]
 PLATFORMS: tuple[Platform, ...] = ("github", "jira")
+
+# GitHub logins: letters, digits, hyphens (underscores appear on Enterprise via SSO
+# normalisation). Repository names: letters, digits, ``.``, ``_``, ``-``.
+GITHUB_OWNER = r"[A-Za-z0-9][A-Za-z0-9_-]{0,38}"
+GITHUB_NAME = r"[A-Za-z0-9._-]{1,100}"
+_REPO = re.compile(rf"(?P<owner>{GITHUB_OWNER})/(?P<name>{GITHUB_NAME})")
+
+
+def is_repo_name(value: str) -> bool:
+    """True for ``owner/name`` as GitHub spells repositories (``.`` and ``..`` are not names).
+
+    The one check for the plan's ``GitHub Repo``, ``github.repo`` in the config and the
+    references a client will put in a URL path.
+    """
+    match = _REPO.fullmatch(value)
+    return match is not None and match["name"] not in (".", "..")
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from debussy.sandbox import SandboxTracker
+from debussy.sandbox import project as layout
+from debussy.sandbox.project import PlanSpec
 from tests.sandbox_project import SANDBOX_ENV, SandboxProject
 
 SEED = int(os.environ.get("DEBUSSY_RELIABILITY_SEED", "20261127"))
@@ -97,41 +99,19 @@ class ScaledPlan:
         return list(self.github)
 
 
+def scaled_spec(scale: Scale) -> PlanSpec:
+    """The plan of ``scale``: ``octo/app`` issues from #100 on, Jira keys from PROJ-1 on."""
+    return layout.scaled_plan(scale.phases, scale.github_per_phase, scale.jira_per_phase)
+
+
 def write_scaled_plan(root: Path, scale: Scale) -> ScaledPlan:
     """``plans/MASTER_PLAN.md`` plus one phase file per phase, numbered from 1."""
-    phases_dir = root / "plans" / "phases"
-    phases_dir.mkdir(parents=True, exist_ok=True)
-    rows: list[str] = []
-    github: dict[str, list[int]] = {}
-    jira: dict[str, list[str]] = {}
-    number = 100
-    for index in range(1, scale.phases + 1):
-        phase_id = str(index)
-        numbers = [number + offset for offset in range(scale.github_per_phase)]
-        number += scale.github_per_phase
-        keys = [
-            f"PROJ-{(index - 1) * scale.jira_per_phase + k + 1}"
-            for k in range(scale.jira_per_phase)
-        ]
-        github[phase_id], jira[phase_id] = numbers, keys
-        headers = [f"# Phase {index}", ""]
-        if numbers:
-            headers.append("**GitHub Issues:** " + ", ".join(f"#{n}" for n in numbers))
-        if keys:
-            headers.append("**Jira Issues:** " + ", ".join(keys))
-        (phases_dir / f"phase-{index}.md").write_text("\n".join(headers) + "\n")
-        rows.append(f"| {index} | [Phase {index}](phases/phase-{index}.md) | Pending |")
-    master = [
-        "# Scaled plan",
-        "",
-        "**GitHub Repo:** octo/app",
-        "",
-        "| Phase | Title | Status |",
-        "|---|---|---|",
-        *rows,
-    ]
-    (root / "plans" / "MASTER_PLAN.md").write_text("\n".join(master) + "\n")
-    return ScaledPlan(github, jira)
+    spec = scaled_spec(scale)
+    layout.write_plan(root, spec)
+    return ScaledPlan(
+        github={p.id: [int(ref.lstrip("#")) for ref in p.github] for p in spec.phases},
+        jira={p.id: list(p.jira) for p in spec.phases},
+    )
 
 
 def seed_scaled(sandbox: SandboxTracker, plan: ScaledPlan) -> None:

@@ -1,21 +1,20 @@
-"""IssueStatusFetcher against respx-mocked trackers: batching, concurrency, cache, fallbacks.
+"""IssueStatusFetcher against the sandbox tracker: batching, concurrency, cache, fallbacks.
 
-GitHub is ``FakeGitHub`` (GraphQL and REST computed from a store) and Jira is
-``FakeJira`` (searches computed from the JQL), both behind respx, so the real
-clients run down to httpx and every request they send is counted.
+GitHub and Jira are the sandbox tracker (``debussy.sandbox``) answering through its
+in-process transport, which ``TrackerClients`` is given, so the real clients run
+down to httpx and every request they send is counted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
-import respx
 
 from debussy.config import Config, GitHubConfig, JiraConfig
 from debussy.errors import TrackerServerError
@@ -23,10 +22,9 @@ from debussy.issues import GitHubRef, IssueRef, JiraRef
 from debussy.sync.cache import IssueCache
 from debussy.sync.status_fetcher import FetchResult, IssueStatusFetcher, PlatformError
 from debussy.sync.trackers.clients import TrackerClients
-from tests.fixtures.github.fake import TOKEN as GITHUB_TOKEN
-from tests.fixtures.github.fake import FakeGitHub
-from tests.fixtures.jira.fake_jira import CLOUD_URL, EMAIL, FakeJira, status_field
-from tests.fixtures.jira.fake_jira import TOKEN as JIRA_TOKEN
+from tests.fixtures.sandbox_clients import GITHUB_TOKEN, InProcessSandbox
+from tests.fixtures.sandbox_clients import JIRA_EMAIL as EMAIL
+from tests.fixtures.sandbox_clients import JIRA_TOKEN as JIRA_TOKEN
 
 START = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 APP_1, APP_2, APP_3 = (GitHubRef("octo/app", n) for n in (1, 2, 3))
@@ -45,27 +43,53 @@ class Clock:
 
 
 class Trackers:
-    """Both fakes behind respx, with the config and credentials that point at them."""
+    """The sandbox (GitHub and Jira), with the config and credentials that point at it."""
 
-    def __init__(self, github: FakeGitHub, jira: FakeJira, jira_route: respx.Route) -> None:
-        self.github = github
-        self.jira = jira
-        self.jira_route = jira_route
+    def __init__(self, sandbox: InProcessSandbox) -> None:
+        self.sandbox = sandbox
+        self.tracker = sandbox.tracker
 
     def config(self, *, github: bool = True, jira: bool = True, ttl: int = 300) -> Config:
         return Config.model_validate(
             {
-                "github": GitHubConfig(enabled=github).model_dump(),
-                "jira": JiraConfig(enabled=jira, url=CLOUD_URL).model_dump(),
+                "github": GitHubConfig(
+                    enabled=github, api_url=self.tracker.github_api_url
+                ).model_dump(),
+                "jira": JiraConfig(enabled=jira, url=self.tracker.jira_url).model_dump(),
                 "cache": {"ttl_seconds": ttl},
             }
         )
 
+    @property
+    def github_host(self) -> str:
+        """The cache namespace of the GitHub side."""
+        return self.config().github.host
+
     def github_requests(self) -> int:
-        return len(self.github.calls())
+        return len(self.sandbox.github_calls())
 
     def jira_requests(self) -> int:
-        return len(self.jira.requests)
+        return len(self.sandbox.jira_calls())
+
+    def jira_searches(self) -> int:
+        return len(self.sandbox.searches())
+
+    def fail_github(
+        self,
+        times: int = 3,
+        *,
+        status: int | None = None,
+        body: str | None = None,
+        transport_error: str | None = None,
+    ) -> None:
+        """The next ``times`` GraphQL requests fail so (``SandboxTracker.inject``)."""
+        self.tracker.inject(
+            path="/api/graphql$",
+            times=times,
+            status=status,
+            body=body,
+            transport_error=transport_error,
+        )
 
 
 @pytest.fixture
@@ -76,16 +100,16 @@ def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def trackers(credentials: None) -> Iterator[Trackers]:
-    github = FakeGitHub()
-    jira = FakeJira()
+def trackers(credentials: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Trackers]:
+    sandbox = InProcessSandbox()
     for number in (1, 2, 3):
-        github.add_issue("octo/app", number, labels=["debussy:in-progress"])
-    jira.add("PROJ-1", status=status_field("In Progress", "indeterminate"))
-    jira.add("PROJ-2", status=status_field("To Do", "new"))
-    with github.running(), respx.mock(assert_all_called=False) as jira_router:
-        route = jira_router.route(url__startswith=CLOUD_URL).mock(side_effect=jira.handle)
-        yield Trackers(github, jira, route)
+        sandbox.tracker.add_issue("octo/app", number, labels=["debussy:in-progress"])
+    sandbox.tracker.add_jira_issue("PROJ-1", status="In Progress")
+    sandbox.tracker.add_jira_issue("PROJ-2", status="To Do")
+    wired = functools.partialmethod(TrackerClients.__init__, transport=sandbox.transport)
+    monkeypatch.setattr(TrackerClients, "__init__", wired)  # every command's clients reach it
+    yield Trackers(sandbox)
+    sandbox.check_contract()
 
 
 @pytest.fixture
@@ -122,28 +146,10 @@ def sources(result: FetchResult) -> dict[str, str]:
 def test_github_and_jira_are_fetched_concurrently(
     trackers: Trackers, cache: IssueCache, clock: Clock
 ) -> None:
-    """Each fake answers only once the other platform's request is in flight too."""
-    in_flight: dict[str, asyncio.Event] = {}
-
-    def meet(me: str) -> None:
-        in_flight.setdefault(me, asyncio.Event()).set()
-
-    async def github_side(request: httpx.Request) -> httpx.Response:
-        meet("github")
-        await asyncio.wait_for(in_flight.setdefault("jira", asyncio.Event()).wait(), timeout=5)
-        return answer_graphql(request)
-
-    async def jira_side(request: httpx.Request) -> httpx.Response:
-        meet("jira")
-        await asyncio.wait_for(in_flight.setdefault("github", asyncio.Event()).wait(), timeout=5)
-        return await trackers.jira.handle(request)
-
-    graphql = trackers.github.router.routes["graphql"]
-    answer_graphql = graphql.side_effect
-    assert callable(answer_graphql)
-    graphql.mock(side_effect=github_side)
-    trackers.jira_route.mock(side_effect=jira_side)
+    """The GitHub and the Jira request are in the sandbox at the same time."""
     result = fetch(trackers.config(), [APP_1, PROJ_1], cache=cache, clock=clock)
+    assert (trackers.github_requests(), trackers.jira_requests()) == (1, 1)
+    assert trackers.tracker.max_in_flight == 2
     assert sources(result) == {"octo/app#1": "fresh", "PROJ-1": "fresh"}
     assert result.complete
 
@@ -154,13 +160,13 @@ def test_many_issues_take_one_request_per_hundred_on_each_tracker(
     github_refs: list[IssueRef] = []
     for number in range(1, 151):
         repo = "octo/app" if number % 2 else "octo/lib"
-        trackers.github.add_issue(repo, number + 10)
+        trackers.tracker.add_issue(repo, number + 10)
         github_refs.append(GitHubRef(repo, number + 10))
-    jira_keys = trackers.jira.add_many(150, project="BIG")
+    jira_keys = trackers.sandbox.add_jira_issues(150, project="BIG")
     jira_refs: list[IssueRef] = [JiraRef(key) for key in jira_keys]
     result = fetch(trackers.config(), github_refs + jira_refs, cache=cache, clock=clock)
     assert result.requests == {"github": 2, "jira": 2}
-    assert (trackers.github_requests(), len(trackers.jira.searches())) == (2, 2)
+    assert (trackers.github_requests(), trackers.jira_searches()) == (2, 2)
     assert (result.fetched, result.from_cache, result.oldest_age_seconds) == (300, 0, 0)
     assert set(sources(result).values()) == {"fresh"}
     assert result.complete
@@ -193,9 +199,8 @@ def test_only_issues_missing_from_the_cache_or_expired_are_fetched(
     fetch(trackers.config(), [APP_1], cache=cache, clock=clock)
     clock.advance(200)
     fetch(trackers.config(), [APP_2], cache=cache, clock=clock)
-    trackers.github.issue("octo/app", 1).state = "closed"
-    trackers.github.issue("octo/app", 2).state = "closed"
-    trackers.github.issue("octo/app", 3).state = "closed"
+    for number in (1, 2, 3):
+        trackers.tracker.close_issue("octo/app", number)
     clock.advance(150)  # APP_1 is now 350 s old (expired), APP_2 150 s (fresh)
     result = fetch(trackers.config(), [APP_1, APP_2, APP_3], cache=cache, clock=clock)
     assert sources(result) == {"octo/app#1": "fresh", "octo/app#2": "cache", "octo/app#3": "fresh"}
@@ -211,8 +216,8 @@ def test_refresh_ignores_fresh_entries_and_rewrites_them(
     trackers: Trackers, cache: IssueCache, clock: Clock
 ) -> None:
     fetch(trackers.config(), [APP_1, PROJ_1], cache=cache, clock=clock)
-    trackers.github.issue("octo/app", 1).state = "closed"
-    trackers.jira.add("PROJ-1", status=status_field("Done", "done"))
+    trackers.tracker.close_issue("octo/app", 1)
+    trackers.tracker.move_jira_issue("PROJ-1", "Done")
     refreshed = fetch(trackers.config(), [APP_1, PROJ_1], cache=cache, clock=clock, refresh=True)
     assert set(sources(refreshed).values()) == {"fresh"}
     clock.advance(10)
@@ -229,7 +234,7 @@ def test_ttl_zero_fetches_on_every_look(trackers: Trackers, tmp_path: Path, cloc
             result = fetch(config, [APP_1, PROJ_1], cache=cache, clock=clock)
             assert set(sources(result).values()) == {"fresh"}
     assert trackers.github_requests() == 2
-    assert len(trackers.jira.searches()) == 2
+    assert trackers.jira_searches() == 2
 
 
 @pytest.mark.parametrize(
@@ -265,7 +270,7 @@ def test_a_failing_tracker_falls_back_to_cache_of_any_age_or_unknown(
 ) -> None:
     fetch(trackers.config(), [APP_1, PROJ_1], cache=cache, clock=clock)
     clock.advance(7200)
-    trackers.github.script("graphql", *[httpx.Response(503) for _ in range(3)])
+    trackers.fail_github(status=503)
     result = fetch(trackers.config(), [APP_1, APP_2, PROJ_1], cache=cache, clock=clock)
     assert sources(result) == {"octo/app#1": "stale", "octo/app#2": "unknown", "PROJ-1": "fresh"}
     stale, unknown = result.issues[APP_1], result.issues[APP_2]
@@ -285,7 +290,7 @@ def test_a_failure_under_refresh_still_falls_back_to_the_cache(
     trackers: Trackers, cache: IssueCache, clock: Clock
 ) -> None:
     fetch(trackers.config(), [APP_1], cache=cache, clock=clock)
-    trackers.github.script("graphql", *[httpx.ConnectError("refused") for _ in range(3)])
+    trackers.fail_github(transport_error="connect")
     result = fetch(trackers.config(), [APP_1], cache=cache, clock=clock, refresh=True)
     assert sources(result) == {"octo/app#1": "stale"}
     assert [error.kind for error in result.errors] == ["unreachable"]
@@ -308,7 +313,7 @@ def test_missing_credentials_fail_that_platform_only(
 def test_a_rejected_token_is_an_auth_error_naming_the_variable(
     trackers: Trackers, cache: IssueCache, clock: Clock
 ) -> None:
-    trackers.github.script("graphql", httpx.Response(401, json={"message": "Bad credentials"}))
+    trackers.fail_github(times=1, status=401, body='{"message": "Bad credentials"}')
     result = fetch(trackers.config(), [APP_1], cache=cache, clock=clock)
     (error,) = result.errors
     assert error.kind == "auth"
@@ -330,7 +335,7 @@ def test_the_single_platform_reads_raise_instead_of_falling_back(
                 "PROJ-2": "new",
             }
             await fetcher.fetch_github_status([APP_1])
-            trackers.github.script("graphql", *[httpx.Response(502) for _ in range(3)])
+            trackers.fail_github(status=502)
             with pytest.raises(TrackerServerError):
                 await fetcher.fetch_github_status([APP_1], refresh=True)
 
@@ -356,14 +361,14 @@ def test_without_a_token_expired_entries_are_revalidated_with_their_etag(
     fetch(trackers.config(jira=False), [APP_1], cache=cache, clock=clock)
     clock.advance(600)
     result = fetch(trackers.config(jira=False), [APP_1], cache=cache, clock=clock)
-    first, second = trackers.github.calls("issue")
+    first, second = trackers.sandbox.github_rest_calls()
     assert "if-none-match" not in first.headers
     assert (
         second.headers["if-none-match"]
-        == cache.get_many("api.github.com", [APP_1])[APP_1].status.etag
+        == cache.get_many(trackers.github_host, [APP_1])[APP_1].status.etag
     )
     assert sources(result) == {"octo/app#1": "fresh"}
-    assert cache.get_many("api.github.com", [APP_1])[APP_1].age_seconds == 0, "re-stamped"
+    assert cache.get_many(trackers.github_host, [APP_1])[APP_1].age_seconds == 0, "re-stamped"
 
 
 def test_request_counts_cover_this_fetch_only_when_clients_are_shared(
@@ -394,8 +399,7 @@ def test_verbose_logs_each_hit_and_miss_with_its_age(
     monkeypatch.setattr(logging.getLogger("debussy"), "propagate", True)
     fetch(trackers.config(), [APP_1, APP_2], cache=cache, clock=clock)
     clock.advance(150)
-    trackers.github.add_issue("octo/app", 3)
-    cache.put_many("api.github.com", [])
+    cache.put_many(trackers.github_host, [])
     caplog.set_level(logging.INFO, logger="debussy.cache")
     fetch(trackers.config(), [APP_1, APP_3], cache=cache, clock=clock)
     clock.advance(400)

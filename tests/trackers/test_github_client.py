@@ -1,9 +1,11 @@
 """GitHubClient reads: GraphQL batching, missing issues, rate limits, broken answers, REST.
 
-Every test talks to ``FakeGitHub`` through respx: the client code under test is
-the real one down to httpx. The fixture validates every REST request the client
-sent against GitHub's OpenAPI description when the test ends, and the fake
-validates every GraphQL document against the schema subset as it arrives.
+Every test talks to the sandbox tracker through its in-process transport: the
+client code under test is the real one down to httpx. The fixture validates every
+REST request the client sent against GitHub's OpenAPI description when the test
+ends; the sandbox executes every GraphQL document against GitHub's schema, so an
+invalid query fails the fetch. Canned answers (rate limits, broken bodies) are
+injected faults.
 """
 
 from __future__ import annotations
@@ -26,12 +28,15 @@ from debussy.errors import (
     TrackerServerError,
 )
 from debussy.issues import GitHubRef, IssueStatus
+from debussy.sandbox import SandboxTracker
 from debussy.sync.trackers.github.client import GitHubClient
-from tests.contract.openapi import assert_conforms
-from tests.fixtures.github.fake import TOKEN, UPDATED, FakeGitHub
+from tests.fixtures.sandbox_clients import GHE_URL, InProcessSandbox
+from tests.fixtures.sandbox_clients import GITHUB_TOKEN as TOKEN
 
 T = TypeVar("T")
 APP, LIB = "octo/app", "octo/lib"
+UPDATED = "2026-11-27T10:00:00Z"
+WEB = GHE_URL
 
 
 def run(job: Awaitable[T]) -> T:
@@ -41,14 +46,25 @@ def run(job: Awaitable[T]) -> T:
     return asyncio.run(main())
 
 
+class Clock:
+    """The sandbox's clock, moved by hand: issue times are exact in assertions."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 @pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    with FakeGitHub().running() as fake:
-        yield fake
+def github() -> Iterator[InProcessSandbox]:
+    sandbox = InProcessSandbox(GHE_URL)
+    yield sandbox
+    sandbox.check_contract()
 
 
 def fetch(
-    fake: FakeGitHub,
+    fake: InProcessSandbox,
     refs: list[GitHubRef],
     *,
     token: str | None = TOKEN,
@@ -58,18 +74,20 @@ def fetch(
     """Statuses and the number of HTTP requests it took."""
 
     async def main() -> tuple[dict[GitHubRef, IssueStatus], int]:
-        async with GitHubClient(config or fake.config, token=token) as client:
+        async with fake.github_client(token=token, config=config) as client:
             return await client.fetch_issues(refs, known), client.requests
 
     return asyncio.run(main())
 
 
-def fetch_error(fake: FakeGitHub, refs: list[GitHubRef], **kwargs: Any) -> tuple[Exception, int]:
+def fetch_error(
+    fake: InProcessSandbox, refs: list[GitHubRef], **kwargs: Any
+) -> tuple[Exception, int]:
     """The error a fetch raised and how many requests were sent before giving up."""
     sent: list[int] = []
 
     async def main() -> None:
-        client = GitHubClient(fake.config, **kwargs)
+        client = fake.github_client(token=kwargs.get("token"))  # None: from the environment
         try:
             await client.fetch_issues(refs)
         finally:
@@ -96,7 +114,7 @@ def issue_node(number: int = 1, **overrides: Any) -> dict[str, Any]:
         "state": "OPEN",
         "stateReason": None,
         "title": "t",
-        "url": f"https://github.com/octo/app/issues/{number}",
+        "url": f"{WEB}/octo/app/issues/{number}",
         "updatedAt": UPDATED,
         "closedAt": None,
         "labels": {"nodes": []},
@@ -104,6 +122,14 @@ def issue_node(number: int = 1, **overrides: Any) -> dict[str, Any]:
     }
     node.update(overrides)
     return node
+
+
+def current_etag(sandbox: InProcessSandbox, repo: str, number: int) -> str:
+    """The ETag GitHub (the sandbox) serves for an issue right now, read without a token."""
+    with httpx.Client(transport=sandbox.transport) as client:
+        answer = client.get(f"{sandbox.tracker.github_api_url}/repos/{repo}/issues/{number}")
+    sandbox.transport.sent.pop()  # not the client's request
+    return answer.headers["etag"]
 
 
 def rate_limit_reset_headers(seconds_from_now: int) -> dict[str, str]:
@@ -116,53 +142,53 @@ def rate_limit_reset_headers(seconds_from_now: int) -> dict[str, str]:
 
 @pytest.mark.parametrize(("count", "expected_requests"), [(1, 1), (100, 1), (101, 2), (250, 3)])
 def test_reads_up_to_100_issues_per_graphql_request_across_repos(
-    github: FakeGitHub, count: int, expected_requests: int
+    github: InProcessSandbox, count: int, expected_requests: int
 ) -> None:
     refs = [GitHubRef(APP if n % 2 else LIB, n) for n in range(1, count + 1)]
     for ref in refs:
-        github.add_issue(ref.repo, ref.number)
+        github.tracker.add_issue(ref.repo, ref.number)
 
     statuses, requests = fetch(github, refs)
 
     assert requests == expected_requests
-    assert len(github.calls("graphql")) == expected_requests
+    assert len(github.graphql_calls()) == expected_requests
     assert list(statuses) == refs
     assert all(status.state == "open" and not status.missing for status in statuses.values())
-    aliased = [query["query"].count("issue(number:") for query in github.queries()]
+    aliased = [query["query"].count("issue(number:") for query in github.graphql_queries()]
     assert sum(aliased) == count
     assert max(aliased) <= 100
 
 
-def test_one_query_reads_several_repositories(github: FakeGitHub) -> None:
+def test_one_query_reads_several_repositories(github: InProcessSandbox) -> None:
     refs = [GitHubRef("octo/app", 1), GitHubRef("octo/lib", 2), GitHubRef("acme/tool", 3)]
     for ref in refs:
-        github.add_issue(ref.repo, ref.number, title=f"issue in {ref.repo}")
+        github.tracker.add_issue(ref.repo, ref.number, title=f"issue in {ref.repo}")
 
     statuses, requests = fetch(github, refs)
 
     assert requests == 1
-    (query,) = github.queries()
+    (query,) = github.graphql_queries()
     assert query["query"].count("repository(") == 3
     assert set(query["variables"].values()) == {"octo", "acme", "app", "lib", "tool"}
     assert [statuses[ref].title for ref in refs] == [f"issue in {ref.repo}" for ref in refs]
 
 
-def test_duplicate_references_are_read_once(github: FakeGitHub) -> None:
-    github.add_issue("Octo/App", 5)
+def test_duplicate_references_are_read_once(github: InProcessSandbox) -> None:
+    github.tracker.add_issue("Octo/App", 5)
     refs = [GitHubRef("octo/app", 5), GitHubRef("Octo/App", 5)]
 
     statuses, _ = fetch(github, refs)
 
-    (query,) = github.queries()
+    (query,) = github.graphql_queries()
     assert query["query"].count("issue(number: 5)") == 1
     assert statuses[refs[1]].id == "octo/app#5"
 
 
-def test_no_references_send_no_request(github: FakeGitHub) -> None:
+def test_no_references_send_no_request(github: InProcessSandbox) -> None:
     assert fetch(github, []) == ({}, 0)
 
 
-def test_invalid_references_are_missing_without_asking(github: FakeGitHub) -> None:
+def test_invalid_references_are_missing_without_asking(github: InProcessSandbox) -> None:
     refs = [GitHubRef("../etc", 1), GitHubRef("octo/app", 0), GitHubRef("no-slash", 2)]
 
     statuses, requests = fetch(github, refs)
@@ -171,43 +197,28 @@ def test_invalid_references_are_missing_without_asking(github: FakeGitHub) -> No
     assert all(statuses[ref].missing for ref in refs)
 
 
-def peak_concurrency(fake: FakeGitHub, refs: list[GitHubRef], token: str | None) -> int:
+def peak_concurrency(fake: InProcessSandbox, refs: list[GitHubRef], token: str | None) -> int:
     """The most requests in flight at once while fetching ``refs``."""
-    in_flight = 0
-    peak = 0
-
-    async def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal in_flight, peak
-        in_flight += 1
-        peak = max(peak, in_flight)
-        for _ in range(5):  # yield to the event loop so other requests can start
-            await asyncio.sleep(0)
-        in_flight -= 1
-        if request.url.path == "/graphql":
-            return fake.answer_graphql(request)
-        assert_conforms("github", request)
-        owner, name, _, number = request.url.path.split("/")[2:]
-        return fake.answer_issue(request, owner, name, number)
 
     async def main() -> dict[GitHubRef, IssueStatus]:
-        transport = httpx.MockTransport(handler)
-        async with GitHubClient(fake.config, token=token, transport=transport) as client:
+        async with fake.github_client(token=token) as client:
             return await client.fetch_issues(refs)
 
     statuses = run(main())
     assert len(statuses) == len(refs)
     assert not any(status.missing for status in statuses.values())
-    return peak
+    fake.check_contract()
+    return fake.tracker.max_in_flight
 
 
 @pytest.mark.parametrize(("count", "token", "bound"), [(800, TOKEN, 4), (40, None, 8)])
 def test_requests_run_concurrently_within_a_bound(
     count: int, token: str | None, bound: int
 ) -> None:
-    fake = FakeGitHub()
+    fake = InProcessSandbox()
     refs = [GitHubRef(APP, n) for n in range(1, count + 1)]
     for ref in refs:
-        fake.add_issue(ref.repo, ref.number)
+        fake.tracker.add_issue(ref.repo, ref.number)
 
     assert 1 < peak_concurrency(fake, refs, token) <= bound
 
@@ -215,20 +226,22 @@ def test_requests_run_concurrently_within_a_bound(
 # --- mapping ----------------------------------------------------------------------------
 
 
-def test_maps_graphql_fields_to_issue_status(github: FakeGitHub) -> None:
-    github.add_issue(
+def test_maps_graphql_fields_to_issue_status() -> None:
+    clock = Clock(datetime(2026, 11, 27, 9, 30, tzinfo=UTC))
+    github = InProcessSandbox(GHE_URL, clock=clock)
+    github.tracker.add_issue(
         APP,
         12,
         state="closed",
         state_reason="completed",
         title="Ship it",
-        labels=["bug", "debussy:in-progress"],
+        labels=["bug"],
         milestone="v1",
-        updated_at="2026-11-27T10:00:00Z",
-        closed_at="2026-11-27T09:30:00Z",
-    )
-    github.add_issue(APP, 13, state="closed", state_reason="duplicate", closed_at=UPDATED)
-    github.add_issue(APP, 14, state="open", state_reason="reopened")
+    )  # closed at 09:30 ...
+    clock.now = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+    github.tracker.set_labels(APP, 12, ["bug", "debussy:in-progress"])  # ... updated at 10:00
+    github.tracker.add_issue(APP, 13, state="closed", state_reason="duplicate")
+    github.tracker.add_issue(APP, 14, state="open", state_reason="reopened")
 
     statuses, _ = fetch(github, [GitHubRef(APP, n) for n in (12, 13, 14)])
 
@@ -241,7 +254,7 @@ def test_maps_graphql_fields_to_issue_status(github: FakeGitHub) -> None:
         labels=("bug", "debussy:in-progress"),
         milestone="v1",
         title="Ship it",
-        url="https://github.com/octo/app/issues/12",
+        url=f"{WEB}/octo/app/issues/12",
         last_updated=datetime(2026, 11, 27, 10, 0, tzinfo=UTC),
         state_changed_at=datetime(2026, 11, 27, 9, 30, tzinfo=UTC),
     )
@@ -258,11 +271,11 @@ def test_maps_graphql_fields_to_issue_status(github: FakeGitHub) -> None:
     ("state", "closed_at"), [("OPEN", "2026-11-20T08:00:00Z"), ("CLOSED", None)]
 )
 def test_state_change_time_is_only_a_closed_issues_closed_at(
-    github: FakeGitHub, state: str, closed_at: str | None
+    github: InProcessSandbox, state: str, closed_at: str | None
 ) -> None:
     """An open issue's closedAt is an old closing, not when it changed to open."""
     node = issue_node(state=state, closedAt=closed_at)
-    github.script("graphql", graphql_answer({"r0": {"i1": node}}))
+    github.inject_graphql(graphql_answer({"r0": {"i1": node}}))
 
     statuses, _ = fetch(github, [GitHubRef(APP, 1)])
 
@@ -270,12 +283,14 @@ def test_state_change_time_is_only_a_closed_issues_closed_at(
     assert statuses[GitHubRef(APP, 1)].last_updated == datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
 
-def test_old_enterprise_without_enable_duplicate_is_asked_again_once(github: FakeGitHub) -> None:
-    github.old_enterprise = True
-    github.add_issue(APP, 1, state="closed", state_reason="duplicate", closed_at=UPDATED)
+def test_old_enterprise_without_enable_duplicate_is_asked_again_once(
+    github: InProcessSandbox,
+) -> None:
+    github.tracker.quirks.github_without_enable_duplicate = True
+    github.tracker.add_issue(APP, 1, state="closed", state_reason="duplicate")
 
     async def main() -> tuple[IssueStatus, int, int]:
-        async with GitHubClient(github.config, token=TOKEN) as client:
+        async with github.github_client() as client:
             first = await client.fetch_issues([GitHubRef(APP, 1)])
             after_first = client.requests
             await client.fetch_issues([GitHubRef(APP, 1)])
@@ -289,38 +304,31 @@ def test_old_enterprise_without_enable_duplicate_is_asked_again_once(github: Fak
 
 def test_old_enterprise_with_concurrent_batches_still_reads_everything() -> None:
     """All batches are in flight (and refused) before the first one turns the flag off."""
-    fake = FakeGitHub()
-    fake.old_enterprise = True
+    fake = InProcessSandbox()
+    fake.tracker.quirks.github_without_enable_duplicate = True
     refs = [GitHubRef(APP, n) for n in range(1, 301)]
     for ref in refs:
-        fake.add_issue(ref.repo, ref.number)
-    sent = 0
-
-    async def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal sent
-        sent += 1
-        for _ in range(5):  # let the other batches send before this one answers
-            await asyncio.sleep(0)
-        return fake.answer_graphql(request)
+        fake.tracker.add_issue(ref.repo, ref.number)
 
     async def main() -> dict[GitHubRef, IssueStatus]:
-        transport = httpx.MockTransport(handler)
-        async with GitHubClient(fake.config, token=TOKEN, transport=transport) as client:
+        async with fake.github_client() as client:
             return await client.fetch_issues(refs)
 
     statuses = run(main())
 
     assert all(status.state == "open" for status in statuses.values())
-    assert sent == 6  # three refused, three asked again
+    assert fake.tracker.max_in_flight == 3  # the three batches were refused together
+    assert len(fake.graphql_calls()) == 6  # three refused, three asked again
 
 
 # --- missing issues ---------------------------------------------------------------------
 
 
-def test_not_found_issue_and_repository_are_missing_not_errors(github: FakeGitHub) -> None:
-    github.add_issue(APP, 1)
-    github.add_issue(APP, 3, is_pull_request=True)
-    github.add_issue(APP, 4, moved=True)
+def test_not_found_issue_and_repository_are_missing_not_errors(github: InProcessSandbox) -> None:
+    github.tracker.add_issue(APP, 1)
+    github.tracker.add_pull_request(APP, 3)
+    github.tracker.add_issue(APP, 4)
+    github.tracker.transfer_issue(APP, 4, "octo/elsewhere")
     refs = [GitHubRef(APP, n) for n in (1, 2, 3, 4)] + [GitHubRef("octo/gone", 7)]
 
     statuses, requests = fetch(github, refs)
@@ -332,9 +340,8 @@ def test_not_found_issue_and_repository_are_missing_not_errors(github: FakeGitHu
     )
 
 
-def test_forbidden_repository_is_missing(github: FakeGitHub) -> None:
-    github.script(
-        "graphql",
+def test_forbidden_repository_is_missing(github: InProcessSandbox) -> None:
+    github.inject_graphql(
         graphql_answer(
             {"r0": None},
             [{"type": "FORBIDDEN", "path": ["r0"], "message": "Resource protected by SAML"}],
@@ -346,9 +353,8 @@ def test_forbidden_repository_is_missing(github: FakeGitHub) -> None:
     assert statuses[GitHubRef(APP, 1)].missing
 
 
-def test_null_with_another_error_is_a_bad_response_naming_it(github: FakeGitHub) -> None:
-    github.script(
-        "graphql",
+def test_null_with_another_error_is_a_bad_response_naming_it(github: InProcessSandbox) -> None:
+    github.inject_graphql(
         graphql_answer(
             {"r0": {"i1": None}},
             [{"type": "SERVICE_UNAVAILABLE", "path": ["r0", "i1"], "message": "Timeout on issue"}],
@@ -362,9 +368,10 @@ def test_null_with_another_error_is_a_bad_response_naming_it(github: FakeGitHub)
     assert "octo/app#1" in str(error)
 
 
-def test_errors_without_data_are_a_bad_response_naming_the_message(github: FakeGitHub) -> None:
-    github.script(
-        "graphql",
+def test_errors_without_data_are_a_bad_response_naming_the_message(
+    github: InProcessSandbox,
+) -> None:
+    github.inject_graphql(
         httpx.Response(200, json={"errors": [{"message": 'Parse error on "}" (RCURLY)'}]}),
     )
 
@@ -375,9 +382,8 @@ def test_errors_without_data_are_a_bad_response_naming_the_message(github: FakeG
     assert requests == 1
 
 
-def test_insufficient_scopes_is_an_auth_error_with_the_hint(github: FakeGitHub) -> None:
-    github.script(
-        "graphql",
+def test_insufficient_scopes_is_an_auth_error_with_the_hint(github: InProcessSandbox) -> None:
+    github.inject_graphql(
         graphql_answer(
             None,
             [
@@ -400,10 +406,9 @@ def test_insufficient_scopes_is_an_auth_error_with_the_hint(github: FakeGitHub) 
 # --- rate limits ------------------------------------------------------------------------
 
 
-def test_graphql_rate_limited_with_http_200_is_retried(github: FakeGitHub) -> None:
-    github.add_issue(APP, 1)
-    github.script(
-        "graphql",
+def test_graphql_rate_limited_with_http_200_is_retried(github: InProcessSandbox) -> None:
+    github.tracker.add_issue(APP, 1)
+    github.inject_graphql(
         graphql_answer(None, [{"type": "RATE_LIMITED", "message": "API rate limit exceeded"}]),
     )
 
@@ -413,10 +418,11 @@ def test_graphql_rate_limited_with_http_200_is_retried(github: FakeGitHub) -> No
     assert statuses[GitHubRef(APP, 1)].state == "open"
 
 
-def test_graphql_rate_limited_with_http_403_and_no_headers_fails_fast(github: FakeGitHub) -> None:
-    github.add_issue(APP, 1)
-    github.script(
-        "graphql",
+def test_graphql_rate_limited_with_http_403_and_no_headers_fails_fast(
+    github: InProcessSandbox,
+) -> None:
+    github.tracker.add_issue(APP, 1)
+    github.inject_graphql(
         httpx.Response(403, json={"errors": [{"type": "RATE_LIMITED", "message": "slow down"}]}),
     )
 
@@ -427,11 +433,10 @@ def test_graphql_rate_limited_with_http_403_and_no_headers_fails_fast(github: Fa
 
 
 def test_primary_limit_with_a_far_reset_fails_at_once_naming_the_reset(
-    github: FakeGitHub,
+    github: InProcessSandbox,
 ) -> None:
     headers = rate_limit_reset_headers(3600)
-    github.script(
-        "graphql",
+    github.inject_graphql(
         httpx.Response(403, json={"message": "API rate limit exceeded"}, headers=headers),
     )
 
@@ -444,9 +449,8 @@ def test_primary_limit_with_a_far_reset_fails_at_once_naming_the_reset(
     assert requests == 1
 
 
-def test_graphql_rate_limited_with_a_far_reset_is_not_retried(github: FakeGitHub) -> None:
-    github.script(
-        "graphql",
+def test_graphql_rate_limited_with_a_far_reset_is_not_retried(github: InProcessSandbox) -> None:
+    github.inject_graphql(
         graphql_answer(
             None,
             [{"type": "RATE_LIMITED", "message": "API rate limit exceeded"}],
@@ -460,10 +464,9 @@ def test_graphql_rate_limited_with_a_far_reset_is_not_retried(github: FakeGitHub
     assert requests == 1
 
 
-def test_primary_limit_resetting_soon_is_waited_for(github: FakeGitHub) -> None:
-    github.add_issue(APP, 1)
-    github.script(
-        "graphql",
+def test_primary_limit_resetting_soon_is_waited_for(github: InProcessSandbox) -> None:
+    github.tracker.add_issue(APP, 1)
+    github.inject_graphql(
         httpx.Response(
             403, json={"message": "API rate limit exceeded"}, headers=rate_limit_reset_headers(3)
         ),
@@ -475,10 +478,11 @@ def test_primary_limit_resetting_soon_is_waited_for(github: FakeGitHub) -> None:
 
 
 @pytest.mark.parametrize("status", [403, 429])
-def test_secondary_limit_with_short_retry_after_is_retried(github: FakeGitHub, status: int) -> None:
-    github.add_issue(APP, 1)
-    github.script(
-        "graphql",
+def test_secondary_limit_with_short_retry_after_is_retried(
+    github: InProcessSandbox, status: int
+) -> None:
+    github.tracker.add_issue(APP, 1)
+    github.inject_graphql(
         httpx.Response(
             status,
             json={"message": "You have exceeded a secondary rate limit."},
@@ -492,9 +496,10 @@ def test_secondary_limit_with_short_retry_after_is_retried(github: FakeGitHub, s
     assert not statuses[GitHubRef(APP, 1)].missing
 
 
-def test_secondary_limit_with_long_retry_after_fails_with_its_time(github: FakeGitHub) -> None:
-    github.script(
-        "graphql",
+def test_secondary_limit_with_long_retry_after_fails_with_its_time(
+    github: InProcessSandbox,
+) -> None:
+    github.inject_graphql(
         httpx.Response(
             403, json={"message": "secondary rate limit"}, headers={"retry-after": "600"}
         ),
@@ -508,11 +513,11 @@ def test_secondary_limit_with_long_retry_after_fails_with_its_time(github: FakeG
 
 
 def test_secondary_limit_without_headers_fails_fast_asking_for_a_minute(
-    github: FakeGitHub,
+    github: InProcessSandbox,
 ) -> None:
-    github.add_issue(APP, 1)
+    github.tracker.add_issue(APP, 1)
     body = {"message": "You have exceeded a secondary rate limit. Please wait a few minutes."}
-    github.script("graphql", httpx.Response(403, json=body))
+    github.inject_graphql(httpx.Response(403, json=body))
 
     error, requests = fetch_error(github, [GitHubRef(APP, 1)], token=TOKEN)
 
@@ -525,10 +530,10 @@ def test_secondary_limit_without_headers_fails_fast_asking_for_a_minute(
 
 
 def test_401_is_an_auth_error_naming_the_variable_not_the_token(
-    github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+    github: InProcessSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GH_TOKEN", TOKEN)
-    github.script("graphql", httpx.Response(401, json={"message": "Bad credentials"}))
+    github.inject_graphql(httpx.Response(401, json={"message": "Bad credentials"}))
 
     error, requests = fetch_error(github, [GitHubRef(APP, 1)])
 
@@ -539,24 +544,22 @@ def test_401_is_an_auth_error_naming_the_variable_not_the_token(
     assert requests == 1
 
 
-def test_auth_hint_names_the_configured_variable(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = FakeGitHub()
-    config = GitHubConfig(token_env="DEBUSSY_GH")
-    monkeypatch.setenv("DEBUSSY_GH", TOKEN)
-    with fake.running():
-        fake.script("graphql", httpx.Response(401, json={"message": "Bad credentials"}))
+def test_auth_hint_names_the_configured_variable(
+    github: InProcessSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = github.github_config(token_env="DEBUSSY_GH")
+    monkeypatch.setenv("DEBUSSY_GH", "ghp_revokedToken")  # the sandbox answers 401 itself
 
-        async def main() -> None:
-            async with GitHubClient(config) as client:
-                await client.fetch_issues([GitHubRef(APP, 1)])
+    async def main() -> None:
+        async with GitHubClient(config, transport=github.transport) as client:
+            await client.fetch_issues([GitHubRef(APP, 1)])
 
-        with pytest.raises(TrackerAuthError, match="check the token in DEBUSSY_GH"):
-            run(main())
+    with pytest.raises(TrackerAuthError, match="check the token in DEBUSSY_GH"):
+        run(main())
 
 
-def test_plain_403_is_an_auth_error_naming_the_scope(github: FakeGitHub) -> None:
-    github.script(
-        "graphql",
+def test_plain_403_is_an_auth_error_naming_the_scope(github: InProcessSandbox) -> None:
+    github.inject_graphql(
         httpx.Response(403, json={"message": "Resource not accessible by personal access token"}),
     )
 
@@ -568,9 +571,9 @@ def test_plain_403_is_an_auth_error_naming_the_scope(github: FakeGitHub) -> None
     assert requests == 1
 
 
-def test_a_5xx_then_success_is_retried(github: FakeGitHub) -> None:
-    github.add_issue(APP, 1)
-    github.script("graphql", httpx.Response(502, text="Bad Gateway"))
+def test_a_5xx_then_success_is_retried(github: InProcessSandbox) -> None:
+    github.tracker.add_issue(APP, 1)
+    github.inject_graphql(httpx.Response(502, text="Bad Gateway"))
 
     statuses, requests = fetch(github, [GitHubRef(APP, 1)])
 
@@ -578,9 +581,9 @@ def test_a_5xx_then_success_is_retried(github: FakeGitHub) -> None:
     assert statuses[GitHubRef(APP, 1)].state == "open"
 
 
-def test_500_is_not_retried_and_fails_as_server_error(github: FakeGitHub) -> None:
+def test_500_is_not_retried_and_fails_as_server_error(github: InProcessSandbox) -> None:
     """500 is a deterministic failure in the shared policy: one attempt only."""
-    github.script("graphql", httpx.Response(500), httpx.Response(500))
+    github.inject_graphql(httpx.Response(500), httpx.Response(500))
 
     error, requests = fetch_error(github, [GitHubRef(APP, 1)], token=TOKEN)
 
@@ -589,8 +592,8 @@ def test_500_is_not_retried_and_fails_as_server_error(github: FakeGitHub) -> Non
     assert requests == 1
 
 
-def test_503_every_time_fails_after_three_attempts(github: FakeGitHub) -> None:
-    github.script("graphql", *[httpx.Response(503) for _ in range(3)])
+def test_503_every_time_fails_after_three_attempts(github: InProcessSandbox) -> None:
+    github.inject_graphql(*[httpx.Response(503) for _ in range(3)])
 
     error, requests = fetch_error(github, [GitHubRef(APP, 1)], token=TOKEN)
 
@@ -598,11 +601,11 @@ def test_503_every_time_fails_after_three_attempts(github: FakeGitHub) -> None:
     assert requests == 3
 
 
-def test_one_failing_batch_raises_one_tracker_error_not_a_group(github: FakeGitHub) -> None:
+def test_one_failing_batch_raises_one_tracker_error_not_a_group(github: InProcessSandbox) -> None:
     refs = [GitHubRef(APP, n) for n in range(1, 251)]
     for ref in refs:
-        github.add_issue(ref.repo, ref.number)
-    github.script("graphql", httpx.Response(401, json={"message": "Bad credentials"}))
+        github.tracker.add_issue(ref.repo, ref.number)
+    github.inject_graphql(httpx.Response(401, json={"message": "Bad credentials"}))
 
     error, _ = fetch_error(github, refs, token=TOKEN)
 
@@ -618,9 +621,9 @@ def test_one_failing_batch_raises_one_tracker_error_not_a_group(github: FakeGitH
     ],
 )
 def test_html_or_truncated_body_is_a_bad_response(
-    github: FakeGitHub, body: bytes, expected: str
+    github: InProcessSandbox, body: bytes, expected: str
 ) -> None:
-    github.script("graphql", *[httpx.Response(200, content=body) for _ in range(3)])
+    github.inject_graphql(*[httpx.Response(200, content=body) for _ in range(3)])
 
     error, _ = fetch_error(github, [GitHubRef(APP, 1)], token=TOKEN)
 
@@ -658,9 +661,9 @@ def test_html_or_truncated_body_is_a_bad_response(
     ],
 )
 def test_malformed_payloads_are_bad_responses_not_crashes(
-    github: FakeGitHub, payload: Any, expected: str
+    github: InProcessSandbox, payload: Any, expected: str
 ) -> None:
-    github.script("graphql", httpx.Response(200, content=json.dumps(payload).encode()))
+    github.inject_graphql(httpx.Response(200, content=json.dumps(payload).encode()))
 
     error, _ = fetch_error(github, [GitHubRef(APP, 1)], token=TOKEN)
 
@@ -671,15 +674,14 @@ def test_malformed_payloads_are_bad_responses_not_crashes(
 # --- Enterprise, headers, transport -----------------------------------------------------
 
 
-def test_enterprise_uses_api_graphql_and_api_v3_paths() -> None:
-    fake = FakeGitHub("https://ghe.example.com/api/v3")
-    with fake.running():
-        fake.add_issue(APP, 1)
+def test_enterprise_uses_api_graphql_and_api_v3_paths(github: InProcessSandbox) -> None:
+    fake = github
+    fake.tracker.add_issue(APP, 1)
 
-        graphql_statuses, _ = fetch(fake, [GitHubRef(APP, 1)])
-        rest_statuses, _ = fetch(fake, [GitHubRef(APP, 1)], token=None)
+    graphql_statuses, _ = fetch(fake, [GitHubRef(APP, 1)])
+    rest_statuses, _ = fetch(fake, [GitHubRef(APP, 1)], token=None)
 
-        urls = [str(request.url) for request in fake.calls()]
+    urls = [str(request.url) for request in fake.github_calls()]
     assert urls == [
         "https://ghe.example.com/api/graphql",
         "https://ghe.example.com/api/v3/repos/octo/app/issues/1",
@@ -688,13 +690,13 @@ def test_enterprise_uses_api_graphql_and_api_v3_paths() -> None:
     assert rest_statuses[GitHubRef(APP, 1)].state == "open"
 
 
-def test_requests_carry_github_headers(github: FakeGitHub) -> None:
-    github.add_issue(APP, 1)
+def test_requests_carry_github_headers(github: InProcessSandbox) -> None:
+    github.tracker.add_issue(APP, 1)
 
     fetch(github, [GitHubRef(APP, 1)])
     fetch(github, [GitHubRef(APP, 1)], token=None)
 
-    with_token, without_token = github.calls()
+    with_token, without_token = github.github_calls()
     for request in (with_token, without_token):
         assert request.headers["accept"] == "application/vnd.github+json"
         assert request.headers["x-github-api-version"] == "2022-11-28"
@@ -704,57 +706,57 @@ def test_requests_carry_github_headers(github: FakeGitHub) -> None:
 
 
 def test_token_is_read_from_the_environment_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
-    config = GitHubConfig(token_env="MY_TOKEN")
+    github = SandboxTracker(github_token="from-gh-token")
+    transport = github.transport(GHE_URL)
+    github.add_issue(APP, 1)
+    config = GitHubConfig(api_url=github.github_api_url, token_env="MY_TOKEN")
     assert not GitHubClient(config).has_token
     monkeypatch.setenv("GITHUB_TOKEN", "from-github-token")
     monkeypatch.setenv("GH_TOKEN", "from-gh-token")
-    seen: list[str] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request.headers["authorization"])
-        return httpx.Response(200, json={"data": {"r0": {"i1": issue_node()}}})
-
-    async def main() -> None:
-        transport = httpx.MockTransport(handler)
+    async def main() -> IssueStatus:
         async with GitHubClient(config, transport=transport) as client:
             assert client.has_token
-            await client.fetch_issues([GitHubRef(APP, 1)])
+            return (await client.fetch_issues([GitHubRef(APP, 1)]))[GitHubRef(APP, 1)]
 
-    run(main())
-    assert seen == ["Bearer from-gh-token"]
+    assert run(main()).state == "open"
+    assert [request.headers["authorization"] for request in transport.sent] == [
+        "Bearer from-gh-token"
+    ]
 
 
 # --- REST without a token ---------------------------------------------------------------
 
 
-def test_without_token_reads_each_issue_over_rest_with_etags(github: FakeGitHub) -> None:
-    github.add_issue(APP, 1, labels=["bug"], milestone="v2")
-    github.add_issue(APP, 2, state="closed", state_reason="not_planned", closed_at=UPDATED)
+def test_without_token_reads_each_issue_over_rest_with_etags(github: InProcessSandbox) -> None:
+    closed = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+    github.tracker.add_issue(APP, 1, labels=["bug"], milestone="v2")
+    github.tracker.add_issue(APP, 2, state="closed", state_reason="not_planned", updated_at=closed)
     refs = [GitHubRef(APP, 1), GitHubRef(APP, 2)]
 
     first, first_requests = fetch(github, refs, token=None)
 
     assert first_requests == 2
-    assert [request.url.path for request in github.calls()] == [
-        "/repos/octo/app/issues/1",
-        "/repos/octo/app/issues/2",
+    assert [request.url.path for request in github.github_calls()] == [
+        "/api/v3/repos/octo/app/issues/1",
+        "/api/v3/repos/octo/app/issues/2",
     ]
     one = first[refs[0]]
     assert (one.state, one.labels, one.milestone, one.url) == (
         "open",
         ("bug",),
         "v2",
-        "https://github.com/octo/app/issues/1",
+        f"{WEB}/octo/app/issues/1",
     )
-    assert one.etag == github.issue(APP, 1).etag(github.web)
+    assert one.etag == current_etag(github, APP, 1)
     two = first[refs[1]]
     assert (two.state, two.state_reason) == ("closed", "not_planned")
     assert two.state_changed_at == datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
-    github.issue(APP, 2).state = "open"
+    github.tracker.reopen_issue(APP, 2)
     second, _ = fetch(github, refs, token=None, known=first)
 
-    revalidations = github.calls()[2:]
+    revalidations = github.github_calls()[2:]
     assert [request.headers.get("if-none-match") for request in revalidations] == [
         first[refs[0]].etag,
         first[refs[1]].etag,
@@ -772,9 +774,9 @@ def test_without_token_reads_each_issue_over_rest_with_etags(github: FakeGitHub)
         httpx.Response(301, json={"message": "Moved Permanently"}),
     ],
 )
-def test_rest_gone_answers_are_missing(github: FakeGitHub, answer: httpx.Response) -> None:
-    github.add_issue(APP, 1)
-    github.script("issue", answer)
+def test_rest_gone_answers_are_missing(github: InProcessSandbox, answer: httpx.Response) -> None:
+    github.tracker.add_issue(APP, 1)
+    github.inject_issue(answer)
 
     statuses, requests = fetch(github, [GitHubRef(APP, 1)], token=None)
 
@@ -782,17 +784,17 @@ def test_rest_gone_answers_are_missing(github: FakeGitHub, answer: httpx.Respons
     assert requests == 1
 
 
-def test_rest_pull_request_is_missing_like_in_graphql(github: FakeGitHub) -> None:
-    github.add_issue(APP, 9, is_pull_request=True)
+def test_rest_pull_request_is_missing_like_in_graphql(github: InProcessSandbox) -> None:
+    github.tracker.add_pull_request(APP, 9)
 
     statuses, _ = fetch(github, [GitHubRef(APP, 9)], token=None)
 
     assert statuses[GitHubRef(APP, 9)].missing
 
 
-def test_rest_malformed_issue_is_a_bad_response(github: FakeGitHub) -> None:
-    github.add_issue(APP, 1)
-    github.script("issue", httpx.Response(200, json={"state": "open", "labels": "bug"}))
+def test_rest_malformed_issue_is_a_bad_response(github: InProcessSandbox) -> None:
+    github.tracker.add_issue(APP, 1)
+    github.inject_issue(httpx.Response(200, json={"state": "open", "labels": "bug"}))
 
     error, _ = fetch_error(github, [GitHubRef(APP, 1)])
 
@@ -800,9 +802,8 @@ def test_rest_malformed_issue_is_a_bad_response(github: FakeGitHub) -> None:
     assert "octo/app#1" in str(error)
 
 
-def test_rest_primary_limit_names_the_reset(github: FakeGitHub) -> None:
-    github.script(
-        "issue",
+def test_rest_primary_limit_names_the_reset(github: InProcessSandbox) -> None:
+    github.inject_issue(
         httpx.Response(
             403,
             json={"message": "API rate limit exceeded for 192.0.2.1."},

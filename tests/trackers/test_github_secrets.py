@@ -19,12 +19,36 @@ import pytest
 from debussy.errors import DebussyError, TrackerAuthError
 from debussy.issues import GitHubRef
 from debussy.sync.trackers.github.client import GitHubClient
-from tests.fixtures.github.fake import TOKEN, FakeGitHub
+from tests.fixtures.sandbox_clients import GITHUB_TOKEN as TOKEN
+from tests.fixtures.sandbox_clients import InProcessSandbox
 
 ISSUE = GitHubRef("octo/app", 12)
 LOGGERS = ("debussy", "httpx", "httpcore")
 
 Action = Callable[[GitHubClient], Awaitable[Any]]
+Failure = Callable[[InProcessSandbox], None]
+
+
+def _answer(path: str, answer: httpx.Response) -> Failure:
+    """Every attempt (three at most) at ``path`` gets ``answer``."""
+
+    def inject(sandbox: InProcessSandbox) -> None:
+        sandbox.tracker.inject(
+            path=path,
+            status=answer.status_code,
+            body=answer.content,
+            headers={k: v for k, v in answer.headers.items() if k != "content-length"},
+            times=3,
+        )
+
+    return inject
+
+
+def _unreachable(path: str) -> Failure:
+    def inject(sandbox: InProcessSandbox) -> None:
+        sandbox.tracker.inject(path=path, transport_error="connect", times=3)
+
+    return inject
 
 
 @pytest.fixture
@@ -59,16 +83,17 @@ def test_token_appears_in_no_log_error_or_repr(
     debug_logs: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    fake = FakeGitHub()
-    fake.add_issue("octo/app", 12, labels=["debussy:in-progress"])
-    failures: list[tuple[str, httpx.Response | Exception]] = [
-        ("graphql", httpx.Response(401, json={"message": "Bad credentials"})),
-        ("graphql", httpx.Response(500, text="oops")),
-        ("graphql", httpx.Response(200, content=b"<html><body>Sign in</body></html>")),
-        ("graphql", httpx.Response(200, content=b'{"data": {"r0": {"i12": {"num')),
-        ("graphql", httpx.ConnectError("connection refused")),
-        ("issue", httpx.Response(403, json={"message": "Must have admin rights"})),
-        ("comments", httpx.Response(502)),
+    fake = InProcessSandbox()
+    fake.tracker.add_issue("octo/app", 12, labels=["debussy:in-progress"])
+    graphql, issue, comments = "/api/graphql$", r"/issues/12$", "/comments$"
+    failures: list[Failure] = [
+        _answer(graphql, httpx.Response(401, json={"message": "Bad credentials"})),
+        _answer(graphql, httpx.Response(500, text="oops")),
+        _answer(graphql, httpx.Response(200, content=b"<html><body>Sign in</body></html>")),
+        _answer(graphql, httpx.Response(200, content=b'{"data": {"r0": {"i12": {"num')),
+        _unreachable(graphql),
+        _answer(issue, httpx.Response(403, json={"message": "Must have admin rights"})),
+        _answer(comments, httpx.Response(502)),
     ]
     actions: list[Action] = [
         lambda c: c.fetch_issues([ISSUE]),
@@ -85,22 +110,22 @@ def test_token_appears_in_no_log_error_or_repr(
     async def drive(client: GitHubClient) -> None:
         await client.fetch_issues([ISSUE])  # success paths first
         await client.set_debussy_label(ISSUE, "debussy:completed")
-        for (route, answer), action in zip(failures, actions, strict=True):
-            fake.script(route, *([answer] * 3))
+        for fail, action in zip(failures, actions, strict=True):
+            fail(fake)
             try:
                 await action(client)
             except DebussyError as exc:
                 errors.append(exc)
-            fake.unscript(route)
+            fake.tracker.clear_faults()
         reprs.append(repr(client))
 
     async def main() -> None:
-        async with GitHubClient(fake.config) as client:
+        async with GitHubClient(fake.github_config(), transport=fake.transport) as client:
             await drive(client)
 
-    with fake.running():
-        asyncio.run(main())
-        authorizations = {request.headers.get("authorization") for request in fake.calls()}
+    asyncio.run(main())
+    fake.check_contract()
+    authorizations = {request.headers.get("authorization") for request in fake.transport.sent}
 
     assert authorizations == {f"Bearer {TOKEN}"}  # the token really was used
     assert len(errors) == len(failures)
@@ -117,14 +142,14 @@ def test_token_appears_in_no_log_error_or_repr(
 
 
 def test_a_token_echoed_back_by_the_server_is_redacted() -> None:
-    fake = FakeGitHub()
-    fake.script("graphql", httpx.Response(403, json={"message": f"token {TOKEN} was revoked"}))
+    fake = InProcessSandbox()
+    fake.inject_graphql(httpx.Response(403, json={"message": f"token {TOKEN} was revoked"}))
 
     async def main() -> None:
-        async with GitHubClient(fake.config, token=TOKEN) as client:
+        async with fake.github_client(token=TOKEN) as client:
             await client.fetch_issues([ISSUE])
 
-    with fake.running(), pytest.raises(TrackerAuthError) as caught:
+    with pytest.raises(TrackerAuthError) as caught:
         asyncio.run(main())
 
     assert "token *** was revoked" in str(caught.value)
@@ -132,7 +157,7 @@ def test_a_token_echoed_back_by_the_server_is_redacted() -> None:
 
 
 def test_client_repr_and_auth_repr_hide_the_token() -> None:
-    client = GitHubClient(FakeGitHub().config, token=TOKEN)
+    client = InProcessSandbox().github_client(token=TOKEN)
     try:
         http = client._http  # pyright: ignore[reportPrivateUsage]
         inner = http._client  # pyright: ignore[reportPrivateUsage]

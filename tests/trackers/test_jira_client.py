@@ -1,11 +1,19 @@
-"""JiraClient reads: batching, paging, unknown keys, mapping, failures, credentials."""
+"""JiraClient reads: batching, paging, unknown keys, mapping, failures, credentials.
+
+Every test talks to the sandbox tracker through its in-process transport, so the real
+client runs down to httpx against the one fake; the site's quirks (smaller pages,
+unknown keys named one at a time) are sandbox switches, and broken answers are
+injected faults. Every ``/rest/api/3`` request sent is checked against Atlassian's
+OpenAPI description when the test ends.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -21,17 +29,83 @@ from debussy.errors import (
 )
 from debussy.issues import IssueStatus, JiraRef
 from debussy.sync.trackers.jira.client import MAX_CONCURRENT_SEARCHES, SEARCH_FIELDS, JiraClient
-from tests.fixtures.jira.fake_jira import (
+from tests.fixtures.sandbox_clients import (
     BASIC_CREDENTIALS,
-    EMAIL,
-    HERE,
-    TOKEN,
-    FakeJira,
-    issue_payload,
-    status_field,
+    CLOUD_URL,
+    SERVER_URL,
+    Deployment,
+    InProcessSandbox,
+    body,
 )
+from tests.fixtures.sandbox_clients import JIRA_EMAIL as EMAIL
+from tests.fixtures.sandbox_clients import JIRA_TOKEN as TOKEN
 
 T = TypeVar("T")
+HERE = Path(__file__).parent.parent / "fixtures" / "jira"
+
+
+class Clock:
+    """The sandbox's clock, moved by hand: issue times are exact in assertions."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class FakeJira(InProcessSandbox):
+    """The sandbox as one Jira site: ``deployment`` picks the API version the client uses."""
+
+    def __init__(
+        self,
+        deployment: Deployment = "cloud",
+        *,
+        page_size: int | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.clock = clock or Clock(datetime.now(UTC))
+        super().__init__(CLOUD_URL if deployment == "cloud" else SERVER_URL, clock=self.clock)
+        self.deployment: Deployment = deployment
+        self.tracker.quirks.jira_page_size = page_size
+        self.requests = self.transport.sent
+        _MADE.append(self)
+
+    def add_many(self, count: int, project: str = "PROJ") -> list[str]:
+        return self.add_jira_issues(count, project)
+
+    def client(self, *, email: str | None = EMAIL, token: str | None = TOKEN) -> JiraClient:
+        return self.jira_client(self.deployment, email=email, token=token)
+
+    def config(self, **overrides: Any) -> JiraConfig:
+        return self.jira_config(self.deployment, **overrides)
+
+    body = staticmethod(body)
+
+
+_MADE: list[FakeJira] = []
+
+
+@pytest.fixture(autouse=True)
+def _contract() -> Iterator[None]:
+    """Check every request each ``FakeJira`` of the test sent against the API description."""
+    _MADE.clear()
+    yield
+    for jira in _MADE:
+        jira.check_contract()
+        assert "/rest/api/3/search" not in {r.url.path for r in jira.requests}
+
+
+def status_field(name: str, category: str) -> dict[str, Any]:
+    return {"name": name, "id": "1", "statusCategory": {"id": 2, "key": category, "name": name}}
+
+
+def issue_payload(key: str, **fields: Any) -> dict[str, Any]:
+    """A search-result issue shaped like Jira Cloud's, from ``issue.json``, fields overridden."""
+    issue = json.loads((HERE / "issue.json").read_text())
+    issue["key"] = key
+    issue["fields"].update(fields)
+    return issue
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
@@ -114,7 +188,7 @@ def test_cloud_follows_next_page_token_until_is_last() -> None:
 def test_cloud_stops_when_the_token_is_absent_even_without_is_last() -> None:
     jira = FakeJira("cloud")
     jira.add_many(1)
-    jira.fail_next(httpx.Response(200, json={"issues": [issue_payload("PROJ-1")]}))
+    jira.inject_jira(httpx.Response(200, json={"issues": [issue_payload("PROJ-1")]}))
 
     result, requests = fetch(jira, ["PROJ-1"])
 
@@ -125,7 +199,7 @@ def test_cloud_stops_when_the_token_is_absent_even_without_is_last() -> None:
 def test_cloud_stops_at_is_last_even_if_a_token_comes_along() -> None:
     jira = FakeJira("cloud")
     page = {"issues": [issue_payload("PROJ-1")], "nextPageToken": "spare", "isLast": True}
-    jira.fail_next(httpx.Response(200, json=page))
+    jira.inject_jira(httpx.Response(200, json=page))
 
     result, requests = fetch(jira, ["PROJ-1"])
 
@@ -137,7 +211,7 @@ def test_a_page_token_repeated_by_jira_is_an_error_not_an_endless_loop() -> None
     jira = FakeJira("cloud")
     jira.add_many(2)
     page = {"issues": [issue_payload("PROJ-1")], "nextPageToken": "same", "isLast": False}
-    jira.fail_next(httpx.Response(200, json=page), httpx.Response(200, json=page))
+    jira.inject_jira(httpx.Response(200, json=page), httpx.Response(200, json=page))
 
     error = fetch_error(jira, ["PROJ-1", "PROJ-2"], BadResponseError)
 
@@ -163,7 +237,7 @@ def test_server_pages_with_start_at_and_total() -> None:
 def test_server_stops_on_an_empty_page_even_if_total_says_more() -> None:
     jira = FakeJira("server")
     jira.add_many(5)
-    jira.fail_next(httpx.Response(200, json={"startAt": 0, "total": 5, "issues": []}))
+    jira.inject_jira(httpx.Response(200, json={"startAt": 0, "total": 5, "issues": []}))
 
     result, requests = fetch(jira, ["PROJ-1", "PROJ-2"])
 
@@ -188,7 +262,7 @@ def test_batches_run_concurrently_but_at_most_four_at_once() -> None:
     result, requests = fetch(jira, keys)
 
     assert requests == 10
-    assert jira.max_in_flight == MAX_CONCURRENT_SEARCHES == 4
+    assert jira.tracker.max_in_flight == MAX_CONCURRENT_SEARCHES == 4
     assert len(result) == 1000
 
 
@@ -226,7 +300,8 @@ def test_a_ref_that_is_not_an_issue_key_is_missing_and_never_sent() -> None:
 
 
 def test_the_removed_search_endpoint_is_never_used() -> None:
-    jira = FakeJira("cloud", page_size=30, reject_one_key_per_answer=True)
+    jira = FakeJira("cloud", page_size=30)
+    jira.tracker.quirks.jira_names_one_unknown_key = True
     keys = jira.add_many(150)
 
     fetch(jira, [*keys, "PROJ-998", "PROJ-999"])
@@ -241,7 +316,8 @@ def test_the_removed_search_endpoint_is_never_used() -> None:
 
 @pytest.mark.parametrize("rejection", ["does_not_exist", "invalid"])
 def test_unknown_keys_are_dropped_and_reported_missing(rejection: Any) -> None:
-    jira = FakeJira("cloud", rejection=rejection)
+    jira = FakeJira("cloud")
+    jira.tracker.quirks.jira_unknown_key_message = rejection
     jira.add_many(3)
 
     result, requests = fetch(jira, ["PROJ-1", "PROJ-404", "PROJ-2", "PROJ-999", "PROJ-3"])
@@ -261,7 +337,8 @@ def test_unknown_keys_are_dropped_and_reported_missing(rejection: Any) -> None:
 def test_unknown_keys_named_one_per_answer_are_dropped_until_the_search_is_clean(
     deployment: Any,
 ) -> None:
-    jira = FakeJira(deployment, reject_one_key_per_answer=True)
+    jira = FakeJira(deployment)
+    jira.tracker.quirks.jira_names_one_unknown_key = True
     jira.add_many(2)
 
     result, requests = fetch(jira, ["PROJ-7", "PROJ-1", "PROJ-8", "PROJ-2", "PROJ-9"])
@@ -278,7 +355,7 @@ def test_unknown_keys_named_one_per_answer_are_dropped_until_the_search_is_clean
 def test_one_message_naming_several_keys_drops_them_all_at_once() -> None:
     jira = FakeJira("cloud")
     jira.add_many(2)
-    jira.fail_next(
+    jira.inject_jira(
         httpx.Response(
             400, json={"errorMessages": ["Issues 'PROJ-8', 'PROJ-9' do not exist."], "errors": {}}
         )
@@ -315,7 +392,8 @@ def test_a_batch_of_only_unknown_keys_ends_without_an_empty_search() -> None:
 def test_keys_absent_from_a_successful_answer_are_missing() -> None:
     jira = FakeJira("cloud")
     jira.add_many(3)
-    jira.hidden.add("PROJ-2")
+    jira.tracker.quirks.jira_hidden_issues_omitted = True
+    jira.tracker.hide_jira_issue("PROJ-2")
 
     result, requests = fetch(jira, ["PROJ-1", "PROJ-2", "PROJ-3"])
 
@@ -340,7 +418,7 @@ def test_keys_absent_from_a_successful_answer_are_missing() -> None:
 def test_a_400_that_names_none_of_our_keys_is_a_bad_response(answer: dict[str, Any]) -> None:
     jira = FakeJira("cloud")
     jira.add_many(2)
-    jira.fail_next(httpx.Response(400, json=answer))
+    jira.inject_jira(httpx.Response(400, json=answer))
 
     error = fetch_error(jira, ["PROJ-1", "PROJ-2"], BadResponseError)
 
@@ -354,8 +432,15 @@ def test_a_400_that_names_none_of_our_keys_is_a_bad_response(answer: dict[str, A
 
 
 def test_an_issue_maps_to_its_status() -> None:
-    jira = FakeJira("cloud")
-    jira.add("PROJ-1")
+    jira = FakeJira("cloud", clock=Clock(datetime(2026, 11, 27, 9, 30, tzinfo=UTC)))
+    jira.tracker.add_jira_issue(
+        "PROJ-1",
+        summary="Phase 1: parse the master plan",
+        status="In Progress",
+        labels=["debussy", "backend"],
+    )  # into In Progress at 09:30 ...
+    jira.clock.now = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+    jira.tracker.move_jira_issue("PROJ-1", "In Progress")  # ... updated at 10:00, same category
 
     result, _ = fetch(jira, ["PROJ-1"])
 
@@ -376,13 +461,16 @@ def test_an_issue_maps_to_its_status() -> None:
 
 def test_a_resolved_issue_carries_its_resolution_and_converts_offsets_to_utc() -> None:
     jira = FakeJira("server")
-    jira.add(
+    issue = issue_payload(
         "OPS-12",
         status=status_field("Closed", "done"),
         resolution={"id": "10001", "name": "Won't Do"},
         labels=[],
         updated="2026-11-27T12:15:00.000+0200",
         statuscategorychangedate=None,
+    )  # a workflow of the site's own ("Closed") and a server in another time zone
+    jira.inject_jira(
+        httpx.Response(200, json={"startAt": 0, "maxResults": 100, "total": 1, "issues": [issue]})
     )
 
     status = fetch(jira, ["OPS-12"])[0][JiraRef("OPS-12")]
@@ -435,7 +523,7 @@ def test_a_malformed_issue_is_a_bad_response_naming_the_field(
     issue: dict[str, Any], named: str
 ) -> None:
     jira = FakeJira("cloud")
-    jira.fail_next(httpx.Response(200, json={"issues": [issue], "isLast": True}))
+    jira.inject_jira(httpx.Response(200, json={"issues": [issue], "isLast": True}))
 
     error = fetch_error(jira, ["PROJ-1"], BadResponseError)
 
@@ -456,16 +544,16 @@ def test_a_malformed_issue_is_a_bad_response_naming_the_field(
 )
 def test_a_malformed_search_page_is_a_bad_response(page: Any) -> None:
     jira = FakeJira("cloud")
-    jira.fail_next(httpx.Response(200, json=page))
+    jira.inject_jira(httpx.Response(200, json=page))
 
     error = fetch_error(jira, ["PROJ-1"], BadResponseError)
 
-    assert "Jira sent a search result Debussy cannot read" in str(error)
+    assert "Jira sent a search result with a bad '" in str(error)
 
 
 def test_a_server_page_without_total_is_a_bad_response() -> None:
     jira = FakeJira("server")
-    jira.fail_next(httpx.Response(200, json={"startAt": 0, "issues": []}))
+    jira.inject_jira(httpx.Response(200, json={"startAt": 0, "issues": []}))
 
     error = fetch_error(jira, ["PROJ-1"], BadResponseError)
 
@@ -476,7 +564,7 @@ def test_an_html_page_is_a_bad_response() -> None:
     jira = FakeJira("cloud")
     jira.add_many(1)
     html = (HERE / "gateway_error.html").read_text()
-    jira.fail_next(
+    jira.inject_jira(
         *[httpx.Response(200, text=html, headers={"Content-Type": "text/html"}) for _ in range(3)]
     )
 
@@ -489,7 +577,7 @@ def test_an_html_page_is_a_bad_response() -> None:
 def test_truncated_json_is_a_bad_response() -> None:
     jira = FakeJira("cloud")
     whole = json.dumps({"issues": [issue_payload("PROJ-1")], "isLast": True})
-    jira.fail_next(
+    jira.inject_jira(
         *[httpx.Response(200, content=whole[: len(whole) // 2].encode()) for _ in range(3)]
     )
 
@@ -510,7 +598,7 @@ def test_401_names_the_variables_to_check() -> None:
             jira.config(),
             email=EMAIL,
             token="not-the-right-token",
-            transport=httpx.MockTransport(jira.handle),
+            transport=jira.transport,
         ) as client:
             await client.fetch_issues([JiraRef("PROJ-1")])
 
@@ -525,7 +613,7 @@ def test_401_names_the_variables_to_check() -> None:
 
 def test_401_on_server_names_only_the_token_variable() -> None:
     jira = FakeJira("server")
-    jira.fail_next(httpx.Response(401))
+    jira.inject_jira(httpx.Response(401))
 
     error = fetch_error(jira, ["PROJ-1"], TrackerAuthError)
 
@@ -535,7 +623,7 @@ def test_401_on_server_names_only_the_token_variable() -> None:
 
 def test_403_is_an_auth_error_with_jiras_reason() -> None:
     jira = FakeJira("cloud")
-    jira.fail_next(
+    jira.inject_jira(
         httpx.Response(403, json={"errorMessages": ["You do not have permission to browse."]})
     )
 
@@ -547,7 +635,7 @@ def test_403_is_an_auth_error_with_jiras_reason() -> None:
 
 def test_403_from_a_captcha_lockout_says_so() -> None:
     jira = FakeJira("server")
-    jira.fail_next(httpx.Response(403, headers={"X-Seraph-LoginReason": "AUTHENTICATION_DENIED"}))
+    jira.inject_jira(httpx.Response(403, headers={"X-Seraph-LoginReason": "AUTHENTICATION_DENIED"}))
 
     error = fetch_error(jira, ["PROJ-1"], TrackerAuthError)
 
@@ -557,7 +645,7 @@ def test_403_from_a_captcha_lockout_says_so() -> None:
 def test_429_with_a_short_retry_after_is_waited_out() -> None:
     jira = FakeJira("cloud")
     jira.add_many(2)
-    jira.fail_next(httpx.Response(429, headers={"Retry-After": "2"}))
+    jira.inject_jira(httpx.Response(429, headers={"Retry-After": "2"}))
 
     result, requests = fetch(jira, ["PROJ-1", "PROJ-2"])
 
@@ -567,7 +655,7 @@ def test_429_with_a_short_retry_after_is_waited_out() -> None:
 
 def test_429_with_a_long_retry_after_gives_up_and_says_when() -> None:
     jira = FakeJira("cloud")
-    jira.fail_next(httpx.Response(429, headers={"Retry-After": "3600"}))
+    jira.inject_jira(httpx.Response(429, headers={"Retry-After": "3600"}))
 
     error = fetch_error(jira, ["PROJ-1"], RateLimitedError)
 
@@ -578,7 +666,7 @@ def test_429_with_a_long_retry_after_gives_up_and_says_when() -> None:
 def test_503_then_success_is_retried() -> None:
     jira = FakeJira("cloud")
     jira.add_many(1)
-    jira.fail_next(httpx.Response(503))
+    jira.inject_jira(httpx.Response(503))
 
     result, requests = fetch(jira, ["PROJ-1"])
 
@@ -588,7 +676,7 @@ def test_503_then_success_is_retried() -> None:
 
 def test_503_every_time_ends_in_a_server_error_after_three_attempts() -> None:
     jira = FakeJira("cloud")
-    jira.fail_next(httpx.Response(503), httpx.Response(503), httpx.Response(503))
+    jira.inject_jira(httpx.Response(503), httpx.Response(503), httpx.Response(503))
 
     error = fetch_error(jira, ["PROJ-1"], TrackerServerError)
 
@@ -599,7 +687,7 @@ def test_503_every_time_ends_in_a_server_error_after_three_attempts() -> None:
 def test_a_read_timeout_on_search_is_retried_because_search_is_a_read() -> None:
     jira = FakeJira("cloud")
     jira.add_many(1)
-    jira.fail_next(httpx.ReadTimeout("timed out"))
+    jira.inject_jira("read_timeout")
 
     result, requests = fetch(jira, ["PROJ-1"])
 
@@ -612,7 +700,7 @@ def test_a_read_timeout_on_search_is_retried_because_search_is_a_read() -> None:
 )
 def test_410_on_search_says_the_endpoint_was_removed(deployment: Any, hint: str) -> None:
     jira = FakeJira(deployment)
-    jira.fail_next(httpx.Response(410, json={"errorMessages": ["Gone"]}))
+    jira.inject_jira(httpx.Response(410, json={"errorMessages": ["Gone"]}))
 
     error = fetch_error(jira, ["PROJ-1"], TrackerServerError)
 
@@ -623,7 +711,7 @@ def test_410_on_search_says_the_endpoint_was_removed(deployment: Any, hint: str)
 def test_one_failing_batch_fails_the_fetch_with_its_own_error() -> None:
     jira = FakeJira("cloud")
     keys = jira.add_many(150)
-    jira.fail_next(*[httpx.Response(200, text="<html>proxy</html>") for _ in range(6)])
+    jira.inject_jira(*[httpx.Response(200, text="<html>proxy</html>") for _ in range(6)])
 
     error = fetch_error(jira, keys, BadResponseError)
 
@@ -668,7 +756,7 @@ def test_credentials_default_to_the_configured_environment_variables(
     config = jira.config(email_env="ACME_JIRA_USER", token_env="ACME_JIRA_PAT")
 
     async def go() -> IssueStatus:
-        async with JiraClient(config, transport=httpx.MockTransport(jira.handle)) as client:
+        async with JiraClient(config, transport=jira.transport) as client:
             return (await client.fetch_issues([JiraRef("PROJ-1")]))[JiraRef("PROJ-1")]
 
     assert not run(go()).missing
@@ -692,7 +780,7 @@ def test_missing_credentials_name_the_variables_before_any_request(
     jira = FakeJira(deployment)
 
     with pytest.raises(TrackerAuthError) as caught:
-        JiraClient(jira.config(), transport=httpx.MockTransport(jira.handle))
+        JiraClient(jira.config(), transport=jira.transport)
 
     assert expected in str(caught.value)
     assert TOKEN not in str(caught.value)
@@ -712,18 +800,13 @@ def test_a_config_without_url_is_a_config_error() -> None:
 
 
 def test_a_site_below_a_context_path_keeps_it() -> None:
-    seen: list[str] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request.url.path)
-        return httpx.Response(200, json={"startAt": 0, "total": 0, "issues": []})
-
+    jira = InProcessSandbox("https://intranet.example.com/jira")
+    jira.add_jira_issues(1)
     config = JiraConfig(url="https://intranet.example.com/jira", deployment="server")
 
-    async def go() -> None:
-        async with JiraClient(config, token=TOKEN, transport=httpx.MockTransport(handler)) as c:
-            await c.fetch_issues([JiraRef("PROJ-1")])
+    async def go() -> IssueStatus:
+        async with JiraClient(config, token=TOKEN, transport=jira.transport) as c:
+            return (await c.fetch_issues([JiraRef("PROJ-1")]))[JiraRef("PROJ-1")]
 
-    run(go())
-
-    assert seen == ["/jira/rest/api/2/search"]
+    assert not run(go()).missing
+    assert [request.url.path for request in jira.transport.sent] == ["/jira/rest/api/2/search"]

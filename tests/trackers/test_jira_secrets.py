@@ -14,70 +14,76 @@ import pytest
 from debussy.errors import DebussyError
 from debussy.issues import JiraRef
 from debussy.sync.trackers.jira.client import JiraClient
-from tests.fixtures.jira.fake_jira import BASIC_CREDENTIALS, TOKEN, FakeJira, status_field
+from tests.fixtures.sandbox_clients import (
+    BASIC_CREDENTIALS,
+    CLOUD_URL,
+    SERVER_URL,
+    InProcessSandbox,
+)
+from tests.fixtures.sandbox_clients import JIRA_TOKEN as TOKEN
 
-Scenario = Callable[[FakeJira, JiraClient], Awaitable[Any]]
+Scenario = Callable[[InProcessSandbox, JiraClient], Awaitable[Any]]
 
 
-async def _fetch(jira: FakeJira, client: JiraClient) -> Any:
+async def _fetch(jira: InProcessSandbox, client: JiraClient) -> Any:
     return await client.fetch_issues([JiraRef("PROJ-1"), JiraRef("PROJ-404")])
 
 
-async def _fetch_after_401(jira: FakeJira, client: JiraClient) -> Any:
-    jira.fail_next(httpx.Response(401, headers={"WWW-Authenticate": "Basic realm=jira"}))
+async def _fetch_after_401(jira: InProcessSandbox, client: JiraClient) -> Any:
+    jira.inject_jira(httpx.Response(401, headers={"WWW-Authenticate": "Basic realm=jira"}))
     return await _fetch(jira, client)
 
 
-async def _fetch_after_403(jira: FakeJira, client: JiraClient) -> Any:
-    jira.fail_next(httpx.Response(403, json={"errorMessages": ["Forbidden"]}))
+async def _fetch_after_403(jira: InProcessSandbox, client: JiraClient) -> Any:
+    jira.inject_jira(httpx.Response(403, json={"errorMessages": ["Forbidden"]}))
     return await _fetch(jira, client)
 
 
-async def _fetch_echoing_credentials(jira: FakeJira, client: JiraClient) -> Any:
+async def _fetch_echoing_credentials(jira: InProcessSandbox, client: JiraClient) -> Any:
     """A proxy that echoes the request headers in its error: redaction is the last guard."""
     echoed = f"bad header Authorization: Basic {BASIC_CREDENTIALS} / Bearer {TOKEN}"
-    jira.fail_next(httpx.Response(403, json={"errorMessages": [echoed]}))
+    jira.inject_jira(httpx.Response(403, json={"errorMessages": [echoed]}))
     return await _fetch(jira, client)
 
 
-async def _fetch_rejected_echoing_token(jira: FakeJira, client: JiraClient) -> Any:
-    jira.fail_next(httpx.Response(400, json={"errorMessages": [f"token {TOKEN} not allowed"]}))
+async def _fetch_rejected_echoing_token(jira: InProcessSandbox, client: JiraClient) -> Any:
+    jira.inject_jira(httpx.Response(400, json={"errorMessages": [f"token {TOKEN} not allowed"]}))
     return await _fetch(jira, client)
 
 
-async def _fetch_with_503s(jira: FakeJira, client: JiraClient) -> Any:
-    jira.fail_next(*[httpx.Response(503)] * 3)
+async def _fetch_with_503s(jira: InProcessSandbox, client: JiraClient) -> Any:
+    jira.inject_jira(*[httpx.Response(503)] * 3)
     return await _fetch(jira, client)
 
 
-async def _fetch_unreachable(jira: FakeJira, client: JiraClient) -> Any:
-    jira.fail_next(*[httpx.ConnectError("connection refused")] * 3)
+async def _fetch_unreachable(jira: InProcessSandbox, client: JiraClient) -> Any:
+    jira.inject_jira(*["connect"] * 3)
     return await _fetch(jira, client)
 
 
-async def _fetch_html(jira: FakeJira, client: JiraClient) -> Any:
-    jira.fail_next(*[httpx.Response(200, text="<html>login</html>") for _ in range(3)])
+async def _fetch_html(jira: InProcessSandbox, client: JiraClient) -> Any:
+    jira.inject_jira(*[httpx.Response(200, text="<html>login</html>") for _ in range(3)])
     return await _fetch(jira, client)
 
 
-async def _fetch_malformed(jira: FakeJira, client: JiraClient) -> Any:
-    jira.fail_next(httpx.Response(200, json={"issues": [{"key": "PROJ-1", "fields": None}]}))
+async def _fetch_malformed(jira: InProcessSandbox, client: JiraClient) -> Any:
+    jira.inject_jira(httpx.Response(200, json={"issues": [{"key": "PROJ-1", "fields": None}]}))
     return await _fetch(jira, client)
 
 
-async def _transition(jira: FakeJira, client: JiraClient) -> Any:
+async def _transition(jira: InProcessSandbox, client: JiraClient) -> Any:
     return await client.transition_to(JiraRef("PROJ-1"), "Done")
 
 
-async def _transition_missing(jira: FakeJira, client: JiraClient) -> Any:
+async def _transition_missing(jira: InProcessSandbox, client: JiraClient) -> Any:
     return await client.transition_to(JiraRef("PROJ-1"), "Nowhere")
 
 
-async def _transition_unknown_issue(jira: FakeJira, client: JiraClient) -> Any:
+async def _transition_unknown_issue(jira: InProcessSandbox, client: JiraClient) -> Any:
     return await client.transition_to(JiraRef("PROJ-404"), "Done")
 
 
-async def _comment(jira: FakeJira, client: JiraClient) -> Any:
+async def _comment(jira: InProcessSandbox, client: JiraClient) -> Any:
     return await client.add_comment(JiraRef("PROJ-1"), "Phase 1 completed.")
 
 
@@ -122,12 +128,12 @@ def test_the_token_appears_in_no_log_error_or_repr(
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="debussy")
     caplog.set_level(logging.DEBUG, logger="httpx")
-    jira = FakeJira(deployment)
-    jira.add("PROJ-1", status=status_field("To Do", "new"))
+    jira = InProcessSandbox(CLOUD_URL if deployment == "cloud" else SERVER_URL)
+    jira.tracker.add_jira_issue("PROJ-1", status="To Do")
     seen: list[str] = []
 
     async def go() -> bool:
-        async with jira.client() as client:
+        async with jira.jira_client(deployment) as client:
             seen.append(repr(client))
             try:
                 await scenario(jira, client)
@@ -142,8 +148,9 @@ def test_the_token_appears_in_no_log_error_or_repr(
     raised = asyncio.run(go())
 
     assert raised == (scenario in FAILURES)
-    assert jira.requests, "the scenario must reach the fake"
-    sent = jira.requests[0].headers["authorization"]
+    assert jira.transport.sent, "the scenario must reach the sandbox"
+    jira.check_contract()
+    sent = jira.transport.sent[0].headers["authorization"]
     assert TOKEN in sent or BASIC_CREDENTIALS in sent  # the secrets did travel, only there
     assert caplog.records, "DEBUG logging must be on for this test to mean anything"
     logged = [caplog.text, *(record.getMessage() for record in caplog.records)]

@@ -19,7 +19,7 @@ from collections.abc import Collection
 from urllib.parse import SplitResult, urlsplit
 
 from debussy.errors import PlanError
-from debussy.issues import GitHubRef, JiraRef
+from debussy.issues import GITHUB_NAME, GITHUB_OWNER, GitHubRef, JiraRef, is_repo_name
 
 # GraphQL ``Int`` is 32-bit signed: a larger issue number could never be fetched.
 MAX_GITHUB_ISSUE_NUMBER = 2**31 - 1
@@ -27,11 +27,8 @@ MAX_GITHUB_ISSUE_NUMBER = 2**31 - 1
 GITHUB_COM = "github.com"
 _GITHUB_COM_HOSTS = frozenset({"github.com", "www.github.com"})
 
-# GitHub logins: letters, digits, hyphens (underscores appear on Enterprise via SSO
-# normalisation). Repository names: letters, digits, ``.``, ``_``, ``-``.
-_OWNER = r"[A-Za-z0-9][A-Za-z0-9_-]{0,38}"
-_NAME = r"[A-Za-z0-9._-]{1,100}"
-_REPO_RE = re.compile(rf"(?P<owner>{_OWNER})/(?P<name>{_NAME})")
+_OWNER = GITHUB_OWNER
+_NAME = GITHUB_NAME
 _NUMBER = r"[0-9]+"
 _SHORT_RE = re.compile(rf"(?:gh)?#(?P<number>{_NUMBER})", re.IGNORECASE)
 _CROSS_RE = re.compile(rf"(?P<repo>{_OWNER}/{_NAME})#(?P<number>{_NUMBER})")
@@ -49,12 +46,6 @@ _MAX_SHOWN = 80
 
 GITHUB_FORMS = "#12, gh#12, owner/repo#12 or https://github.com/owner/repo/issues/12"
 JIRA_FORMS = "PROJ-12 or https://your-site.atlassian.net/browse/PROJ-12"
-
-
-def is_repo_name(value: str) -> bool:
-    """True for ``owner/name`` as GitHub spells repositories (``.`` and ``..`` are not names)."""
-    match = _REPO_RE.fullmatch(value)
-    return match is not None and match["name"] not in (".", "..")
 
 
 def split_references(text: str) -> list[str]:

@@ -24,6 +24,10 @@ SECONDARY_LIMIT_MESSAGE = (
 SECONDARY_LIMIT_DOCS = (
     "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
 )
+TRANSPORT_ERRORS = ("connect", "read_timeout", "disconnect")
+"""Failures below HTTP. The in-process transport raises the matching httpx error
+(``ConnectError``, ``ReadTimeout``, ``RemoteProtocolError``); over loopback every one of
+them is a dropped connection, the nearest thing a socket server can do."""
 
 
 @dataclass
@@ -39,6 +43,8 @@ class Fault:
     delay: float
     graphql_error: str | None
     truncate: bool
+    transport_error: str | None = None
+    """One of ``TRANSPORT_ERRORS``: no HTTP answer at all."""
 
     def matches(self, platform: str, method: str, path: str) -> bool:
         return (
@@ -48,13 +54,20 @@ class Fault:
         )
 
     @property
+    def drops_connection(self) -> bool:
+        """True when no HTTP answer is sent at all."""
+        return self.drop_connection or self.transport_error is not None
+
+    @property
     def replaces_response(self) -> bool:
         """True when the handler must not run: the fault *is* the answer."""
-        return self.drop_connection or self.status is not None or self.graphql_error is not None
+        return self.drops_connection or self.status is not None or self.graphql_error is not None
 
     @property
     def name(self) -> str:
         """A short description for the request log."""
+        if self.transport_error is not None:
+            return f"transport_error:{self.transport_error}"
         if self.drop_connection:
             return "drop_connection"
         if self.graphql_error is not None:
@@ -75,6 +88,8 @@ class FaultPlan:
     def add(self, fault: Fault) -> None:
         if fault.remaining < 1:
             raise ValueError("times must be at least 1")
+        if fault.transport_error not in (None, *TRANSPORT_ERRORS):
+            raise ValueError(f"transport_error must be one of {TRANSPORT_ERRORS}")
         if fault.status is not None and not 100 <= fault.status <= 599:
             raise ValueError(f"status must be an HTTP status code, not {fault.status}")
         self.armed.append(fault)

@@ -45,6 +45,17 @@ from debussy.sandbox.wire import (
 
 JSON = dict[str, Any]
 DOCS = "https://docs.github.com/rest"
+ENABLE_DUPLICATE_REFUSED = {
+    "message": "Field 'stateReason' doesn't accept argument 'enableDuplicate'",
+    "extensions": {
+        "code": "argumentNotAccepted",
+        "name": "stateReason",
+        "typeName": "Field",
+        "argumentName": "enableDuplicate",
+    },
+}
+"""What an older GitHub Enterprise Server answers a query using ``enableDuplicate``
+(``Quirks.github_without_enable_duplicate``): a validation error and no data."""
 ISSUES_DOCS = f"{DOCS}/issues/issues"
 LABELS_DOCS = f"{DOCS}/issues/labels"
 COMMENTS_DOCS = f"{DOCS}/issues/comments"
@@ -374,6 +385,11 @@ class GitHubApi:
             "timeline_url": f"{url}/timeline",
             "performed_via_github_app": None,
             "state_reason": issue.state_reason,
+            **(
+                {"pull_request": {"url": f"{repo_url}/pulls/{issue.number}"}}
+                if issue.is_pull_request
+                else {}
+            ),
         }
 
     def _comment(self, issue: Issue, comment: Comment) -> JSON:
@@ -396,10 +412,21 @@ class GitHubApi:
     # ------------------------------------------------------------------ helpers
 
     def _find_issue(self, params: Params, doc: str) -> Issue:
-        issue = self.store.issue(f"{params['owner']}/{params['repo']}", int(params["number"]))
+        repo_name, number = f"{params['owner']}/{params['repo']}", int(params["number"])
+        issue = self.store.issue(repo_name, number)
         if issue is None:
+            repo = self.store.repo(repo_name)
+            moved = None if repo is None else repo.transferred.get(number)
+            if moved is not None:
+                raise Abort(self._moved(moved))
             raise Abort(_error(404, "Not Found", doc))
         return issue
+
+    def _moved(self, issue: Issue) -> Response:
+        """A transferred issue's old address: 301 to the new one (the REST docs' "Get an issue")."""
+        where = f"{self.site.github_api}/repositories/{issue.repo.id}/issues/{issue.number}"
+        payload = {"message": "Moved Permanently", "url": where, "documentation_url": DOCS}
+        return Response.json(301, payload, {"Location": where})
 
     def _body(self, request: Request, doc: str) -> Any:
         try:
@@ -646,6 +673,10 @@ class GitHubApi:
                 used=window.used + 1,
                 reset_at=datetime.fromtimestamp(window.reset, UTC),
             )
+        if self.site.quirks.github_without_enable_duplicate and "enableDuplicate" in str(
+            payload.get("query", "") if isinstance(payload, dict) else ""
+        ):
+            return Response.json(200, {"errors": [ENABLE_DUPLICATE_REFUSED]})
         saml = frozenset(org.lower() for org in self.site.saml_orgs)
         context = GraphQLContext(store=self.store, web_url=self.site.url, rate=rate, saml_orgs=saml)
         answer = execute(context, payload)

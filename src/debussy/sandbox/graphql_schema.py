@@ -252,7 +252,7 @@ def _issue(issue: Issue, context: GraphQLContext) -> JSON:
 def _repository(repo: Repo, context: GraphQLContext) -> JSON:
     def issue(info: Info, *, number: int) -> JSON:
         found = repo.issues.get(number)
-        if found is None:
+        if found is None or found.is_pull_request:
             raise _typed_error(
                 f"Could not resolve to an Issue with the number of {number}.", "NOT_FOUND"
             )

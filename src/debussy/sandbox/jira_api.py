@@ -439,18 +439,23 @@ class JiraApi:
             raise Abort(_error(400, *exc.messages)) from None
         problems: list[str] = []
         selected: dict[str, JiraIssue] = {}
+        quirks = self.site.quirks
         with self.store.lock:
             for key in keys:
                 if not JIRA_KEY.match(key.upper()):
                     problems.append(f"The issue key '{key}' for field 'key' is invalid.")
                     continue
                 issue = None if anonymous else self.store.jira_issue(key)
-                if issue is None:
-                    problems.append(f"An issue with key '{key}' does not exist for field 'key'.")
-                else:
+                if issue is not None:
                     selected[issue.key] = issue
+                elif quirks.jira_hidden_issues_omitted and key.upper() in self.store.jira_issues:
+                    continue
+                elif quirks.jira_unknown_key_message == "invalid":
+                    problems.append(f"The issue key '{key}' for field 'key' is invalid.")
+                else:
+                    problems.append(f"An issue with key '{key}' does not exist for field 'key'.")
         if problems:
-            raise Abort(_error(400, *problems))
+            raise Abort(_error(400, *problems[: 1 if quirks.jira_names_one_unknown_key else None]))
         if order and order.lower() in ("key", "issuekey"):
             ranked = sorted(selected.values(), key=_key_rank)
         else:
@@ -495,12 +500,17 @@ class JiraApi:
             raise Abort(_error(400, f"'reconcileIssues' accepts at most {MAX_RECONCILE} ids."))
         return frozenset(raw)
 
+    def _cap(self, api_cap: int) -> int:
+        """Results per page: the API cap, or the site's smaller one (``Quirks.jira_page_size``)."""
+        own = self.site.quirks.jira_page_size
+        return api_cap if own is None else min(api_cap, own)
+
     def search_jql(self, request: Request, params: Params) -> Response:
         data = self._search_input(request)
         issues = self._matching(data.get("jql"), anonymous=bool(request.header(ANONYMOUS_HEADER)))
         fields = requested_fields(data.get("fields"), default_all=False)
         cap = ENHANCED_MAX_PAGE if fields else ID_ONLY_MAX_PAGE
-        size = min(max(self._int(data, "maxResults", DEFAULT_PAGE), 1), cap)
+        size = min(max(self._int(data, "maxResults", DEFAULT_PAGE), 1), self._cap(cap))
         jql = str(data["jql"])
         offset = self._token_offset(jql, data.get("nextPageToken"))
         reconcile = self._reconcile(data) if request.method == "POST" else frozenset[int]()
@@ -524,7 +534,7 @@ class JiraApi:
         issues = self._matching(data.get("jql"), anonymous=bool(request.header(ANONYMOUS_HEADER)))
         fields = requested_fields(data.get("fields"), default_all=True)
         start = max(self._int(data, "startAt", 0), 0)
-        size = min(max(self._int(data, "maxResults", DEFAULT_PAGE), 0), SERVER_MAX_PAGE)
+        size = min(max(self._int(data, "maxResults", DEFAULT_PAGE), 0), self._cap(SERVER_MAX_PAGE))
         with self.store.lock:
             page = [self._issue(i, fields, "2") for i in issues[start : start + size]]
         return _ok(

@@ -18,12 +18,12 @@ import logging
 import re
 import socket
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 from debussy.sandbox import faults
@@ -32,6 +32,7 @@ from debussy.sandbox.github_api import GitHubApi
 from debussy.sandbox.github_api import error_payload as github_error
 from debussy.sandbox.jira_api import GATEWAY_HEADER, JiraApi, jira_time
 from debussy.sandbox.jira_api import error_payload as jira_error
+from debussy.sandbox.quirks import Quirks
 from debussy.sandbox.store import Clock, Store, jira_status, system_clock
 from debussy.sandbox.wire import (
     JSON_TYPE,
@@ -43,6 +44,9 @@ from debussy.sandbox.wire import (
     match_route,
 )
 
+if TYPE_CHECKING:
+    from debussy.sandbox.transport import SandboxTransport
+
 log = logging.getLogger("debussy.sandbox")
 
 HOST = "127.0.0.1"
@@ -50,6 +54,8 @@ HOST = "127.0.0.1"
 DEFAULT_GITHUB_TOKEN = "sandbox-github-token"  # noqa: S105  # nosec B105
 DEFAULT_JIRA_EMAIL = "demo@example.com"
 DEFAULT_JIRA_TOKEN = "sandbox-jira-token"  # noqa: S105  # nosec B105
+IN_PROCESS_URL = "https://sandbox.example"
+"""Where an in-process sandbox says it lives (https: clients refuse plain http off loopback)."""
 MAX_BODY = 16 * 1024 * 1024
 NO_BODY_STATUSES = frozenset({204, 304})
 
@@ -110,6 +116,18 @@ def _comment_text(body: object) -> str:
             return str(body.get("text", ""))
         return "".join(_comment_text(child) for child in body.get("content", []) or [])
     return ""
+
+
+@dataclass
+class Exchange:
+    """A request on its way through the sandbox: where it goes and the fault that shapes it."""
+
+    request: Request
+    platform: str
+    matched: tuple[Route, dict[str, str]] | None
+    fault: Fault | None
+    wait: float
+    """Seconds to wait before answering: the tracker's latency plus the fault's delay."""
 
 
 class _Server(ThreadingHTTPServer):
@@ -259,13 +277,15 @@ class SandboxTracker:
         }
         self._faults = FaultPlan()
         self._log: list[RecordedRequest] = []
+        self._in_flight = 0
+        self._max_in_flight = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._url: str | None = None
         self._stopping = threading.Event()
 
     def __repr__(self) -> str:
-        where = self._url if self._server is not None else "stopped"
+        where = self._url if self._server is not None else f"stopped (in process: {self._url})"
         return f"<SandboxTracker {where} requests={len(self._log)}>"
 
     # ------------------------------------------------------------------ lifecycle
@@ -315,10 +335,29 @@ class SandboxTracker:
     ) -> None:
         self.stop()
 
+    def transport(self, url: str = IN_PROCESS_URL) -> SandboxTransport:
+        """An httpx transport (sync and async) answering in process, with no socket at all.
+
+        Works without ``start()``: the tracker then takes ``url`` as its own address
+        (the links in its answers use it), so point clients at ``github_api_url`` and
+        ``jira_url`` as usual. Latency, faults, the request log and ``max_in_flight``
+        apply exactly as over loopback HTTP.
+        """
+        from debussy.sandbox.transport import SandboxTransport
+
+        if self._server is None:
+            self._url = url.rstrip("/")
+            self._site.url = self._url
+        elif url != IN_PROCESS_URL:
+            raise ValueError("a started sandbox answers at its loopback url; omit url")
+        return SandboxTransport(self)
+
     @property
     def url(self) -> str:
         if self._url is None:
-            raise RuntimeError("the sandbox tracker has not been started; call start() first")
+            raise RuntimeError(
+                "the sandbox tracker has not been started; call start() or transport() first"
+            )
         return self._url
 
     @property
@@ -338,17 +377,37 @@ class SandboxTracker:
 
     def respond(self, request: Request) -> Response | None:
         """Answer one request (``None``: drop the connection). Called by the handler threads."""
+        with self.counting_in_flight():
+            exchange = self.receive(request)
+            if exchange.wait > 0:
+                self._stopping.wait(exchange.wait)
+            return self.answer(exchange)
+
+    def receive(self, request: Request) -> Exchange:
+        """First half of ``respond``: find the route and take the fault that shapes the answer.
+
+        Split from ``answer`` so the in-process transport can wait the latency with
+        ``asyncio.sleep`` instead of blocking the event loop (``debussy.sandbox.transport``).
+        """
         platform = _platform_of(request.path)
         request = _through_gateway(request, self._site.jira_cloud_id)
         matched = match_route(self._routes.get(platform, []), request.method, request.path)
-        found = matched[0] if matched else None
         with self._store.lock:
             fault = self._faults.take(platform, request.method, request.path)
         wait = self.latency + (fault.delay if fault else 0.0)
-        if wait > 0:
-            self._stopping.wait(wait)
+        return Exchange(request, platform, matched, fault, wait)
+
+    def answer(self, exchange: Exchange) -> Response | None:
+        """Second half of ``respond``: let the platform answer (or the fault), log the exchange."""
+        request, platform, matched, fault = (
+            exchange.request,
+            exchange.platform,
+            exchange.matched,
+            exchange.fault,
+        )
+        found = matched[0] if matched else None
         response: Response | None
-        if fault is not None and fault.drop_connection:
+        if fault is not None and fault.drops_connection:
             response = None
         elif fault is not None and fault.replaces_response:
             response = self._fault_response(platform, request, fault)
@@ -370,6 +429,31 @@ class SandboxTracker:
         with self._store.lock:
             self._log.append(record)
         return response
+
+    @contextlib.contextmanager
+    def counting_in_flight(self) -> Generator[None]:
+        """Count a request as in flight for as long as the block runs (see ``max_in_flight``)."""
+        with self._store.lock:
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+        try:
+            yield
+        finally:
+            with self._store.lock:
+                self._in_flight -= 1
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests the sandbox was answering at once since start (or the last reset).
+
+        How tests pin a client's concurrency bound without timing anything.
+        """
+        with self._store.lock:
+            return self._max_in_flight
+
+    def reset_max_in_flight(self) -> None:
+        with self._store.lock:
+            self._max_in_flight = self._in_flight
 
     def _dispatch(
         self, platform: str, request: Request, matched: tuple[Route, Mapping[str, str]] | None
@@ -447,10 +531,13 @@ class SandboxTracker:
         delay: float = 0.0,
         graphql_error: str | None = None,
         truncate: bool = False,
+        transport_error: str | None = None,
     ) -> None:
         """Make the next ``times`` matching requests misbehave (see ``debussy.sandbox.faults``).
 
-        ``path`` is a regular expression searched in the request path.
+        ``path`` is a regular expression searched in the request path. ``transport_error``
+        (``connect``, ``read_timeout``, ``disconnect``) sends no answer: the in-process
+        transport raises the matching httpx error, loopback HTTP drops the connection.
         """
         if platform not in (None, "github", "jira"):
             raise ValueError(f"platform must be 'github', 'jira' or None, not {platform!r}")
@@ -466,6 +553,7 @@ class SandboxTracker:
             delay=delay,
             graphql_error=graphql_error,
             truncate=truncate,
+            transport_error=transport_error,
         )
         with self._store.lock:
             self._faults.add(fault)
@@ -491,6 +579,11 @@ class SandboxTracker:
     def clear_faults(self) -> None:
         with self._store.lock:
             self._faults.clear()
+
+    @property
+    def quirks(self) -> Quirks:
+        """Behaviour of older or differently configured sites, off by default (see ``quirks``)."""
+        return self._site.quirks
 
     # ------------------------------------------------------------------ GitHub by hand
 
@@ -531,6 +624,26 @@ class SandboxTracker:
                 milestone=milestone,
                 updated_at=updated_at,
             )
+
+    def add_pull_request(self, repo: str, number: int, *, title: str = "") -> None:
+        """A pull request: an "issue" REST serves with ``pull_request`` and GraphQL cannot find."""
+        with self._store.lock:
+            issue = self._store.add_issue(
+                repo,
+                number,
+                title=title or f"Pull request {number}",
+                state="open",
+                state_reason=None,
+                labels=(),
+                milestone=None,
+                updated_at=None,
+            )
+            issue.is_pull_request = True
+
+    def transfer_issue(self, repo: str, number: int, to_repo: str) -> int:
+        """Move an issue to another repository; its old REST address answers 301. New number."""
+        with self._store.lock:
+            return self._store.transfer(self._store.require_issue(repo, number), to_repo).number
 
     def close_issue(self, repo: str, number: int, reason: str = "completed") -> None:
         with self._store.lock:

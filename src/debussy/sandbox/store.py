@@ -112,6 +112,9 @@ class Issue:
     updated_at: datetime
     closed_at: datetime | None = None
     comments: list[Comment] = field(default_factory=list[Comment])
+    is_pull_request: bool = False
+    """Pull requests share issue numbers: REST serves them as issues with a ``pull_request``
+    key, GraphQL's ``repository.issue`` does not find them."""
 
 
 @dataclass(eq=False)
@@ -124,6 +127,8 @@ class Repo:
     """By lower-cased name: GitHub label names are case-insensitive."""
     issues: dict[int, Issue] = field(default_factory=dict[int, Issue])
     milestones: dict[str, Milestone] = field(default_factory=dict[str, Milestone])
+    transferred: dict[int, Issue] = field(default_factory=dict[int, Issue])
+    """Issues moved to another repository, by their old number here."""
 
     @property
     def full_name(self) -> str:
@@ -319,6 +324,17 @@ class Store:
             closed_at=moment if state == "closed" else None,
         )
         repo.issues[number] = issue
+        return issue
+
+    def transfer(self, issue: Issue, to_repo: str) -> Issue:
+        """Move ``issue`` to ``to_repo`` under the next free number there, as GitHub does."""
+        target = self.add_repo(to_repo)
+        number = max(target.issues, default=0) + 1
+        del issue.repo.issues[issue.number]
+        issue.repo.transferred[issue.number] = issue
+        issue.repo, issue.number = target, number
+        target.issues[number] = issue
+        self.touch(issue)
         return issue
 
     def issue(self, repo_name: str, number: int) -> Issue | None:

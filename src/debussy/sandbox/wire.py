@@ -15,6 +15,8 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
 
+from debussy.sandbox.quirks import Quirks
+
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON_TYPE = "application/json; charset=utf-8"
 
@@ -157,6 +159,7 @@ class Site:
     """Scene option: searches with failed credentials are served anonymously (Cloud)."""
     saml_orgs: set[str] = field(default_factory=set[str])
     """GitHub organisations enforcing SAML SSO the token is not authorised for."""
+    quirks: Quirks = field(default_factory=Quirks)
 
     @property
     def github_api(self) -> str:

@@ -27,9 +27,20 @@ BLOCKED_RESOLUTIONS = frozenset(
 """Jira resolutions (lower case) that mean "closed without doing it" on common workflows."""
 
 
+DEBUSSY_LABEL_PREFIX = "debussy:"
+
+
 def is_debussy_label(name: str, config: GitHubConfig) -> bool:
-    """Labels Debussy owns: the configured ones and anything in the ``debussy:`` namespace."""
-    return name in config.labels.all() or name.lower().startswith("debussy:")
+    """Labels Debussy owns: the configured ones and anything in the ``debussy:`` namespace.
+
+    GitHub label names are case-insensitive (``Debussy:Completed`` *is* the configured
+    label), so the comparison is too; drift detection, write plans and the client's
+    label replacement all ask this one function.
+    """
+    folded = name.casefold()
+    return folded.startswith(DEBUSSY_LABEL_PREFIX) or any(
+        folded == label.casefold() for label in config.labels.all()
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from debussy.config import Config
 from debussy.errors import TrackerError
 from debussy.issues import GitHubRef, IssueRef, IssueStatus, JiraRef, Platform
 from debussy.sync.cache import CacheEntry, IssueCache
+from debussy.sync.trackers.base import AsyncClosing
 from debussy.timeutil import Clock, humanize_age
 
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ class _Pending(Generic[RefT]):
     error: TrackerError | None = None
 
 
-class IssueStatusFetcher:
+class IssueStatusFetcher(AsyncClosing):
     """Statuses of linked issues through the cache; see the module docstring."""
 
     def __init__(
@@ -132,12 +133,6 @@ class IssueStatusFetcher:
         if self._clients is not None and self._owns_clients:
             await self._clients.aclose()
             self._clients = None
-
-    async def __aenter__(self) -> IssueStatusFetcher:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
 
     # --- the whole run ----------------------------------------------------------------------
 

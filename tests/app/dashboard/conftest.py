@@ -17,33 +17,17 @@ from click.testing import CliRunner, Result
 
 from debussy.cli import cli
 from debussy.sandbox import SandboxTracker
+from debussy.sandbox import project as layout
+from debussy.sandbox.project import CHECKOUT_REVAMP_DASHBOARD
 
 # --- a project wired to the sandbox tracker ---------------------------------------------------
 
-MASTER_PLAN = """\
-# Checkout revamp
-
-**GitHub Repo:** octo/app
-**GitHub Issues:** #1
-**Jira Issues:** PROJ-1
-
-| Phase | Title | Status |
-|---|---|---|
-| 1 | [Cart model](phases/phase-1.md) | Pending |
-| 2 | [Payment step](phases/phase-2.md) | Pending |
-| 3 | [Receipts](phases/phase-3.md) | Pending |
-| 4 | [Rollout](phases/phase-4.md) | Pending |
-"""
-
-PHASES = {
-    "phase-1.md": "# Cart model\n\n**GitHub Issues:** #10, #11\n**Jira Issues:** PROJ-10\n",
-    "phase-2.md": "# Payment step\n\n**GitHub Issues:** #20, #21\n**Jira Issues:** PROJ-20\n",
-    "phase-3.md": "# Receipts\n\n**GitHub Issues:** #30, octo/other#7\n**Jira Issues:** PROJ-30\n",
-    "phase-4.md": "# Rollout\n\n**GitHub Issues:** #40, #99\n**Jira Issues:** PROJ-40\n",
-}
-GITHUB_ISSUES = [("octo/app", n) for n in (1, 10, 11, 20, 21, 30, 40)] + [("octo/other", 7)]
-JIRA_ISSUES = ["PROJ-1", "PROJ-10", "PROJ-20", "PROJ-30", "PROJ-40"]
-"""Everything the plan links except octo/app#99, which does not exist."""
+SCENE = CHECKOUT_REVAMP_DASHBOARD
+"""Four phases, each linking both trackers; ``octo/app#99`` is linked but does not exist."""
+MASTER_PLAN = SCENE.master_text()
+PHASES = SCENE.phase_texts()
+GITHUB_ISSUES = SCENE.github_issues()
+JIRA_ISSUES = SCENE.jira_keys()
 
 GITHUB_TOKEN = "ghp_SandboxSecretToken0123456789abcdef"
 JIRA_TOKEN = "ATATT-sandbox-jira-secret-token-4242"
@@ -70,17 +54,9 @@ class SandboxProject:
     def configure(
         self, *, github: bool = True, jira: bool = True, ttl: int = 300, auto_close: bool = False
     ) -> None:
-        config = {
-            "github": {
-                "enabled": github,
-                "repo": "octo/app",
-                "api_url": self.sandbox.github_api_url,
-                "auto_close": auto_close,
-            },
-            "jira": {"enabled": jira, "url": self.sandbox.jira_url},
-            "cache": {"ttl_seconds": ttl},
-        }
-        (self.root / ".debussy" / "config.yaml").write_text(json.dumps(config))
+        layout.write_config(
+            self.root, self.sandbox, github=github, jira=jira, ttl=ttl, auto_close=auto_close
+        )
 
     def cli(self, *args: str, env: dict[str, str] | None = None) -> Result:
         """``debussy ARGS`` in this process (CliRunner: stdout and stderr are pipes)."""
@@ -132,10 +108,7 @@ def sandbox(sandbox_clock: ShiftedClock) -> Iterator[SandboxTracker]:
         clock=sandbox_clock,
     ) as tracker:
         sandbox_clock.offset = -timedelta(days=1)  # the issues exist since yesterday
-        for repo, number in GITHUB_ISSUES:
-            tracker.add_issue(repo, number, title=f"{repo}#{number}")
-        for key in JIRA_ISSUES:
-            tracker.add_jira_issue(key, summary=key)
+        layout.seed(tracker, SCENE, jira_summary="{key}")
         sandbox_clock.offset = timedelta(0)
         yield tracker
 
@@ -149,11 +122,7 @@ def project(
 ) -> SandboxProject:
     """A started run of the four-phase plan, every tracker reachable, nothing cached yet."""
     root = tmp_path / "shop"
-    (root / ".debussy").mkdir(parents=True)
-    (root / "plans" / "phases").mkdir(parents=True)
-    (root / "plans" / "MASTER_PLAN.md").write_text(MASTER_PLAN)
-    for name, text in PHASES.items():
-        (root / "plans" / "phases" / name).write_text(text)
+    layout.write_plan(root, SCENE)
     env = {
         "GITHUB_TOKEN": GITHUB_TOKEN,
         "JIRA_API_TOKEN": JIRA_TOKEN,

@@ -9,15 +9,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from debussy.config import Config
+from debussy.sync.trackers.base import AsyncClosing
 
 if TYPE_CHECKING:
+    import httpx
+
     from debussy.sync.trackers.github.client import GitHubClient
     from debussy.sync.trackers.jira.client import JiraClient
 
 
-class TrackerClients:
-    def __init__(self, config: Config) -> None:
+class TrackerClients(AsyncClosing):
+    """``transport`` replaces the network for both clients (tests: the sandbox's in-process one)."""
+
+    def __init__(
+        self, config: Config, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self.config = config
+        self._transport = transport
         self._github: GitHubClient | None = None
         self._jira: JiraClient | None = None
 
@@ -25,14 +33,14 @@ class TrackerClients:
         if self._github is None:
             from debussy.sync.trackers.github.client import GitHubClient
 
-            self._github = GitHubClient(self.config.github)
+            self._github = GitHubClient(self.config.github, transport=self._transport)
         return self._github
 
     def jira(self) -> JiraClient:
         if self._jira is None:
             from debussy.sync.trackers.jira.client import JiraClient
 
-            self._jira = JiraClient(self.config.jira)
+            self._jira = JiraClient(self.config.jira, transport=self._transport)
         return self._jira
 
     def requests(self) -> dict[str, int]:
@@ -44,19 +52,8 @@ class TrackerClients:
             counts["jira"] = self._jira.requests
         return counts
 
-    def enabled(self, platform: str) -> bool:
-        if platform == "github":
-            return self.config.github.enabled
-        return self.config.jira.active
-
     async def aclose(self) -> None:
         if self._github is not None:
             await self._github.aclose()
         if self._jira is not None:
             await self._jira.aclose()
-
-    async def __aenter__(self) -> TrackerClients:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()

@@ -32,6 +32,7 @@ from debussy.errors import (
     TrackerServerError,
     redact,
 )
+from debussy.sync.trackers.base import AsyncClosing
 from debussy.sync.trackers.retry import (
     ATTEMPTS,
     RETRYABLE_STATUS,
@@ -128,7 +129,7 @@ def shared_ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-class TrackerHttp:
+class TrackerHttp(AsyncClosing):
     """One tracker's ``httpx.AsyncClient`` with retries and error translation.
 
     ``auth_hint`` completes the 401 message ("set GITHUB_TOKEN to a token with
@@ -168,12 +169,6 @@ class TrackerHttp:
 
     async def aclose(self) -> None:
         await self._client.aclose()
-
-    async def __aenter__(self) -> TrackerHttp:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
 
     async def request(
         self,

@@ -24,7 +24,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Coroutine, Generator, Iterable, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any, Literal, TypeVar
@@ -34,7 +34,6 @@ import httpx
 from debussy.config import GitHubConfig
 from debussy.errors import (
     BadResponseError,
-    DebussyError,
     TrackerAuthError,
     TrackerError,
     TrackerNotFoundError,
@@ -42,6 +41,8 @@ from debussy.errors import (
     register_secret,
 )
 from debussy.issues import GitHubRef, IssueStatus
+from debussy.sync.expected import is_debussy_label
+from debussy.sync.trackers.base import AsyncClosing, gather_all
 from debussy.sync.trackers.github.query import (
     IssueBatch,
     build_query,
@@ -62,7 +63,6 @@ log = logging.getLogger("debussy.github")
 API_VERSION = "2022-11-28"
 GRAPHQL_CONCURRENCY = 4
 REST_CONCURRENCY = 8
-DEBUSSY_LABEL_PREFIX = "debussy:"
 FALLBACK_LABEL_COLOR = "ededed"
 SECONDARY_LIMIT_WAIT = 60.0
 """GitHub: after a secondary rate limit without ``retry-after``, "wait for at least one
@@ -123,12 +123,7 @@ def _display(ref: GitHubRef) -> str:
     return f"{ref.repo}#{ref.number}"
 
 
-def _is_debussy_label(name: str, configured: frozenset[str]) -> bool:
-    folded = name.casefold()
-    return folded in configured or folded.startswith(DEBUSSY_LABEL_PREFIX)
-
-
-class GitHubClient:
+class GitHubClient(AsyncClosing):
     """Reads and writes GitHub issues for one configured GitHub (github.com or Enterprise)."""
 
     def __init__(
@@ -158,7 +153,6 @@ class GitHubClient:
             classify=self._classify,
             transport=transport,
         )
-        self._debussy_labels = frozenset(name.casefold() for name in config.labels.all())
         self._labels_ensured: set[tuple[str, str]] = set()
         self._enable_duplicate = True
 
@@ -177,12 +171,6 @@ class GitHubClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
-
-    async def __aenter__(self) -> GitHubClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
 
     # --- reads ----------------------------------------------------------------------------
 
@@ -221,7 +209,7 @@ class GitHubClient:
             async with bound:
                 return await self._read_batch(batch)
 
-        results = await _gather_all([read(batch) for batch in batches])
+        results = await gather_all([read(batch) for batch in batches])
         return {ref: status for result in results for ref, status in result.items()}
 
     async def _read_batch(self, batch: IssueBatch) -> dict[GitHubRef, IssueStatus]:
@@ -256,7 +244,7 @@ class GitHubClient:
             async with bound:
                 return ref, await self._read_rest_issue(ref, known.get(ref))
 
-        return dict(await _gather_all([read(ref) for ref in refs]))
+        return dict(await gather_all([read(ref) for ref in refs]))
 
     async def _read_rest_issue(self, ref: GitHubRef, known: IssueStatus | None) -> IssueStatus:
         headers: dict[str, str] = {}
@@ -286,12 +274,12 @@ class GitHubClient:
         ``current`` is what the caller just read; when it already matches, no
         request is sent, so replaying a sync costs nothing.
         """
-        if label is not None and not _is_debussy_label(label, self._debussy_labels):
+        if label is not None and not is_debussy_label(label, self._config):
             raise ValueError(f"{label!r} is not a Debussy label")
         self._require_writable(ref)
         if current is None:
             current = await self._read_labels(ref)
-        kept = [name for name in current if not _is_debussy_label(name, self._debussy_labels)]
+        kept = [name for name in current if not is_debussy_label(name, self._config)]
         wanted = (*kept, label) if label is not None else tuple(kept)
         if {name.casefold() for name in wanted} == {name.casefold() for name in current}:
             log.debug("GitHub: %s already has the right labels", _display(ref))
@@ -561,28 +549,3 @@ def _json_or_none(response: httpx.Response) -> Any:
         return decode_json("github", response)
     except BadResponseError:
         return None
-
-
-async def _gather_all(jobs: Iterable[Coroutine[Any, Any, ResultT]]) -> list[ResultT]:
-    """Run ``jobs`` concurrently; on the first failure cancel the rest and raise it alone.
-
-    Callers expect one ``DebussyError``, not an ``ExceptionGroup``.
-    """
-    tasks: list[asyncio.Task[ResultT]] = []
-    try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(job) for job in jobs]
-    except ExceptionGroup as failures:
-        first = _first_debussy_error(failures)
-        if first is None:
-            raise
-        raise first from first.__cause__
-    return [task.result() for task in tasks]
-
-
-def _first_debussy_error(failures: ExceptionGroup[Exception]) -> DebussyError | None:
-    """The first tracker failure; ``None`` when a bug (not a tracker answer) failed a task."""
-    for failure in failures.exceptions:
-        if isinstance(failure, DebussyError):
-            return failure
-    return None

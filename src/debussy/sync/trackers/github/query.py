@@ -11,7 +11,6 @@ issue and the field, never a ``KeyError`` or ``TypeError`` deep in the caller.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +19,8 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from debussy.errors import BadResponseError, TrackerAuthError
-from debussy.issues import GitHubRef, IssueStatus
+from debussy.issues import GitHubRef, IssueStatus, is_repo_name
+from debussy.sync.trackers.base import bad_fields_message
 from debussy.timeutil import parse_iso
 
 MAX_ISSUES_PER_QUERY = 100
@@ -29,9 +29,6 @@ MAX_ISSUES_PER_QUERY = 100
 LABELS_PER_ISSUE = 100
 """``labels(first:)`` accepts 1..100; more labels than that on one issue are not read."""
 
-_OWNER = r"[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,99})"
-_NAME = r"[A-Za-z0-9_.-]{1,100}"
-_REPO_PATTERN = re.compile(rf"{_OWNER}/{_NAME}")
 
 NOT_FOUND = "NOT_FOUND"
 FORBIDDEN = "FORBIDDEN"
@@ -49,9 +46,7 @@ def is_valid_ref(ref: GitHubRef) -> bool:
     """True when ``ref`` can name a GitHub issue, so it is safe to put in a URL path."""
     if type(ref.number) is not int or ref.number < 1:  # a bool is an int, not an issue number
         return False
-    if not _REPO_PATTERN.fullmatch(ref.repo):
-        return False
-    return ref.name not in (".", "..")
+    return is_repo_name(ref.repo)
 
 
 # --- batching ---------------------------------------------------------------------------
@@ -425,10 +420,8 @@ def _validate(model: type[ModelT], data: Any, ref: GitHubRef) -> ModelT:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "(issue)"
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise _bad(f"issue {_display(ref)} with a bad '{field}': {first['msg']}{more}") from None
+        message = bad_fields_message("GitHub", f"issue {_display(ref)}", exc, whole="(issue)")
+        raise BadResponseError("github", message) from None
 
 
 def _moment(ref: GitHubRef, field: str, text: str) -> datetime:

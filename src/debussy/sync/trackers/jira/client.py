@@ -50,6 +50,7 @@ from debussy.errors import (
     register_secret,
 )
 from debussy.issues import IssueStatus, JiraRef
+from debussy.sync.trackers.base import AsyncClosing, bad_fields_message, gather_all
 from debussy.sync.trackers.http import TrackerHttp, decode_json
 from debussy.timeutil import parse_iso
 
@@ -165,23 +166,7 @@ def _parse(model: type[_Model], data: Any, what: str) -> _Model:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise BadResponseError(
-            PLATFORM, f"Jira sent {what} Debussy cannot read: {_describe(exc)}"
-        ) from exc
-
-
-def _describe(exc: ValidationError) -> str:
-    """Field paths and reasons only: the offending values are not worth echoing."""
-    errors = exc.errors()
-    parts = [
-        f"{'.'.join(str(part) for part in error['loc']) or 'body'}: "
-        # pydantic names our private model for a non-object; the user needs the JSON word.
-        + ("expected a JSON object" if error["type"] == "model_type" else error["msg"])
-        for error in errors[:3]
-    ]
-    if len(errors) > 3:
-        parts.append(f"and {len(errors) - 3} more")
-    return "; ".join(parts)
+        raise BadResponseError(PLATFORM, bad_fields_message("Jira", what, exc)) from exc
 
 
 # --- authentication ------------------------------------------------------------------
@@ -242,7 +227,7 @@ class _KeysRejectedError(Exception):
 # --- the client ----------------------------------------------------------------------
 
 
-class JiraClient:
+class JiraClient(AsyncClosing):
     """One Jira site, Cloud or Server/Data Center, over one ``TrackerHttp``."""
 
     def __init__(
@@ -323,12 +308,6 @@ class JiraClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
-
-    async def __aenter__(self) -> JiraClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
 
     # --- reads -----------------------------------------------------------------------
 
@@ -429,17 +408,9 @@ class JiraClient:
         if not batches:
             return []
         limiter = asyncio.Semaphore(MAX_CONCURRENT_SEARCHES)
-        try:
-            async with asyncio.TaskGroup() as group:
-                tasks = [
-                    group.create_task(self._search_batch(batch, limiter, reconcile_ids))
-                    for batch in batches
-                ]
-        except ExceptionGroup as failed:
-            # Surface the first real error itself: callers catch TrackerError, not groups.
-            first = failed.exceptions[0]
-            raise first from first.__cause__
-        return [task.result() for task in tasks]
+        return await gather_all(
+            self._search_batch(batch, limiter, reconcile_ids) for batch in batches
+        )
 
     async def _search_batch(
         self, keys: list[str], limiter: asyncio.Semaphore, reconcile_ids: list[int]
