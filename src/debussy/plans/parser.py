@@ -253,6 +253,7 @@ class _Document:
     def read(cls, path: Path, shown: str) -> _Document:
         all_lines = _LINE_BREAK_RE.split(_read_text(path, shown))
         frontmatter, body_start = _split_frontmatter(all_lines, shown)
+        _check_frontmatter_keys(frontmatter, shown)
         lines = tuple(_markdown_lines(all_lines, body_start))
         return cls(shown=shown, frontmatter=frontmatter, lines=lines)
 
@@ -264,6 +265,33 @@ class _Document:
 
     def lines_after(self, line: int) -> tuple[_Line, ...]:
         return tuple(entry for entry in self.lines if entry.number > line)
+
+
+_DEBUSSY_KEYS = frozenset({_GITHUB_ISSUES, _JIRA_ISSUES, _GITHUB_REPO})
+_DEBUSSY_WORDS = frozenset({"github", "gh", "jira"})
+
+
+def _check_frontmatter_keys(frontmatter: _Frontmatter, shown: str) -> None:
+    """A misspelt Debussy key (``github_isues``) would silently link nothing: refuse it.
+
+    Debussy owns the keys that name GitHub or Jira, or are one typo away from its
+    own; other keys (``owner``, ``status``, ``phase``) are the author's metadata and
+    stay free, as ``**Owner:**`` header lines are.
+    """
+    import difflib
+
+    known = sorted(_DEBUSSY_KEYS)
+    for key, line in frontmatter.key_lines.items():
+        normalized = normalize_key(key)
+        if normalized in _DEBUSSY_KEYS:
+            continue
+        close = difflib.get_close_matches(normalized, known, n=1, cutoff=0.8)
+        if close or _DEBUSSY_WORDS & set(normalized.split()):
+            hint = f"did you mean '{close[0].replace(' ', '_')}'? " if close else ""
+            raise PlanError(
+                f"{shown}:{line}: unknown frontmatter key '{key}' ({hint}known: "
+                "github_issues, jira_issues, github_repo)"
+            )
 
 
 def _read_text(path: Path, shown: str) -> str:
