@@ -255,7 +255,7 @@ def _lifecycle(
 
 
 def _lifecycle_warnings(run_before: RunRecord, transition: PhaseTransition) -> None:
-    """Accepted, but unusual: say what happened in one line each (issue #14)."""
+    """Accepted, but unusual: say what happened, in one line each."""
     phase = f"phase {transition.phase_id}"
     if transition.old_status == "pending" and transition.new_status == "completed":
         _warn(f"{phase} was never started; it was completed directly")
@@ -264,11 +264,8 @@ def _lifecycle_warnings(run_before: RunRecord, transition: PhaseTransition) -> N
             f"run {run_before.id} had completed; {phase} is now {transition.new_status}, "
             "so the run is open again"
         )
-    elif run_before.status == "completed" and transition.old_status == transition.new_status:
-        _warn(
-            f"run {run_before.id} has completed and {phase} was already "
-            f"{transition.new_status}; nothing changed"
-        )
+    # A replay on a completed run changes nothing and stays silent: replaying is
+    # how a push interrupted by a crash or a tracker outage is finished.
 
 
 def _lifecycle_command(name: str, status: PhaseStatus, summary: str) -> None:
