@@ -42,6 +42,7 @@ from debussy.errors import (
     register_secret,
 )
 from debussy.issues import IssueStatus, JiraRef
+from debussy.plans.refs import is_jira_key
 from debussy.sync.trackers.http import TrackerHttp, decode_json
 from debussy.timeutil import parse_iso
 
@@ -62,7 +63,6 @@ SEARCH_FIELDS: tuple[str, ...] = (
 _REJECTED_BATCH_STATUS = frozenset({400})
 _GONE_STATUS = frozenset({410})
 _TRANSITION_REFUSED_STATUS = frozenset({400, 409, 422})
-_ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]*-[0-9]+")
 _KEY_IN_MESSAGE = re.compile(r"(?<![A-Za-z0-9_])([A-Za-z][A-Za-z0-9_]*-[0-9]+)(?![0-9])")
 _MAX_MESSAGE = 300
 
@@ -284,7 +284,7 @@ class JiraClient:
     async def fetch_issues(self, refs: Sequence[JiraRef]) -> dict[JiraRef, IssueStatus]:
         """Every ref's status; unknown, invisible or malformed keys come back ``missing``."""
         wanted = list(dict.fromkeys(refs))
-        keys = [ref.key for ref in wanted if _ISSUE_KEY.fullmatch(ref.key)]
+        keys = [ref.key for ref in wanted if is_jira_key(ref.key)]
         batches = [keys[start : start + BATCH_SIZE] for start in range(0, len(keys), BATCH_SIZE)]
         found: dict[str, IssueStatus] = {}
         for issues in await self._search_batches(batches):
@@ -497,13 +497,13 @@ class JiraClient:
 
 
 def _jql(keys: Iterable[str]) -> str:
-    """``key in (A-1, A-2)``: keys were checked against ``_ISSUE_KEY``, so nothing to escape."""
+    """``key in (A-1, A-2)``: keys were checked with ``is_jira_key``, so nothing to escape."""
     return f"key in ({', '.join(keys)})"
 
 
 def _checked_key(ref: JiraRef) -> str:
     """Only a real issue key goes into a URL path (no ``../`` tricks from a plan file)."""
-    if not _ISSUE_KEY.fullmatch(ref.key):
+    if not is_jira_key(ref.key):
         raise TrackerNotFoundError(PLATFORM, f"'{ref.key}' is not a Jira issue key")
     return ref.key
 
