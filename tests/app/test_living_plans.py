@@ -75,12 +75,15 @@ def test_every_command_follows_the_edited_plan(project: SandboxProject) -> None:
     # Unlinked, still labelled: shown with drift `unlinked`; unlinked and clean: gone.
     assert [d["type"] for d in dashboard["GH-10"]["drift"]] == ["unlinked"]
     assert [d["type"] for d in dashboard["GH-1"]["drift"]] == ["unlinked"]
-    assert "GH-12" not in dashboard and "PROJ-3" not in dashboard and "PROJ-1" in dashboard
+    assert "GH-12" not in dashboard
+    assert "PROJ-3" not in dashboard
+    assert "PROJ-1" in dashboard
 
     second = project.run("status", "--json")
     assert "plan changed" not in second.stderr, "each change is printed once"
     phases = {p["id"]: p for p in json.loads(second.stdout)["phases"]}
-    assert phases["3"]["status"] == "removed" and phases["3"]["issues"] == []
+    assert phases["3"]["status"] == "removed"
+    assert phases["3"]["issues"] == []
     assert (phases["4"]["status"], phases["4"]["changed_at"]) == ("pending", None)
     assert phases["1"]["issues"] == ["GH-6", "GH octo/lib#7"]
 
@@ -100,7 +103,8 @@ def test_every_command_follows_the_edited_plan(project: SandboxProject) -> None:
     assert labels(project, 1) == []
     assert project.sandbox.github_issue("octo/app", 10)["state"] == "open"
     after = issues_by_key(project.issues_json("--refresh"))
-    assert "GH-10" not in after and "GH-1" not in after
+    assert "GH-10" not in after
+    assert "GH-1" not in after
 
     # from-tracker follows the new phase: closing #13 completes phase 4 (untouched: no conflict).
     project.sandbox.close_issue("octo/app", 13)
@@ -110,7 +114,8 @@ def test_every_command_follows_the_edited_plan(project: SandboxProject) -> None:
 
     history = json.loads(project.ok("history", "--json").stdout)
     seen = [(c["kind"], c["subject"]) for c in history["plan_changes"]]
-    assert ("link_added", "GH-6") in seen and ("phase_removed", "3") in seen
+    assert ("link_added", "GH-6") in seen
+    assert ("phase_removed", "3") in seen
     assert all(c["seen_at"].endswith("Z") for c in history["plan_changes"])
     assert "Plan changes" in project.ok("history").stdout
 
@@ -119,7 +124,8 @@ def test_a_phase_event_on_a_removed_phase_names_it(project: SandboxProject) -> N
     project.write_plan(EDITED_MASTER, EDITED_PHASES)
     result = project.run("phase", "start", "3")
     assert result.exit_code == 1
-    assert "phase '3'" in result.stderr and "removed from the plan" in result.stderr
+    assert "phase '3'" in result.stderr
+    assert "removed from the plan" in result.stderr
     assert "Traceback" not in result.output
 
 
@@ -211,7 +217,8 @@ def test_start_refuses_a_second_running_run_of_the_same_plan(project: SandboxPro
     run_id = json.loads(project.ok("status", "--json").stdout)["run"]["id"]
     refused = project.run("start", "plans/MASTER_PLAN.md")
     assert refused.exit_code == 1
-    assert f"run {run_id}" in refused.stderr and "--force" in refused.stderr
+    assert f"run {run_id}" in refused.stderr
+    assert "--force" in refused.stderr
     forced = project.run("start", "plans/MASTER_PLAN.md", "--force")
     assert forced.exit_code == 0, forced.output
     assert f"Warning: --force given: starting another run while run {run_id}" in forced.stderr

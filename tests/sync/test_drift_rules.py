@@ -265,7 +265,8 @@ def test_an_unlinked_issue_drifts_only_while_it_carries_a_debussy_label() -> Non
     assert judgement.unlinked
     assert [(d.type, d.newer) for d in judgement.drifts] == [("unlinked", "debussy")]
     assert judgement.expected == UNLINKED
-    assert UNLINKED.allows("closed", "not_planned") and UNLINKED.label is None
+    assert UNLINKED.allows("closed", "not_planned")
+    assert UNLINKED.label is None
     assert detector.judge({GH_KEY: gh("open", labels=("bug",))}) == []
     [kept] = detector.judge({GH_KEY: gh("open", labels=("bug",))}, all_unlinked=True)
     assert kept.drifts == ()
