@@ -268,5 +268,5 @@ def test_an_unlinked_issue_drifts_only_while_it_carries_a_debussy_label() -> Non
     assert UNLINKED.allows("closed", "not_planned")
     assert UNLINKED.label is None
     assert detector.judge({GH_KEY: gh("open", labels=("bug",))}) == []
-    [kept] = detector.judge({GH_KEY: gh("open", labels=("bug",))}, all_unlinked=True)
-    assert kept.drifts == ()
+    assert detector.cleared({GH_KEY: gh("open", labels=("bug",))}) == [GH_KEY]
+    assert detector.cleared(labelled) == []

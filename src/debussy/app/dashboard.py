@@ -172,16 +172,14 @@ def assemble(detector: DriftDetector, result: FetchResult, *, now: datetime) -> 
 
 def cleared_unlinked(detector: DriftDetector, result: FetchResult) -> list[tuple[str, str]]:
     """Unlinked issues just read fresh without a Debussy label: nothing left to watch."""
+    if not detector.unlinked:
+        return []
     fresh = {
         key: status
         for key, status in result.statuses().items()
         if result.issues[ref_from_canonical(*key)].source == "fresh"
     }
-    return [
-        judgement.link.key
-        for judgement in detector.judge(fresh, all_unlinked=True)
-        if judgement.unlinked and not judgement.drifts
-    ]
+    return detector.cleared(fresh)
 
 
 def agreed_snapshots(dashboard: Dashboard) -> list[Snapshot]:

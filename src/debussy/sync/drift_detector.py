@@ -317,13 +317,8 @@ class DriftDetector:
         """The linked issues, then the unlinked ones that could still carry a label."""
         return [*self.links, *self.unlinked]
 
-    def judge(
-        self, statuses: Mapping[IssueKey, IssueStatus], *, all_unlinked: bool = False
-    ) -> list[Judgement]:
-        """Every linked issue (no status: no drift), then unlinked issues that drift.
-
-        ``all_unlinked`` keeps unlinked issues without drift too (to forget them).
-        """
+    def judge(self, statuses: Mapping[IssueKey, IssueStatus]) -> list[Judgement]:
+        """Every linked issue (no status: no drift), then the unlinked issues that drift."""
         auto_close = self.run.auto_close
         judged: list[Judgement] = []
         for context in linked_contexts(self.phases, self.links):
@@ -351,9 +346,17 @@ class DriftDetector:
             if status is None:
                 continue
             drifts = unlinked_drift(status, self.config)
-            if drifts or all_unlinked:
+            if drifts:
                 judged.append(Judgement(link, None, None, UNLINKED, tuple(drifts)))
         return judged
+
+    def cleared(self, statuses: Mapping[IssueKey, IssueStatus]) -> list[IssueKey]:
+        """Unlinked issues whose status shows no Debussy label: nothing left to watch."""
+        return [
+            link.key
+            for link in self.unlinked
+            if link.key in statuses and not unlinked_drift(statuses[link.key], self.config)
+        ]
 
     def reports(self, statuses: Mapping[IssueKey, IssueStatus]) -> list[DriftReport]:
         """One ``DriftReport`` per drift of every issue with a status (what sync plans from)."""
