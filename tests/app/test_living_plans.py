@@ -86,6 +86,7 @@ def test_every_command_follows_the_edited_plan(project: SandboxProject) -> None:
     assert phases["3"]["issues"] == []
     assert (phases["4"]["status"], phases["4"]["changed_at"]) == ("pending", None)
     assert phases["1"]["issues"] == ["GH-6", "GH octo/lib#7"]
+    assert "no longer in the plan (was pending)" in project.ok("status").stdout
 
     # A lifecycle event pushes to the issues the plan links now, never the unlinked ones.
     project.sandbox.clear_requests()
