@@ -171,3 +171,82 @@ def test_a_version_3_database_marks_untouched_phases_null(tmp_path: Path) -> Non
         # Phase 3 failed in the very second the run started: its event says it was touched.
         assert changed == {"1": "2026-11-27T10:00:00Z", "2": None, "3": start}
         assert state.get_run("r1").plan_fingerprint is None
+
+
+def test_a_link_moved_between_levels_is_one_change(state: StateManager) -> None:
+    run_id = started(state)
+    phases = [WantedPhase("1", "Cart", "p1.md"), WantedPhase("2", "Pay", "p2.md")]
+    changes = state.follow_plan(
+        run_id, phases, [gh(1, None), gh(10, None), gh(11, "2")], fingerprint=None
+    )
+    assert [c.text for c in changes] == ["GH-10 (phase 1 → plan)"]
+    assert [(i.display_key, i.phase_id) for i in state.linked_issues(run_id)][1] == ("GH-10", None)
+    assert state.unlinked_issues(run_id) == []
+
+
+def test_a_removed_phase_comes_back_with_its_status(state: StateManager) -> None:
+    run_id = started(state)
+    state.record_phase_status(run_id, "2", "failed", "flaky")
+    links = [gh(1, None), gh(10, "1")]
+    state.follow_plan(run_id, [WantedPhase("1", "Cart", "p1.md")], links, fingerprint=None)
+    changes = state.follow_plan(
+        run_id,
+        [WantedPhase("1", "Cart", "p1.md"), WantedPhase("2", "Pay", "p2.md")],
+        [*links, gh(11, "2")],
+        fingerprint=None,
+    )
+    assert [c.text for c in changes] == [
+        "+ phase 2 'Pay' (back in the plan)",
+        "+ GH-11 (phase 2)",
+    ]
+    assert (state.phase(run_id, "2").status, state.phase(run_id, "2").reason) == (
+        "failed",
+        "flaky",
+    )
+    assert state.removed_phases(run_id) == []
+
+
+def test_a_new_phase_may_take_a_removed_phase_number(state: StateManager) -> None:
+    run_id = started(state)
+    state.record_phase_status(run_id, "2", "running")
+    changes = state.follow_plan(
+        run_id,
+        [WantedPhase("1", "Cart", "p1.md"), WantedPhase("2", "Docs", "docs.md")],
+        [gh(1, None), gh(10, "1"), gh(13, "2")],
+        fingerprint=None,
+    )
+    # Same number, other file, old file gone: the phase continues (status kept, retitled).
+    assert "phase 2 'Pay' → 'Docs'" in [c.text for c in changes]
+    assert state.phase(run_id, "2").status == "running"
+    state.follow_plan(
+        run_id,
+        [
+            WantedPhase("1", "Cart", "p1.md"),
+            WantedPhase("2", "Docs", "docs.md"),
+            WantedPhase("3", "Ship", "ship.md"),
+        ],
+        [gh(1, None), gh(10, "1"), gh(13, "2")],
+        fingerprint=None,
+    )
+    state.follow_plan(
+        run_id,
+        [WantedPhase("1", "Cart", "p1.md"), WantedPhase("2", "Docs", "docs.md")],
+        [gh(1, None), gh(10, "1"), gh(13, "2")],
+        fingerprint=None,
+    )
+    state.record_phase_status(run_id, "2", "completed")
+    changes = state.follow_plan(
+        run_id,
+        [
+            WantedPhase("1", "Cart", "p1.md"),
+            WantedPhase("2", "Docs", "docs.md"),
+            WantedPhase("3", "Launch", "launch.md"),
+        ],
+        [gh(1, None), gh(10, "1"), gh(13, "2")],
+        fingerprint=None,
+    )
+    assert [c.text for c in changes] == ["+ phase 3 'Launch'"]
+    assert state.phase(run_id, "3").status == "pending"
+    [parked] = state.removed_phases(run_id)
+    assert parked.phase_id.startswith("3~removed~")
+    assert parked.title == "Ship"

@@ -605,10 +605,6 @@ class StateManager:
                 "UPDATE runs SET status = 'running', completed_at = NULL WHERE id = ?", (run_id,)
             )
 
-    def set_plan_fingerprint(self, run_id: str, fingerprint: str) -> None:
-        with self._write() as conn:
-            conn.execute("UPDATE runs SET plan_fingerprint = ? WHERE id = ?", (fingerprint, run_id))
-
     def plan_changes(self, run_ids: Sequence[str]) -> list[PlanChangeRecord]:
         """Every change the plans of these runs made, in the order they were seen."""
         if not run_ids:

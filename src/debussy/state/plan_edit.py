@@ -8,9 +8,11 @@ It is pure (no I/O) so the ``StateManager`` can run it inside the one write
 transaction that applies it, on rows read under the write lock.
 
 Phase identity: a phase is the same phase when its file is the same (renumbered or
-retitled, it keeps its status and history); failing that, when it has the same id
-and its old file is no longer in the plan (or was never recorded, in runs started
-before phases remembered their files). Everything else is added or removed.
+retitled, it keeps its status and history; a removed phase whose file is listed again
+comes back); failing that, a listed phase with the same id whose old file is no longer
+in the plan (or was never recorded, in runs started before phases remembered their
+files). Everything else is added or removed: a new phase never inherits the status of
+a removed one just because it took its number.
 """
 
 from __future__ import annotations
@@ -197,7 +199,9 @@ def _match_phases(
     by_id = {
         phase.phase_id: phase
         for phase in phases
-        if phase.phase_id not in taken and (phase.file is None or phase.file not in wanted_files)
+        if not phase.removed
+        and phase.phase_id not in taken
+        and (phase.file is None or phase.file not in wanted_files)
     }
     for position, phase in enumerate(wanted):
         if position in matches:
