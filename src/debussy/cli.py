@@ -23,7 +23,7 @@ from debussy.errors import DebussyError, redact
 
 if TYPE_CHECKING:
     from debussy.app.project import Project
-    from debussy.state.manager import PhaseTransition
+    from debussy.state.manager import PhaseTransition, RunRecord
     from debussy.state.status import PhaseStatus
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -126,6 +126,23 @@ def _fail(message: str) -> NoReturn:
     raise DebussyCliError(message)
 
 
+def _warn(message: str) -> None:
+    click.echo(f"Warning: {message}", err=True)
+
+
+def _follow(project: Project, run_id: str | None) -> RunRecord:
+    """The run, after it followed its plan; each plan change is printed once, on stderr."""
+    from debussy.app.plan_follow import follow_plan
+
+    followed = follow_plan(project, project.state.get_run(run_id))
+    if followed.warning:
+        _warn(followed.warning)
+    message = followed.message()
+    if message:
+        click.echo(message, err=True)
+    return followed.run
+
+
 # --- init ----------------------------------------------------------------------------
 
 
@@ -181,6 +198,16 @@ def start(plan: Path, force: bool, auto_close: bool, dry_run_sync: bool) -> None
                     "not started: the plan's issues were already delivered "
                     "(use --force to start anyway)"
                 )
+        from debussy.app.runs import still_running
+
+        for earlier in still_running(project, parsed)[:1]:
+            what = f"run {earlier.id} of {earlier.plan_path} (started {earlier.started_at})"
+            if not force:
+                _fail(
+                    f"not started: {what} is still running; finish it, or use --force "
+                    "to start another run alongside it"
+                )
+            _warn(f"--force given: starting another run while {what} is still running")
         run = start_run(project, parsed, auto_close=auto_close or project.config.github.auto_close)
         issues = len(parsed.all_issues())
         click.echo(
@@ -209,9 +236,10 @@ def _lifecycle(
 
     with _project() as project:
         state = project.state
-        run = state.get_run(run_id)
+        run = _follow(project, run_id)
         transition: PhaseTransition = state.record_phase_status(run.id, phase_id, status, reason)
         render_transition(make_console(), transition)
+        _lifecycle_warnings(run, transition)
         run = state.get_run(run.id)
         push = plan_lifecycle_writes(
             run, state.phases(run.id), state.linked_issues(run.id), transition, project.config
@@ -226,6 +254,20 @@ def _lifecycle(
         results = send_lifecycle_writes(push.writes, project.config, cache_path(project.root))
         state.record_pushes(push_records(run.id, results))
         render_write_results(make_console(), make_console(stderr=True), results)
+
+
+def _lifecycle_warnings(run_before: RunRecord, transition: PhaseTransition) -> None:
+    """Accepted, but unusual: say what happened, in one line each."""
+    phase = f"phase {transition.phase_id}"
+    if transition.old_status == "pending" and transition.new_status == "completed":
+        _warn(f"{phase} was never started; it was completed directly")
+    if transition.run_reopened:
+        _warn(
+            f"run {run_before.id} had completed; {phase} is now {transition.new_status}, "
+            "so the run is open again"
+        )
+    # A replay on a completed run changes nothing and stays silent: replaying is
+    # how a push interrupted by a crash or a tracker outage is finished.
 
 
 def _lifecycle_command(name: str, status: PhaseStatus, summary: str) -> None:
@@ -292,13 +334,14 @@ def status(run_id: str | None, as_json: bool, issues: bool, refresh: bool, exit_
     from debussy.output.run_view import render_status, status_document
 
     with _project() as project:
-        run = project.state.get_run(run_id)
+        run = _follow(project, run_id)
         phases = project.state.phases(run.id)
+        removed = project.state.removed_phases(run.id)
         linked = project.state.linked_issues(run.id)
         if as_json:
-            _print_json(status_document(run, phases, linked))
+            _print_json(status_document(run, phases, linked, removed))
         else:
-            render_status(make_console(), run, phases, linked)
+            render_status(make_console(), run, phases, linked, removed)
 
 
 def _issue_dashboard(
@@ -317,6 +360,7 @@ def _issue_dashboard(
 
     with _project() as project:
         config = project.config
+        run_id = _follow(project, run_id).id
         with (
             IssueCache(cache_path(project.root), config.cache.ttl_seconds) as cache,
             fetching_spinner(),
@@ -343,12 +387,16 @@ def history(as_json: bool, limit: int) -> None:
 
     with _project() as project:
         runs = project.state.list_runs(limit)
+        if runs:
+            _follow(project, runs[0].id)
+            runs = project.state.list_runs(limit)
         progress = project.state.run_progress([run.id for run in runs])
         syncs = project.state.sync_history(limit)
+        changes = project.state.plan_changes([run.id for run in runs])
         if as_json:
-            _print_json(history_document(runs, progress, syncs))
+            _print_json(history_document(runs, progress, syncs, changes))
         else:
-            render_history(make_console(), runs, progress, syncs)
+            render_history(make_console(), runs, progress, syncs, changes)
 
 
 @cli.command()
@@ -379,6 +427,7 @@ def sync(
     with _project() as project:
         state, config = project.state, project.config
         cache = cache_path(project.root)
+        run_id = _follow(project, run_id).id
         with fetching_spinner():
             outcome = prepare_sync(
                 state,

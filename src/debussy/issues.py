@@ -153,7 +153,12 @@ class IssueStatus(BaseModel):
 
 
 DriftType = Literal[
-    "closed_externally", "reopened_externally", "status_mismatch", "label_mismatch", "missing"
+    "closed_externally",
+    "reopened_externally",
+    "status_mismatch",
+    "label_mismatch",
+    "missing",
+    "unlinked",
 ]
 Newer = Literal["tracker", "debussy", "unknown"]
 

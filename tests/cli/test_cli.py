@@ -171,7 +171,7 @@ def test_history_lists_runs_newest_first(project: Path) -> None:
 def test_run_option_selects_an_older_run(project: Path) -> None:
     ok("start", "plans/MASTER_PLAN.md")
     first = status_json()
-    ok("start", "plans/MASTER_PLAN.md")
+    ok("start", "plans/MASTER_PLAN.md", "--force")  # the first run is still running
     ok("phase", "start", "1", "--run", first["run"]["id"])
     document = json.loads(ok("status", "--json", "--run", first["run"]["id"]).stdout)
     assert document["phases"][0]["status"] == "running"

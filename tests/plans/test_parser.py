@@ -428,6 +428,35 @@ def test_malformed_frontmatter_names_the_file_and_yaml_line(
     assert fragment in message
 
 
+@pytest.mark.parametrize(
+    ("frontmatter", "line", "fragment"),
+    [
+        ("owner: ana\ngithub_isues: [1]", 3, "'github_isues' (did you mean 'github_issues'?"),
+        ("jira-isue: [PROJ-1]", 2, "did you mean 'jira_issues'?"),
+        ("gh_issues: [1]", 2, "unknown frontmatter key 'gh_issues'"),
+    ],
+)
+def test_a_misspelt_debussy_frontmatter_key_names_key_file_and_line(
+    plan_folder: PlanFolder, frontmatter: str, line: int, fragment: str
+) -> None:
+    plan_folder.standard(phase_1=f"---\n{frontmatter}\n---\n# Phase 1\n")
+    message = error_of()
+    assert message.startswith(f"plans/phases/phase-1.md:{line}: unknown frontmatter key")
+    assert fragment in message
+
+
+def test_a_misspelt_key_in_the_master_frontmatter_is_an_error_too(
+    plan_folder: PlanFolder,
+) -> None:
+    plan_folder.standard(master="---\ngithub_rep: octo/app\n---\n" + TWO_PHASES)
+    assert error_of().startswith("plans/MASTER_PLAN.md:2: unknown frontmatter key 'github_rep'")
+
+
+def test_the_authors_own_frontmatter_keys_stay_free(plan_folder: PlanFolder) -> None:
+    plan_folder.standard(phase_1="---\nowner: ana\nstatus: done\nphase: 1\n---\n# Phase 1\n")
+    assert load().phases[0].headers["owner"] == "ana"
+
+
 def test_empty_frontmatter_is_fine(plan_folder: PlanFolder) -> None:
     plan_folder.standard(phase_1="---\n---\n# Phase 1\n\n**GitHub Issues:** #4\n")
     assert load().phase("1").issues == (GitHubRef("octo/app", 4),)

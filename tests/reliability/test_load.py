@@ -103,8 +103,16 @@ def fill_history(path: Path) -> None:
     conn = sqlite3.connect(path)
     try:
         with conn:
-            conn.executemany("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", runs)
-            conn.executemany("INSERT INTO phases VALUES (?, ?, ?, ?, ?, ?, ?)", phases)
+            conn.executemany(
+                "INSERT INTO runs (id, plan_path, plan_title, status, started_at, completed_at,"
+                " auto_close, github_repo) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                runs,
+            )
+            conn.executemany(
+                "INSERT INTO phases (run_id, phase_id, title, position, status, reason,"
+                " changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                phases,
+            )
             conn.executemany("INSERT INTO linked_issues VALUES (?, ?, ?, ?, ?, ?)", links)
             conn.executemany(
                 "INSERT INTO phase_events (run_id, phase_id, status, reason, source, at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -246,5 +254,8 @@ def test_history_and_status_stay_small_among_10000_runs(loaded: Loaded) -> None:
     status = issues_of(loaded.debussy("status", "--json", label="status --json"))
     assert len(status["phases"]) == SCALE.phases
 
-    again = loaded.debussy("start", "plans/MASTER_PLAN.md", label="start (10,000 runs to check)")
+    # --force: the run started by the fixture is still running (a second one is refused).
+    again = loaded.debussy(
+        "start", "plans/MASTER_PLAN.md", "--force", label="start (10,000 runs to check)"
+    )
     assert again.returncode == 0, again.stderr

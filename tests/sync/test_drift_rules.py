@@ -10,7 +10,7 @@ from debussy.config import Config, JiraConfig
 from debussy.issues import GitHubRef, IssueStatus
 from debussy.state.manager import LinkedIssue, PhaseRecord, RunRecord, Snapshot
 from debussy.state.status import PhaseStatus
-from debussy.sync.drift_detector import detect_run_drift, newer_side
+from debussy.sync.drift_detector import UNLINKED, DriftDetector, detect_run_drift, newer_side
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 BEFORE = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
@@ -219,3 +219,54 @@ def test_plan_level_issues_follow_the_run_aggregate() -> None:
     assert drift_of("failed", gh("open", labels=IN_PROGRESS), plan_level=True) == [
         ("label_mismatch", "tracker")
     ]
+
+
+def test_an_untouched_phase_makes_the_tracker_newer_whatever_the_times() -> None:
+    assert newer_side(BEFORE, None) == "tracker"
+    assert newer_side(None, None) == "tracker"
+    untouched = PhaseRecord("r1", "2", "Payment", 1, "pending", None, None)
+    [report] = detect_run_drift(
+        run_record(),
+        [untouched],
+        [LinkedIssue("r1", "2", "github", "octo/app#12", "GH-12")],
+        {GH_KEY: gh("closed", "completed", changed=BEFORE)},
+        {},
+        CONFIG,
+    )
+    assert (report.drift_type, report.newer) == ("closed_externally", "tracker")
+
+
+def test_plan_level_issues_are_untouched_until_some_phase_changes() -> None:
+    phases = [
+        PhaseRecord("r1", "1", "Cart", 0, "pending", None, None),
+        PhaseRecord("r1", "2", "Payment", 1, "pending", None, None),
+    ]
+    link = LinkedIssue("r1", None, "github", "octo/app#12", "GH-12")
+    [report] = detect_run_drift(
+        run_record(), phases, [link], {GH_KEY: gh("closed", changed=BEFORE)}, {}, CONFIG
+    )
+    assert report.newer == "tracker"
+    phases[1] = phase("running")  # changed at T0, after BEFORE: Debussy moved last
+    [report, _labels] = detect_run_drift(
+        run_record(), phases, [link], {GH_KEY: gh("closed", changed=BEFORE)}, {}, CONFIG
+    )
+    assert (report.drift_type, report.newer) == ("closed_externally", "debussy")
+
+
+def test_an_unlinked_issue_drifts_only_while_it_carries_a_debussy_label() -> None:
+    gone = LinkedIssue("r1", "2", "github", "octo/app#12", "GH-12")
+    jira_gone = LinkedIssue("r1", "2", "jira", "PROJ-3", "PROJ-3")
+    detector = DriftDetector(
+        run_record(), [phase("running")], [], CONFIG, unlinked=[gone, jira_gone]
+    )
+    assert detector.issues_to_read == [gone], "Jira never carries a Debussy label"
+    labelled = {GH_KEY: gh("closed", "completed", (*IN_PROGRESS, "bug"))}
+    [judgement] = detector.judge(labelled)
+    assert judgement.unlinked
+    assert [(d.type, d.newer) for d in judgement.drifts] == [("unlinked", "debussy")]
+    assert judgement.expected == UNLINKED
+    assert UNLINKED.allows("closed", "not_planned")
+    assert UNLINKED.label is None
+    assert detector.judge({GH_KEY: gh("open", labels=("bug",))}) == []
+    assert detector.cleared({GH_KEY: gh("open", labels=("bug",))}) == [GH_KEY]
+    assert detector.cleared(labelled) == []

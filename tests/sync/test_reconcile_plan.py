@@ -8,7 +8,7 @@ from debussy.config import Config, JiraConfig
 from debussy.issues import IssueStatus
 from debussy.state.manager import IssueKey, LinkedIssue, PhaseRecord, RunRecord
 from debussy.state.status import PhaseStatus
-from debussy.sync.drift_detector import detect_run_drift
+from debussy.sync.drift_detector import DriftDetector, detect_run_drift
 from debussy.sync.reconcile import SyncPlan, plan_from_tracker, plan_to_tracker
 
 CONFIG = Config(jira=JiraConfig(url="https://acme.atlassian.net"))
@@ -182,8 +182,8 @@ def to_tracker(
     phase_list: list[PhaseRecord], links: list[LinkedIssue], statuses: list[IssueStatus]
 ) -> SyncPlan:
     by_key: dict[IssueKey, IssueStatus] = {(s.platform, s.id): s for s in statuses}
-    drift = detect_run_drift(RUN, phase_list, links, by_key, {}, CONFIG)
-    return plan_to_tracker(RUN, phase_list, links, by_key, drift, CONFIG)
+    detector = DriftDetector(RUN, phase_list, links, CONFIG)
+    return plan_to_tracker(detector, by_key, detector.reports(by_key))
 
 
 def writes(plan: SyncPlan) -> list[str]:

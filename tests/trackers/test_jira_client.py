@@ -290,12 +290,13 @@ def test_a_ref_that_is_not_an_issue_key_is_missing_and_never_sent() -> None:
     jira = FakeJira("cloud")
     jira.add_many(1)
 
-    result, requests = fetch(jira, ["PROJ-1", "PROJ-1) OR project = SECRET", "proj"])
+    result, requests = fetch(jira, ["PROJ-1", "PROJ-1) OR project = SECRET", "proj", "PROJ-0"])
 
     assert requests == 1
     assert jira.body(jira.searches()[0])["jql"] == "key in (PROJ-1)"
     assert result[JiraRef("PROJ-1) OR project = SECRET")].missing
     assert result[JiraRef("proj")].missing
+    assert result[JiraRef("PROJ-0")].missing, "the plans' key pattern: numbers start at 1"
     assert not result[JiraRef("PROJ-1")].missing
 
 

@@ -1,9 +1,13 @@
 """The issue dashboard behind ``debussy status --issues``: fetch, compare, remember.
 
 ``build_dashboard`` reads one run's linked issues from the state database, asks
-the ``IssueStatusFetcher`` for their statuses (cache first), judges each against
-the expectation of its phase with the drift rules of ``drift_detector``, and
-returns a ``Dashboard`` that both renderers (Rich table, §6 JSON document) read.
+the ``IssueStatusFetcher`` for their statuses (cache first), has the run's
+``DriftDetector`` judge each against the expectation of its phase, and returns a
+``Dashboard`` that both renderers (Rich table, §6 JSON document) read.
+
+Issues the plan no longer links are read too (GitHub only: Jira never carries a
+Debussy label) and shown, with drift ``unlinked``, while they still carry a
+Debussy label; once one is seen fresh without it, the run forgets it.
 
 It also records tracker snapshots, and only of issues fetched just now whose
 *state* agrees with Debussy (no drift other than ``label_mismatch``): a snapshot
@@ -16,7 +20,6 @@ snapshot's state, and a ``sync`` from the tracker leaves labels as they are.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +32,7 @@ from debussy.issues import Drift, GitHubRef, IssueRef, IssueStatus, ref_from_can
 from debussy.state.manager import LinkedIssue, RunRecord, Snapshot, StateManager
 from debussy.state.status import PhaseStatus
 from debussy.sync.cache import CACHE_FILE, IssueCache
-from debussy.sync.drift_detector import expectation_for, issue_drift, linked_contexts
+from debussy.sync.drift_detector import DriftDetector
 from debussy.sync.expected import GitHubExpectation, JiraExpectation
 from debussy.sync.status_fetcher import FetchedIssue, FetchResult, IssueStatusFetcher, Source
 from debussy.timeutil import Clock
@@ -51,9 +54,14 @@ class IssueRow:
     ref: IssueRef
     fetched: FetchedIssue
     expected: GitHubExpectation | JiraExpectation
-    debussy_status: PhaseStatus
+    debussy_status: PhaseStatus | None
+    """None for an issue the plan no longer links."""
     debussy_changed_at: datetime | None
     drifts: tuple[Drift, ...]
+
+    @property
+    def unlinked(self) -> bool:
+        return self.debussy_status is None
 
     @property
     def key(self) -> str:
@@ -123,54 +131,55 @@ def build_dashboard(
     are in ``dashboard.fetch.errors`` and the affected rows.
     """
     run = state.get_run(run_id)
-    links = state.linked_issues(run.id)
-    refs = [ref_from_canonical(link.platform, link.ref) for link in links]
+    detector = DriftDetector.for_run(state, config, run)
+    refs = [ref_from_canonical(link.platform, link.ref) for link in detector.issues_to_read]
 
     fetcher = IssueStatusFetcher(config, cache=cache, clients=clients, clock=clock)
     result = fetcher.fetch_blocking(refs, refresh=refresh)
-    dashboard = assemble(state, config, run, links, result, now=clock())
+    dashboard = assemble(detector, result, now=clock())
     state.save_snapshots(agreed_snapshots(dashboard))
+    state.forget_unlinked(run.id, cleared_unlinked(detector, result))
     return dashboard
 
 
-def assemble(
-    state: StateManager,
-    config: Config,
-    run: RunRecord,
-    links: Sequence[LinkedIssue],
-    result: FetchResult,
-    *,
-    now: datetime,
-) -> Dashboard:
-    """Judge every fetched issue against its phase (pure apart from reading the state)."""
-    phases = state.phases(run.id)
-    snapshots = state.snapshots(link.key for link in links)
+def assemble(detector: DriftDetector, result: FetchResult, *, now: datetime) -> Dashboard:
+    """One row per linked issue, and per unlinked issue still labelled, as judged (pure)."""
+    statuses = result.statuses()
     rows: list[IssueRow] = []
-    for context in linked_contexts(phases, links):
-        link = context.link
+    for judgement in detector.judge(statuses):
+        link = judgement.link
         ref = ref_from_canonical(link.platform, link.ref)
         fetched = result.issues.get(ref) or FetchedIssue(ref, None, "unknown", None)
-        drifts: list[Drift] = []
-        if fetched.status is not None:
-            drifts = issue_drift(
-                context,
-                fetched.status,
-                snapshots.get(link.key),
-                config,
-                auto_close=run.auto_close,
-            )
         rows.append(
             IssueRow(
                 link=link,
                 ref=ref,
                 fetched=fetched,
-                expected=expectation_for(context, config, auto_close=run.auto_close),
-                debussy_status=context.status,
-                debussy_changed_at=context.changed_at,
-                drifts=tuple(drifts),
+                expected=judgement.expected,
+                debussy_status=judgement.status,
+                debussy_changed_at=judgement.changed_at,
+                drifts=judgement.drifts,
             )
         )
-    return Dashboard(run=run, rows=tuple(rows), fetch=result, config=config, generated_at=now)
+    return Dashboard(
+        run=detector.run,
+        rows=tuple(rows),
+        fetch=result,
+        config=detector.config,
+        generated_at=now,
+    )
+
+
+def cleared_unlinked(detector: DriftDetector, result: FetchResult) -> list[tuple[str, str]]:
+    """Unlinked issues just read fresh without a Debussy label: nothing left to watch."""
+    if not detector.unlinked:
+        return []
+    fresh = {
+        key: status
+        for key, status in result.statuses().items()
+        if result.issues[ref_from_canonical(*key)].source == "fresh"
+    }
+    return detector.cleared(fresh)
 
 
 def agreed_snapshots(dashboard: Dashboard) -> list[Snapshot]:
@@ -180,7 +189,7 @@ def agreed_snapshots(dashboard: Dashboard) -> list[Snapshot]:
     saved: set[tuple[str, str]] = set()
     for row in dashboard.rows:
         status = row.status
-        if row.source != "fresh" or status is None or status.missing:
+        if row.source != "fresh" or status is None or status.missing or row.unlinked:
             continue
         if any(drift.type != "label_mismatch" for drift in row.drifts):
             continue

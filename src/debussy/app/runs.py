@@ -14,6 +14,7 @@ from debussy.app.project import Project
 from debussy.issues import IssueRef
 from debussy.plans import Plan, load_plan, origin_repo
 from debussy.state.manager import CompletedFeature, NewLink, NewPhase, RunRecord
+from debussy.state.plan_edit import WantedLink, WantedPhase
 
 
 def default_github_repo(project: Project) -> str | None:
@@ -82,12 +83,45 @@ def links_of(plan: Plan) -> list[NewLink]:
     return links
 
 
+def phase_file(plan: Plan, file: Path | None) -> str:
+    """A phase file relative to the plan's folder: the phase's identity across renumbering."""
+    if file is None:
+        return ""
+    try:
+        return file.relative_to(plan.path.parent).as_posix()
+    except ValueError:
+        return file.as_posix()
+
+
+def wanted_of(plan: Plan) -> tuple[list[WantedPhase], list[WantedLink]]:
+    """The phases and links a run of ``plan`` should track, as ``follow_plan`` compares them."""
+    phases = [
+        WantedPhase(phase.id, phase.title, phase_file(plan, phase.file)) for phase in plan.phases
+    ]
+    links = [
+        WantedLink(link.platform, link.ref, link.display_key, link.phase_id)
+        for link in links_of(plan)
+    ]
+    return phases, links
+
+
+def still_running(project: Project, plan: Plan) -> list[RunRecord]:
+    """Earlier runs of this plan that are still running (``start`` refuses another)."""
+    return project.state.running_runs(project.relative(plan.path))
+
+
 def start_run(project: Project, plan: Plan, *, auto_close: bool) -> RunRecord:
+    from debussy.app.plan_follow import fingerprint, plan_files
+
+    files = plan_files(plan.path, [phase.file for phase in plan.phases])
     return project.state.create_run(
         plan_path=project.relative(plan.path),
         plan_title=plan.title,
-        phases=[NewPhase(phase.id, phase.title) for phase in plan.phases],
+        phases=[
+            NewPhase(phase.id, phase.title, phase_file(plan, phase.file)) for phase in plan.phases
+        ],
         issues=links_of(plan),
         auto_close=auto_close,
         github_repo=plan.github_repo,
+        plan_fingerprint=fingerprint(project, files),
     )

@@ -25,7 +25,7 @@ from debussy.errors import DebussyError
 from debussy.issues import ref_from_canonical
 from debussy.state.manager import PhaseTransition, StateManager
 from debussy.sync.cache import IssueCache
-from debussy.sync.drift_detector import detect_run_drift
+from debussy.sync.drift_detector import DriftDetector
 from debussy.sync.reconcile import (
     SCHEMA_VERSION,
     Direction,
@@ -112,28 +112,28 @@ def prepare_sync(
 ) -> SyncOutcome:
     """Fetch every linked issue fresh and build the plan (writes nothing to the state)."""
     run = state.get_run(run_id)
-    phases = state.phases(run.id)
-    links = state.linked_issues(run.id)
-    refs = [ref_from_canonical(link.platform, link.ref) for link in links]
+    detector = DriftDetector.for_run(state, config, run)
+    to_read = detector.issues_to_read
+    refs = [ref_from_canonical(link.platform, link.ref) for link in to_read]
 
     async def fetch() -> FetchResult:
         with IssueCache(cache_path, config.cache.ttl_seconds) as cache:
             async with IssueStatusFetcher(config, cache=cache) as fetcher:
                 return await fetcher.fetch(refs, refresh=True)
 
-    result = asyncio.run(fetch()) if links else FetchResult()
+    result = asyncio.run(fetch()) if to_read else FetchResult()
     statuses = result.statuses()
     fresh = {
         key: status
         for key, status in statuses.items()
         if result.issues[ref_from_canonical(*key)].source == "fresh"
     }
-    snapshots = state.snapshots(link.key for link in links)
-    drift = detect_run_drift(run, phases, links, fresh, snapshots, config)
+    drift = detector.reports(fresh)
+    phases, links = detector.phases, detector.links
     if direction == "from-tracker":
         plan = plan_from_tracker(run, phases, links, fresh, drift, force=force)
     else:
-        plan = plan_to_tracker(run, phases, links, fresh, drift, config)
+        plan = plan_to_tracker(detector, fresh, drift)
     return SyncOutcome(plan=plan, fetch=result)
 
 

@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from debussy.state.manager import LinkedIssue, PhaseRecord, RunRecord, SyncEntry
+from debussy.state.manager import (
+    LinkedIssue,
+    PhaseRecord,
+    PlanChangeRecord,
+    RunRecord,
+    SyncEntry,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -24,6 +30,7 @@ STATUS_STYLES = {
     "completed": "green",
     "failed": "red",
     "blocked": "yellow",
+    "removed": "dim strike",
 }
 
 
@@ -46,9 +53,17 @@ def run_summary(run: RunRecord) -> dict[str, Any]:
 
 
 def status_document(
-    run: RunRecord, phases: Sequence[PhaseRecord], issues: Sequence[LinkedIssue]
+    run: RunRecord,
+    phases: Sequence[PhaseRecord],
+    issues: Sequence[LinkedIssue],
+    removed: Sequence[PhaseRecord] = (),
 ) -> dict[str, Any]:
-    """The ``debussy status --json`` document (PRODUCT.md §5)."""
+    """The ``debussy status --json`` document (PRODUCT.md §5).
+
+    Phases the plan no longer lists follow the others with status ``removed``
+    (their last status in ``last_status``) and no issues: the plan unlinked them.
+    ``changed_at`` is null for a phase untouched since the run started (§7).
+    """
     keys = issue_keys_by_phase(issues)
     return {
         "schema_version": SCHEMA_VERSION,
@@ -63,6 +78,19 @@ def status_document(
                 "issues": keys.get(phase.phase_id, []),
             }
             for phase in phases
+        ]
+        + [
+            {
+                "id": phase.phase_id,
+                "title": phase.title,
+                "status": "removed",
+                "reason": phase.reason,
+                "changed_at": phase.changed_at,
+                "issues": [],
+                "last_status": phase.status,
+                "removed_at": phase.removed_at,
+            }
+            for phase in removed
         ],
     }
 
@@ -77,6 +105,7 @@ def render_status(
     run: RunRecord,
     phases: Sequence[PhaseRecord],
     issues: Sequence[LinkedIssue],
+    removed: Sequence[PhaseRecord] = (),
 ) -> None:
     from rich.markup import escape
     from rich.table import Table
@@ -99,8 +128,17 @@ def render_status(
             escape(phase.title),
             styled_status(phase.status),
             escape(phase.reason or ""),
-            phase.changed_at,
+            phase.changed_at or "",
             escape(", ".join(keys.get(phase.phase_id, []))),
+        )
+    for phase in removed:
+        table.add_row(
+            escape(phase.phase_id),
+            escape(phase.title),
+            styled_status("removed"),
+            escape(f"no longer in the plan (was {phase.status})"),
+            phase.removed_at or "",
+            "",
         )
     console.print(table)
 
@@ -109,6 +147,7 @@ def history_document(
     runs: Sequence[RunRecord],
     progress: Mapping[str, tuple[int, int]],
     syncs: Sequence[SyncEntry],
+    plan_changes: Sequence[PlanChangeRecord] = (),
 ) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
@@ -134,6 +173,17 @@ def history_document(
             }
             for sync in syncs
         ],
+        "plan_changes": [
+            {
+                "run": change.run_id,
+                "seen_at": change.seen_at,
+                "kind": change.kind,
+                "subject": change.subject,
+                "phase": change.phase_id,
+                "change": change.change,
+            }
+            for change in plan_changes
+        ],
     }
 
 
@@ -142,6 +192,7 @@ def render_history(
     runs: Sequence[RunRecord],
     progress: Mapping[str, tuple[int, int]],
     syncs: Sequence[SyncEntry],
+    plan_changes: Sequence[PlanChangeRecord] = (),
 ) -> None:
     from rich.markup import escape
     from rich.table import Table
@@ -163,6 +214,15 @@ def render_history(
             run.completed_at or "",
         )
     console.print(table)
+    if plan_changes:
+        table = Table(
+            title="Plan changes", title_justify="left", box=_box(console), header_style="bold"
+        )
+        for column in ("Seen", "Run", "Change"):
+            table.add_column(column)
+        for change in plan_changes:
+            table.add_row(change.seen_at, change.run_id, escape(change.change))
+        console.print(table)
     if not syncs:
         return
     table = Table(title="Syncs", title_justify="left", box=_box(console), header_style="bold")

@@ -32,7 +32,12 @@ _NAME = GITHUB_NAME
 _NUMBER = r"[0-9]+"
 _SHORT_RE = re.compile(rf"(?:gh)?#(?P<number>{_NUMBER})", re.IGNORECASE)
 _CROSS_RE = re.compile(rf"(?P<repo>{_OWNER}/{_NAME})#(?P<number>{_NUMBER})")
-_JIRA_KEY_RE = re.compile(rf"(?P<project>[A-Za-z][A-Za-z0-9_]*)-(?P<number>{_NUMBER})")
+JIRA_KEY_RE = re.compile(r"[A-Z][A-Z0-9_]*-[1-9][0-9]*")
+"""A Jira issue key as Debussy stores it: upper case, numbered from 1 (``PROJ-0`` is not one).
+
+The one pattern for Jira keys: plans are parsed with it, and the Jira client
+checks every key against it before a key goes into JQL or a URL path.
+"""
 
 # ``[text](url)`` and ``<url>``: editors produce them when a URL is pasted.
 _MARKDOWN_LINK_RE = re.compile(r"\[[^\]\n]*\]\(\s*<?(?P<url>[^\s()<>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
@@ -177,12 +182,15 @@ def _jira_url_ref(token: str, *, where: str, hosts: Collection[str]) -> JiraRef:
     return JiraRef(key)
 
 
+def is_jira_key(key: str) -> bool:
+    """Whether ``key`` is a Jira issue key in canonical (upper-case) form."""
+    return key.isascii() and JIRA_KEY_RE.fullmatch(key) is not None
+
+
 def _jira_key(token: str) -> str | None:
     """``PROJ-12`` upper-cased, or None; Jira itself treats keys case-insensitively."""
-    match = _JIRA_KEY_RE.fullmatch(token)
-    if match is None or _issue_number(match["number"]) is None:
-        return None
-    return token.upper()
+    key = token.upper()
+    return key if token.isascii() and is_jira_key(key) else None
 
 
 def _issue_number(digits: str, *, limit: int | None = None) -> int | None:

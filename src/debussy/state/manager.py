@@ -31,6 +31,14 @@ from typing import Any, TypeVar
 
 from debussy import timeutil
 from debussy.errors import StalePlanError, StateError
+from debussy.state.plan_edit import (
+    CurrentPhase,
+    PlanChange,
+    PlanEdit,
+    WantedLink,
+    WantedPhase,
+    diff_plan,
+)
 from debussy.state.schema import MIGRATIONS, SCHEMA_VERSION
 from debussy.state.status import PhaseStatus, as_phase_status
 
@@ -51,6 +59,8 @@ _CHUNK = 500
 class NewPhase:
     phase_id: str
     title: str
+    file: str | None = None
+    """The phase file relative to the plan's folder: what identifies the phase later."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +83,8 @@ class RunRecord:
     completed_at: str | None
     auto_close: bool
     github_repo: str | None
+    plan_fingerprint: str | None = None
+    """``(path, mtime_ns, size)`` of the plan files when the run last followed its plan."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +95,11 @@ class PhaseRecord:
     position: int
     status: PhaseStatus
     reason: str | None
-    changed_at: str
+    changed_at: str | None
+    """The last lifecycle event or sync that changed the phase; None: untouched since start."""
+    file: str | None = None
+    removed_at: str | None = None
+    """When the plan stopped listing this phase (it is then shown as ``removed``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +134,11 @@ class PhaseTransition:
     old_status: PhaseStatus
     new_status: PhaseStatus
     reason: str | None
-    changed_at: str
+    changed_at: str | None
     run_completed: bool = False
     feature: CompletedFeature | None = None
+    run_reopened: bool = False
+    """The run had completed and this event made it running again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +189,19 @@ class PushRecord:
     outcome: str
     detail: str | None
     at: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlanChangeRecord:
+    """A change the plan made to a run, with when a command first saw it."""
+
+    id: int
+    run_id: str
+    seen_at: str
+    kind: str
+    subject: str
+    phase_id: str | None
+    change: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,20 +355,29 @@ class StateManager:
         issues: Sequence[NewLink],
         auto_close: bool = False,
         github_repo: str | None = None,
+        plan_fingerprint: str | None = None,
     ) -> RunRecord:
-        """Record a new run with all phases pending and its linked issues."""
+        """Record a new run with all phases pending (and untouched) and its linked issues."""
         run_id = secrets.token_hex(4)
         now = self._now()
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO runs (id, plan_path, plan_title, status, started_at, auto_close,"
-                " github_repo) VALUES (?, ?, ?, 'running', ?, ?, ?)",
-                (run_id, plan_path, plan_title, now, int(auto_close), github_repo),
+                " github_repo, plan_fingerprint) VALUES (?, ?, ?, 'running', ?, ?, ?, ?)",
+                (
+                    run_id,
+                    plan_path,
+                    plan_title,
+                    now,
+                    int(auto_close),
+                    github_repo,
+                    plan_fingerprint,
+                ),
             )
             conn.executemany(
-                "INSERT INTO phases (run_id, phase_id, title, position, status, changed_at)"
+                "INSERT INTO phases (run_id, phase_id, title, position, status, file)"
                 " VALUES (?, ?, ?, ?, 'pending', ?)",
-                [(run_id, p.phase_id, p.title, i, now) for i, p in enumerate(phases)],
+                [(run_id, p.phase_id, p.title, i, p.file) for i, p in enumerate(phases)],
             )
             conn.executemany(
                 "INSERT OR IGNORE INTO linked_issues"
@@ -385,30 +425,204 @@ class StateManager:
         marks = ",".join("?" * len(run_ids))
         sql = _with_marks(
             "SELECT run_id, SUM(status = 'completed') AS done, COUNT(*) AS total FROM phases"
-            " WHERE run_id IN ({marks}) GROUP BY run_id",
+            " WHERE run_id IN ({marks}) AND removed_at IS NULL GROUP BY run_id",
             marks,
         )
         rows = self._read(sql, list(run_ids))
         return {row["run_id"]: (int(row["done"] or 0), int(row["total"])) for row in rows}
 
     def phases(self, run_id: str) -> list[PhaseRecord]:
-        rows = self._read("SELECT * FROM phases WHERE run_id = ? ORDER BY position", (run_id,))
+        """The phases the plan lists now (removed ones are in ``removed_phases``)."""
+        rows = self._read(
+            "SELECT * FROM phases WHERE run_id = ? AND removed_at IS NULL ORDER BY position",
+            (run_id,),
+        )
+        return [_phase(row) for row in rows]
+
+    def removed_phases(self, run_id: str) -> list[PhaseRecord]:
+        """Phases the plan no longer lists: kept with their history, shown as ``removed``."""
+        rows = self._read(
+            "SELECT * FROM phases WHERE run_id = ? AND removed_at IS NOT NULL ORDER BY position",
+            (run_id,),
+        )
         return [_phase(row) for row in rows]
 
     def phase(self, run_id: str, phase_id: str) -> PhaseRecord:
+        return self._locked_phase(self._conn, run_id, phase_id)
+
+    def running_runs(self, plan_path: str) -> list[RunRecord]:
+        """Runs of this plan still running, newest first (``start`` refuses another)."""
         rows = self._read(
-            "SELECT * FROM phases WHERE run_id = ? AND phase_id = ?", (run_id, phase_id)
+            "SELECT * FROM runs WHERE plan_path = ? AND status = 'running'"
+            " ORDER BY started_at DESC, rowid DESC",
+            (plan_path,),
         )
-        if not rows:
-            known = ", ".join(p.phase_id for p in self.phases(run_id)) or "none"
-            raise StateError(f"run {run_id} has no phase '{phase_id}' (phases: {known})")
-        return _phase(rows[0])
+        return [_run(row) for row in rows]
 
     def linked_issues(self, run_id: str) -> list[LinkedIssue]:
         rows = self._read(
             "SELECT * FROM linked_issues WHERE run_id = ? ORDER BY position", (run_id,)
         )
         return [_from_row(LinkedIssue, row) for row in rows]
+
+    def unlinked_issues(self, run_id: str) -> list[LinkedIssue]:
+        """Issues the plan stopped linking (``phase_id``: where they were), oldest first."""
+        rows = self._read(
+            "SELECT * FROM unlinked_issues WHERE run_id = ? ORDER BY unlinked_at, rowid",
+            (run_id,),
+        )
+        return [_from_row(LinkedIssue, row) for row in rows]
+
+    def forget_unlinked(self, run_id: str, keys: Iterable[IssueKey]) -> None:
+        """Stop watching unlinked issues that no longer carry a Debussy label."""
+        rows = [(run_id, platform, ref) for platform, ref in keys]
+        if not rows:
+            return
+        with self._write() as conn:
+            conn.executemany(
+                "DELETE FROM unlinked_issues WHERE run_id = ? AND platform = ? AND ref = ?", rows
+            )
+
+    # --- following the plan ---------------------------------------------------------------
+
+    def follow_plan(
+        self,
+        run_id: str,
+        phases: Sequence[WantedPhase],
+        links: Sequence[WantedLink],
+        *,
+        fingerprint: str | None,
+    ) -> list[PlanChange]:
+        """Make the run track what the plan says now, in one transaction (``plan_edit``).
+
+        The difference is computed from rows read under the write lock, so two
+        commands seeing the same edit at once record it once. Returns the changes
+        made (empty when the plan says what the run already tracks).
+        """
+        with self._write() as conn:
+            rows = conn.execute(
+                "SELECT * FROM phases WHERE run_id = ? ORDER BY position", (run_id,)
+            ).fetchall()
+            current = [
+                CurrentPhase(r["phase_id"], r["title"], r["file"], r["removed_at"] is not None)
+                for r in rows
+            ]
+            linked = [
+                WantedLink(r["platform"], r["ref"], r["display_key"], r["phase_id"])
+                for r in conn.execute(
+                    "SELECT * FROM linked_issues WHERE run_id = ? ORDER BY position", (run_id,)
+                )
+            ]
+            edit = diff_plan(current, linked, phases, links)
+            self._apply_plan_edit(conn, run_id, edit)
+            conn.execute("UPDATE runs SET plan_fingerprint = ? WHERE id = ?", (fingerprint, run_id))
+        return edit.changes
+
+    def _apply_plan_edit(self, conn: sqlite3.Connection, run_id: str, edit: PlanEdit) -> None:
+        now = self._now()
+        final_ids = {move.new_id for move in edit.kept} | {p.phase_id for p, _ in edit.added}
+        conn.executemany(
+            "UPDATE phases SET removed_at = ? WHERE run_id = ? AND phase_id = ?",
+            [(now, run_id, phase_id) for phase_id in edit.removed],
+        )
+        # Removed phases keep their rows; one whose id a listed phase now uses steps aside.
+        kept_old = {move.old_id for move in edit.kept}
+        parked = [
+            row["phase_id"]
+            for row in conn.execute(
+                "SELECT phase_id FROM phases WHERE run_id = ? AND removed_at IS NOT NULL",
+                (run_id,),
+            )
+            if row["phase_id"] in final_ids and row["phase_id"] not in kept_old
+        ]
+        renames = [(old, f"{old}~removed~{now}") for old in parked]
+        moving = [move for move in edit.kept if move.old_id != move.new_id]
+        # Two steps through temporary ids, so swapping two phases' numbers never collides.
+        renames += [(move.old_id, f"~moving~{index}") for index, move in enumerate(moving)]
+        for old, new in renames:
+            self._rename_phase(conn, run_id, old, new)
+        for index, move in enumerate(moving):
+            self._rename_phase(conn, run_id, f"~moving~{index}", move.new_id)
+        conn.executemany(
+            "UPDATE phases SET title = ?, file = ?, position = ?, removed_at = NULL"
+            " WHERE run_id = ? AND phase_id = ?",
+            [(m.title, m.file, m.position, run_id, m.new_id) for m in edit.kept],
+        )
+        conn.executemany(
+            "INSERT INTO phases (run_id, phase_id, title, position, status, file)"
+            " VALUES (?, ?, ?, ?, 'pending', ?)",
+            [(run_id, p.phase_id, p.title, position, p.file) for p, position in edit.added],
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO unlinked_issues"
+            " (run_id, phase_id, platform, ref, display_key, unlinked_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(run_id, u.phase_id, u.platform, u.ref, u.display_key, now) for u in edit.unlinked],
+        )
+        conn.executemany(
+            "DELETE FROM unlinked_issues WHERE run_id = ? AND platform = ? AND ref = ?",
+            [(run_id, link.platform, link.ref) for link in edit.links],
+        )
+        conn.execute("DELETE FROM linked_issues WHERE run_id = ?", (run_id,))
+        conn.executemany(
+            "INSERT INTO linked_issues (run_id, phase_id, platform, ref, display_key, position)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (run_id, link.phase_id, link.platform, link.ref, link.display_key, position)
+                for position, link in enumerate(edit.links)
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO plan_changes (run_id, seen_at, kind, subject, phase_id, change)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(run_id, now, c.kind, c.subject, c.phase_id, c.text) for c in edit.changes],
+        )
+        self._reopen_if_open_phases(conn, run_id)
+
+    def _rename_phase(self, conn: sqlite3.Connection, run_id: str, old: str, new: str) -> None:
+        for table in ("phases", "phase_events", "tracker_pushes", "unlinked_issues"):
+            conn.execute(
+                _with_table(
+                    "UPDATE {table} SET phase_id = ? WHERE run_id = ? AND phase_id = ?", table
+                ),
+                (new, run_id, old),
+            )
+
+    def _reopen_if_open_phases(self, conn: sqlite3.Connection, run_id: str) -> None:
+        """A phase added to a completed run's plan makes the run running again.
+
+        The opposite (removing the last open phase) does not complete the run: a
+        run completes by a lifecycle event or a sync, which records the feature.
+        """
+        remaining = conn.execute(
+            "SELECT COUNT(*) FROM phases WHERE run_id = ? AND status != 'completed'"
+            " AND removed_at IS NULL",
+            (run_id,),
+        ).fetchone()[0]
+        run_row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if remaining > 0 and run_row["status"] == "completed":
+            conn.execute(
+                "UPDATE runs SET status = 'running', completed_at = NULL WHERE id = ?", (run_id,)
+            )
+
+    def plan_changes(self, run_ids: Sequence[str]) -> list[PlanChangeRecord]:
+        """Every change the plans of these runs made, in the order they were seen."""
+        if not run_ids:
+            return []
+        marks = ",".join("?" * len(run_ids))
+        sql = _with_marks("SELECT * FROM plan_changes WHERE run_id IN ({marks}) ORDER BY id", marks)
+        return [
+            PlanChangeRecord(
+                id=row["id"],
+                run_id=row["run_id"],
+                seen_at=row["seen_at"],
+                kind=row["kind"],
+                subject=row["subject"],
+                phase_id=row["phase_id"],
+                change=row["change"],
+            )
+            for row in self._read(sql, list(run_ids))
+        ]
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -459,15 +673,25 @@ class StateManager:
             return transitions
 
     def _locked_phase(self, conn: sqlite3.Connection, run_id: str, phase_id: str) -> PhaseRecord:
-        row = conn.execute(
-            "SELECT * FROM phases WHERE run_id = ? AND phase_id = ?", (run_id, phase_id)
-        ).fetchone()
-        if row is None:
+        try:
+            row = conn.execute(
+                "SELECT * FROM phases WHERE run_id = ? AND phase_id = ?", (run_id, phase_id)
+            ).fetchone()
             known = conn.execute(
-                "SELECT phase_id FROM phases WHERE run_id = ? ORDER BY position", (run_id,)
+                "SELECT phase_id FROM phases WHERE run_id = ? AND removed_at IS NULL"
+                " ORDER BY position",
+                (run_id,),
             ).fetchall()
-            names = ", ".join(r["phase_id"] for r in known) or "none"
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from exc
+        names = ", ".join(r["phase_id"] for r in known) or "none"
+        if row is None:
             raise StateError(f"run {run_id} has no phase '{phase_id}' (phases: {names})")
+        if row["removed_at"] is not None:
+            raise StateError(
+                f"phase '{phase_id}' of run {run_id} was removed from the plan "
+                f"(at {row['removed_at']}); phases now: {names}"
+            )
         return _phase(row)
 
     def _change_phase(
@@ -502,9 +726,11 @@ class StateManager:
         run_completed = False
         feature: CompletedFeature | None = None
         remaining = conn.execute(
-            "SELECT COUNT(*) FROM phases WHERE run_id = ? AND status != 'completed'",
+            "SELECT COUNT(*) FROM phases WHERE run_id = ? AND status != 'completed'"
+            " AND removed_at IS NULL",
             (current.run_id,),
         ).fetchone()[0]
+        run_reopened = False
         run_row = conn.execute("SELECT * FROM runs WHERE id = ?", (current.run_id,)).fetchone()
         if remaining == 0 and run_row["status"] != "completed":
             conn.execute(
@@ -520,6 +746,7 @@ class StateManager:
                 "UPDATE runs SET status = 'running', completed_at = NULL WHERE id = ?",
                 (current.run_id,),
             )
+            run_reopened = True
         return PhaseTransition(
             run_id=current.run_id,
             phase_id=current.phase_id,
@@ -529,6 +756,7 @@ class StateManager:
             changed_at=now,
             run_completed=run_completed,
             feature=feature,
+            run_reopened=run_reopened,
         )
 
     def _record_feature(
@@ -774,6 +1002,16 @@ def _with_marks(template: str, marks: str) -> str:
     return template.replace("{marks}", marks)
 
 
+_TABLES = frozenset({"phases", "phase_events", "tracker_pushes", "unlinked_issues"})
+
+
+def _with_table(template: str, table: str) -> str:
+    """Put one of the known table names into a query: never a value from input."""
+    if table not in _TABLES:
+        raise ValueError(f"not a table phases can be renamed in: {table}")
+    return template.replace("{table}", table)
+
+
 def _like_prefix(prefix: str) -> str:
     escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped + "%"
@@ -797,6 +1035,7 @@ def _run(row: sqlite3.Row) -> RunRecord:
         completed_at=row["completed_at"],
         auto_close=bool(row["auto_close"]),
         github_repo=row["github_repo"],
+        plan_fingerprint=row["plan_fingerprint"],
     )
 
 
@@ -809,4 +1048,6 @@ def _phase(row: sqlite3.Row) -> PhaseRecord:
         status=as_phase_status(row["status"]),
         reason=row["reason"],
         changed_at=row["changed_at"],
+        file=row["file"],
+        removed_at=row["removed_at"],
     )

@@ -106,6 +106,58 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX sync_history_at ON sync_history (at);
     """,
+    # 4: plans are living documents (PRODUCT.md §5, §7). A phase untouched since the
+    # run started has changed_at NULL (the tracker counts as newer): rebuilt because
+    # SQLite cannot drop NOT NULL in place. Rows whose phase never had an event and
+    # still carry the run's start time were never touched, so they become NULL.
+    # Phases remember their file (identity across renumbering) and when they left
+    # the plan; issues the plan stopped linking, and every plan change seen, are kept.
+    """
+    CREATE TABLE phases_v4 (
+        run_id      TEXT NOT NULL REFERENCES runs(id),
+        phase_id    TEXT NOT NULL,
+        title       TEXT NOT NULL,
+        position    INTEGER NOT NULL,
+        status      TEXT NOT NULL,
+        reason      TEXT,
+        changed_at  TEXT,
+        file        TEXT,
+        removed_at  TEXT,
+        PRIMARY KEY (run_id, phase_id)
+    );
+    INSERT INTO phases_v4 (run_id, phase_id, title, position, status, reason, changed_at)
+        SELECT p.run_id, p.phase_id, p.title, p.position, p.status, p.reason,
+            CASE
+                WHEN EXISTS (SELECT 1 FROM phase_events e
+                             WHERE e.run_id = p.run_id AND e.phase_id = p.phase_id)
+                  OR p.changed_at <> (SELECT r.started_at FROM runs r WHERE r.id = p.run_id)
+                THEN p.changed_at
+                ELSE NULL
+            END
+        FROM phases p;
+    DROP TABLE phases;
+    ALTER TABLE phases_v4 RENAME TO phases;
+    ALTER TABLE runs ADD COLUMN plan_fingerprint TEXT;
+    CREATE TABLE unlinked_issues (
+        run_id       TEXT NOT NULL REFERENCES runs(id),
+        phase_id     TEXT,
+        platform     TEXT NOT NULL,
+        ref          TEXT NOT NULL,
+        display_key  TEXT NOT NULL,
+        unlinked_at  TEXT NOT NULL,
+        PRIMARY KEY (run_id, platform, ref)
+    );
+    CREATE TABLE plan_changes (
+        id        INTEGER PRIMARY KEY,
+        run_id    TEXT NOT NULL,
+        seen_at   TEXT NOT NULL,
+        kind      TEXT NOT NULL,
+        subject   TEXT NOT NULL,
+        phase_id  TEXT,
+        change    TEXT NOT NULL
+    );
+    CREATE INDEX plan_changes_run ON plan_changes (run_id, id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

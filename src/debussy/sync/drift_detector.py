@@ -1,13 +1,25 @@
 """``DriftDetector``: where the trackers and Debussy disagree, and who moved last.
 
-The rules (PRODUCT.md §7) live in pure functions over plain values, so they are
-tested without a database or a network; ``DriftDetector`` only gathers those
-values from the state database for one run.
+``DriftDetector`` is the one place drift is decided: the dashboard (``status
+--issues``) and ``sync`` (both directions) ask it, so they can never disagree.
+The rules (PRODUCT.md §7) live in pure functions over plain values, tested
+without a database or a network; the detector holds one run's phases, links,
+unlinked issues and snapshots, and judges tracker statuses someone fetched.
+
+Who moved last (``newer``): a phase's ``changed_at`` is the last lifecycle event or
+sync that changed it, None when untouched since the run started — then the
+tracker is newer, whatever its time: creating a run decides nothing that could
+conflict with a change people made on the tracker.
+
+Issues the plan stopped linking are judged against ``UNLINKED`` (any state, no
+Debussy label): one still carrying a Debussy label drifts ``unlinked``, and
+``to-tracker`` removes that label and touches nothing else. Jira issues never
+carry a Debussy label, so unlinked Jira issues are not even read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,6 +43,13 @@ from debussy.sync.expected import (
 )
 from debussy.timeutil import parse_iso
 
+UNLINKED = GitHubExpectation(frozenset({"open", "closed"}), None, None)
+"""What an issue the plan no longer links should look like: as it is, minus Debussy's label.
+
+The writes engine reads it like any expectation: only the label differs, so the
+only write is "remove Debussy's labels"; state, other labels, comments stay.
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class LinkedContext:
@@ -51,15 +70,21 @@ def linked_contexts(
     by_id = {phase.phase_id: phase for phase in phases}
     aggregate = run_aggregate(phase.status for phase in phases)
     plan_status: PhaseStatus = aggregate
-    latest = max((parse_iso(phase.changed_at) for phase in phases), default=None)
+    latest = max(
+        (parse_iso(phase.changed_at) for phase in phases if phase.changed_at), default=None
+    )
     contexts: list[LinkedContext] = []
     for link in links:
         phase = by_id.get(link.phase_id) if link.phase_id is not None else None
         if phase is not None:
-            contexts.append(LinkedContext(link, phase.status, parse_iso(phase.changed_at)))
+            contexts.append(LinkedContext(link, phase.status, _when(phase)))
         else:
             contexts.append(LinkedContext(link, plan_status, latest))
     return contexts
+
+
+def _when(phase: PhaseRecord) -> datetime | None:
+    return parse_iso(phase.changed_at) if phase.changed_at else None
 
 
 def expectation_for(
@@ -71,8 +96,14 @@ def expectation_for(
 
 
 def newer_side(tracker_time: datetime | None, debussy_time: datetime | None) -> Newer:
-    """Which side changed last; equal times or a missing time mean we cannot tell."""
-    if tracker_time is None or debussy_time is None or tracker_time == debussy_time:
+    """Which side changed last (see the module docstring for an untouched phase).
+
+    Debussy never changed the phase (None): the tracker is newer. Otherwise equal
+    times or an unknown tracker time mean we cannot tell.
+    """
+    if debussy_time is None:
+        return "tracker"
+    if tracker_time is None or tracker_time == debussy_time:
         return "unknown"
     return "tracker" if tracker_time > debussy_time else "debussy"
 
@@ -208,29 +239,150 @@ def issue_drift(
     return jira_drift(context, status, expected, snapshot)
 
 
-class DriftDetector:
-    """Drift for a run, from tracker statuses someone already fetched.
+def unlinked_drift(status: IssueStatus, config: Config) -> list[Drift]:
+    """An issue the plan no longer links drifts only while it carries a Debussy label."""
+    if status.missing or status.platform != "github":
+        return []
+    labels = sorted(label for label in status.labels if is_debussy_label(label, config.github))
+    if not labels:
+        return []
+    return [
+        Drift(
+            type="unlinked",
+            newer="debussy",
+            detail=f"no longer in the plan but still labelled {', '.join(labels)}",
+        )
+    ]
 
-    ``statuses`` maps ``(platform, canonical ref)`` to what the tracker said;
-    issues absent from it (platform disabled or unreachable) get no report.
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """One issue judged: what Debussy expects of it and every way it differs."""
+
+    link: LinkedIssue
+    status: PhaseStatus | None
+    """The Debussy status it reflects; None for an issue the plan unlinked."""
+    changed_at: datetime | None
+    expected: GitHubExpectation | JiraExpectation
+    drifts: tuple[Drift, ...]
+
+    @property
+    def unlinked(self) -> bool:
+        return self.status is None
+
+
+class DriftDetector:
+    """Drift for one run: its phases, links and unlinked issues, judged against statuses.
+
+    Build it with ``DriftDetector.for_run`` (reads the state once) or directly from
+    records (tests, callers that already hold them). ``issues_to_read`` is what to
+    fetch; ``judge`` and ``reports`` are pure over the statuses given.
     """
 
     def __init__(
         self,
-        state: StateManager,
+        run: RunRecord,
+        phases: Sequence[PhaseRecord],
+        links: Sequence[LinkedIssue],
         config: Config,
-        statuses: Mapping[IssueKey, IssueStatus],
+        *,
+        snapshots: Mapping[IssueKey, Snapshot] | None = None,
+        unlinked: Sequence[LinkedIssue] = (),
     ) -> None:
-        self._state = state
-        self._config = config
-        self._statuses = statuses
+        self.run = run
+        self.phases = tuple(phases)
+        self.links = tuple(links)
+        self.config = config
+        self.snapshots: Mapping[IssueKey, Snapshot] = snapshots or {}
+        linked = {link.key for link in links}
+        self.unlinked = tuple(
+            link for link in unlinked if link.platform == "github" and link.key not in linked
+        )
 
-    def detect_drift(self, run_id: str) -> list[DriftReport]:
-        run = self._state.get_run(run_id)
-        phases = self._state.phases(run.id)
-        links = self._state.linked_issues(run.id)
-        snapshots = self._state.snapshots(link.key for link in links)
-        return detect_run_drift(run, phases, links, self._statuses, snapshots, self._config)
+    @classmethod
+    def for_run(cls, state: StateManager, config: Config, run: RunRecord) -> DriftDetector:
+        links = state.linked_issues(run.id)
+        unlinked = state.unlinked_issues(run.id)
+        return cls(
+            run,
+            state.phases(run.id),
+            links,
+            config,
+            snapshots=state.snapshots(link.key for link in links),
+            unlinked=unlinked,
+        )
+
+    @property
+    def issues_to_read(self) -> list[LinkedIssue]:
+        """The linked issues, then the unlinked ones that could still carry a label."""
+        return [*self.links, *self.unlinked]
+
+    def judge(self, statuses: Mapping[IssueKey, IssueStatus]) -> list[Judgement]:
+        """Every linked issue (no status: no drift), then the unlinked issues that drift."""
+        auto_close = self.run.auto_close
+        judged: list[Judgement] = []
+        for context in linked_contexts(self.phases, self.links):
+            status = statuses.get(context.link.key)
+            drifts: list[Drift] = []
+            if status is not None:
+                drifts = issue_drift(
+                    context,
+                    status,
+                    self.snapshots.get(context.link.key),
+                    self.config,
+                    auto_close=auto_close,
+                )
+            judged.append(
+                Judgement(
+                    context.link,
+                    context.status,
+                    context.changed_at,
+                    expectation_for(context, self.config, auto_close=auto_close),
+                    tuple(drifts),
+                )
+            )
+        for link in self.unlinked:
+            status = statuses.get(link.key)
+            if status is None:
+                continue
+            drifts = unlinked_drift(status, self.config)
+            if drifts:
+                judged.append(Judgement(link, None, None, UNLINKED, tuple(drifts)))
+        return judged
+
+    def cleared(self, statuses: Mapping[IssueKey, IssueStatus]) -> list[IssueKey]:
+        """Unlinked issues whose status shows no Debussy label: nothing left to watch."""
+        return [
+            link.key
+            for link in self.unlinked
+            if link.key in statuses and not unlinked_drift(statuses[link.key], self.config)
+        ]
+
+    def reports(self, statuses: Mapping[IssueKey, IssueStatus]) -> list[DriftReport]:
+        """One ``DriftReport`` per drift of every issue with a status (what sync plans from)."""
+        return list(_reports(self.judge(statuses), statuses))
+
+
+def _reports(
+    judged: Iterable[Judgement], statuses: Mapping[IssueKey, IssueStatus]
+) -> Iterable[DriftReport]:
+    for judgement in judged:
+        status = statuses.get(judgement.link.key)
+        if status is None:
+            continue
+        for drift in judgement.drifts:
+            yield DriftReport(
+                issue=judgement.link.display_key,
+                platform=status.platform,
+                ref=judgement.link.ref,
+                phase=judgement.link.phase_id,
+                expected_state=judgement.expected.describe(),
+                actual_state=describe_actual(status),
+                drift_type=drift.type,
+                newer=drift.newer,
+                detail=drift.detail,
+                state_reason=status.state_reason,
+            )
 
 
 def detect_run_drift(
@@ -241,27 +393,5 @@ def detect_run_drift(
     snapshots: Mapping[IssueKey, Snapshot],
     config: Config,
 ) -> list[DriftReport]:
-    reports: list[DriftReport] = []
-    for context in linked_contexts(phases, links):
-        status = statuses.get(context.link.key)
-        if status is None:
-            continue
-        expected = expectation_for(context, config, auto_close=run.auto_close)
-        for drift in issue_drift(
-            context, status, snapshots.get(context.link.key), config, auto_close=run.auto_close
-        ):
-            reports.append(
-                DriftReport(
-                    issue=context.link.display_key,
-                    platform=status.platform,
-                    ref=context.link.ref,
-                    phase=context.link.phase_id,
-                    expected_state=expected.describe(),
-                    actual_state=describe_actual(status),
-                    drift_type=drift.type,
-                    newer=drift.newer,
-                    detail=drift.detail,
-                    state_reason=status.state_reason,
-                )
-            )
-    return reports
+    """``DriftDetector(...).reports(statuses)`` for callers holding plain records."""
+    return DriftDetector(run, phases, links, config, snapshots=snapshots).reports(statuses)

@@ -28,8 +28,8 @@ from debussy.config import Config
 from debussy.issues import DriftReport, IssueStatus, ref_from_canonical
 from debussy.state.manager import GuardedChange, IssueKey, LinkedIssue, PhaseRecord, RunRecord
 from debussy.state.status import PhaseStatus
-from debussy.sync.drift_detector import LinkedContext, expectation_for, linked_contexts
-from debussy.sync.expected import BLOCKED_RESOLUTIONS
+from debussy.sync.drift_detector import DriftDetector, Judgement
+from debussy.sync.expected import BLOCKED_CLOSE_REASONS, BLOCKED_RESOLUTIONS
 from debussy.sync.writes import TrackerWrite, writes_to_match
 
 Direction = Literal["from-tracker", "to-tracker"]
@@ -116,7 +116,7 @@ def _closed_completed(status: IssueStatus) -> bool:
 
 def _closed_unplanned(status: IssueStatus) -> bool:
     if status.platform == "github":
-        return status.state == "closed" and status.state_reason in ("not_planned", "duplicate")
+        return status.state == "closed" and status.state_reason in BLOCKED_CLOSE_REASONS
     return (
         status.status_category == "done"
         and (status.state_reason or "").lower() in BLOCKED_RESOLUTIONS
@@ -281,6 +281,14 @@ def _note_tracker_only(plan: SyncPlan, drift: Sequence[DriftReport], acted_on: s
     for report in drift:
         if report.drift_type == "missing":
             plan.skipped.append(_skip(report, "missing"))
+        elif report.drift_type == "unlinked":
+            plan.skipped.append(
+                _skip(
+                    report,
+                    "needs_to_tracker",
+                    "`debussy sync --direction to-tracker` would remove the label",
+                )
+            )
         elif report.drift_type in ("label_mismatch", "status_mismatch"):
             plan.skipped.append(
                 _skip(
@@ -295,44 +303,48 @@ def _skip(report: DriftReport, kind: SkipKind, remedy: str = "") -> Skipped:
 
 
 def plan_to_tracker(
-    run: RunRecord,
-    phases: Sequence[PhaseRecord],
-    links: Sequence[LinkedIssue],
+    detector: DriftDetector,
     statuses: Mapping[IssueKey, IssueStatus],
     drift: Sequence[DriftReport],
-    config: Config,
 ) -> SyncPlan:
-    """The tracker writes that make every drifting issue match Debussy."""
-    plan = SyncPlan("to-tracker", run)
+    """The tracker writes that make every drifting issue match Debussy.
+
+    An issue the plan no longer links gets only "remove Debussy's labels"
+    (its expectation is ``drift_detector.UNLINKED``): nothing else is touched.
+    """
+    plan = SyncPlan("to-tracker", detector.run)
     drifting = {(r.platform, r.ref) for r in drift if r.drift_type != "missing"}
     for report in drift:
         if report.drift_type == "missing":
             plan.skipped.append(_skip(report, "missing"))
-    for context in linked_contexts(phases, links):
-        key = context.link.key
+    for judgement in detector.judge(statuses):
+        key = judgement.link.key
         if key not in drifting or key not in statuses:
             continue
-        writes, note = _writes(context, statuses[key], config, run)
+        writes, note = _writes(judgement, statuses[key], detector.config)
         plan.writes += writes
         if note:
             plan.skipped.append(
-                Skipped("cannot_fix", (context.link.display_key,), context.link.phase_id, note)
+                Skipped("cannot_fix", (judgement.link.display_key,), judgement.link.phase_id, note)
             )
     return plan
 
 
 def _writes(
-    context: LinkedContext, actual: IssueStatus, config: Config, run: RunRecord
+    judgement: Judgement, actual: IssueStatus, config: Config
 ) -> tuple[list[TrackerWrite], str | None]:
-    link = context.link
-    expectation = expectation_for(context, config, auto_close=run.auto_close)
-    where = f"phase {link.phase_id}" if link.phase_id else "the run"
+    link = judgement.link
+    if judgement.unlinked:
+        why = "no longer in the plan"
+    else:
+        where = f"phase {link.phase_id}" if link.phase_id else "the run"
+        why = f"{where} is {judgement.status}"
     return writes_to_match(
         ref_from_canonical(link.platform, link.ref),
         link.display_key,
         link.phase_id,
         actual,
-        expectation,
+        judgement.expected,
         config,
-        why=f"{where} is {context.status}",
+        why=why,
     )

@@ -50,6 +50,7 @@ from debussy.errors import (
     register_secret,
 )
 from debussy.issues import IssueStatus, JiraRef
+from debussy.plans.refs import is_jira_key
 from debussy.sync.trackers.base import AsyncClosing, bad_fields_message, gather_all
 from debussy.sync.trackers.http import TrackerHttp, decode_json
 from debussy.timeutil import parse_iso
@@ -75,7 +76,6 @@ MAX_RECONCILE_IDS = 50
 """``reconcileIssues`` accepts at most 50 ids (the v3 description)."""
 _LOGIN_FAILED = ("AUTHENTICATED_FAILED", "AUTHENTICATION_DENIED")
 """``X-Seraph-LoginReason`` values that mean the credentials were not accepted."""
-_ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]*-[0-9]+")
 _KEY_IN_MESSAGE = re.compile(r"(?<![A-Za-z0-9_])([A-Za-z][A-Za-z0-9_]*-[0-9]+)(?![0-9])")
 _MAX_MESSAGE = 300
 
@@ -331,7 +331,7 @@ class JiraClient(AsyncClosing):
         ``moved_to`` set to the new one.
         """
         wanted = list(dict.fromkeys(refs))
-        keys = [ref.key for ref in wanted if _ISSUE_KEY.fullmatch(ref.key)]
+        keys = [ref.key for ref in wanted if is_jira_key(ref.key)]
         batches = [keys[start : start + BATCH_SIZE] for start in range(0, len(keys), BATCH_SIZE)]
         reconcile_ids = self._reconcile_ids(self._written if reconcile is None else reconcile)
         found: dict[str, _Issue] = {}
@@ -663,13 +663,13 @@ def transition_payload_fields(configured: dict[str, Any]) -> dict[str, Any]:
 
 
 def _jql(keys: Iterable[str]) -> str:
-    """``key in (A-1, A-2)``: keys were checked against ``_ISSUE_KEY``, so nothing to escape."""
+    """``key in (A-1, A-2)``: keys were checked with ``is_jira_key``, so nothing to escape."""
     return f"key in ({', '.join(keys)})"
 
 
 def _checked_key(ref: JiraRef) -> str:
     """Only a real issue key goes into a URL path (no ``../`` tricks from a plan file)."""
-    if not _ISSUE_KEY.fullmatch(ref.key):
+    if not is_jira_key(ref.key):
         raise TrackerNotFoundError(PLATFORM, f"'{ref.key}' is not a Jira issue key")
     return ref.key
 

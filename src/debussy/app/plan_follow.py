@@ -1,0 +1,91 @@
+"""Runs follow their plan: every command re-reads the plan before it works on a run.
+
+``follow_plan`` is called by every command that acts on a run (``status``,
+``status --issues``, ``phase *``, ``done``, ``sync``, ``history``). It compares the
+plan files' fingerprint — ``(path, mtime_ns, size)`` of the master plan, each phase
+file and the config (whose ``github.repo`` gives ``#N`` its meaning) — with the one
+stored when the run last followed its plan. Unchanged (the usual case): a few
+``stat`` calls and nothing else, so the warm dashboard keeps its budget (§12) and
+no plan parser is even imported. Changed: the plan is parsed (a plan that no
+longer parses raises ``PlanError`` naming file and line, and nothing in the
+state changes) and ``StateManager.follow_plan`` applies the difference in one
+transaction, returning the changes to print once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from debussy.app.project import Project
+from debussy.state.manager import RunRecord
+from debussy.state.plan_edit import PlanChange
+
+
+@dataclass(frozen=True, slots=True)
+class Followed:
+    """What following the plan did: the run as it is now, the changes, a warning."""
+
+    run: RunRecord
+    changes: tuple[PlanChange, ...] = ()
+    warning: str | None = None
+
+    def message(self) -> str | None:
+        """``plan changed since the run started: + GH-6 (phase 1), − GH-8 (phase 5)``."""
+        if not self.changes:
+            return None
+        return "plan changed since the run started: " + ", ".join(c.text for c in self.changes)
+
+
+def _stat(path: Path) -> list[object]:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return [None, None]
+    return [info.st_mtime_ns, info.st_size]
+
+
+def fingerprint(project: Project, files: list[Path]) -> str:
+    """The plan files' ``(path, mtime_ns, size)``, plus the config's, as one JSON string."""
+    entries = [[project.relative(path), *_stat(path)] for path in [project.config_path, *files]]
+    return json.dumps(entries, separators=(",", ":"))
+
+
+def unchanged(project: Project, stored: str | None) -> bool:
+    """Whether every file of a stored fingerprint still has its ``mtime_ns`` and size."""
+    if not stored:
+        return False
+    try:
+        entries = json.loads(stored)
+        paths = [project.root / str(entry[0]) for entry in entries]
+    except (ValueError, TypeError, IndexError):
+        return False
+    return fingerprint(project, paths[1:]) == stored and paths[0] == project.config_path
+
+
+def plan_files(plan_path: Path, phase_files: list[Path | None]) -> list[Path]:
+    return [plan_path, *(file for file in phase_files if file is not None)]
+
+
+def follow_plan(project: Project, run: RunRecord) -> Followed:
+    """Bring ``run`` in line with its plan as it is now (see the module docstring)."""
+    if unchanged(project, run.plan_fingerprint):
+        return Followed(run)
+    master = project.root / run.plan_path
+    if not master.exists():
+        return Followed(
+            run,
+            warning=f"{run.plan_path} no longer exists; showing run {run.id} as its plan "
+            "was when last read",
+        )
+    from debussy.app.runs import load_project_plan, wanted_of
+
+    plan = load_project_plan(project, master)
+    phases, links = wanted_of(plan)
+    files = plan_files(plan.path, [phase.file for phase in plan.phases])
+    changes = project.state.follow_plan(
+        run.id, phases, links, fingerprint=fingerprint(project, files)
+    )
+    return Followed(project.state.get_run(run.id), tuple(changes))
