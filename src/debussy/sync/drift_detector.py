@@ -25,6 +25,7 @@ from debussy.state.status import PhaseStatus, run_aggregate
 from debussy.sync.expected import (
     GitHubExpectation,
     JiraExpectation,
+    closes_issues,
     github_expectation,
     is_debussy_label,
     jira_expectation,
@@ -246,9 +247,10 @@ def detect_run_drift(
         status = statuses.get(context.link.key)
         if status is None:
             continue
-        expected = expectation_for(context, config, auto_close=run.auto_close)
+        closes = closes_issues(run, (phase.status for phase in phases))
+        expected = expectation_for(context, config, auto_close=closes)
         for drift in issue_drift(
-            context, status, snapshots.get(context.link.key), config, auto_close=run.auto_close
+            context, status, snapshots.get(context.link.key), config, auto_close=closes
         ):
             reports.append(
                 DriftReport(

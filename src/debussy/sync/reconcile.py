@@ -29,8 +29,8 @@ from debussy.issues import DriftReport, IssueStatus, ref_from_canonical
 from debussy.state.manager import GuardedChange, IssueKey, LinkedIssue, PhaseRecord, RunRecord
 from debussy.state.status import PhaseStatus
 from debussy.sync.drift_detector import LinkedContext, expectation_for, linked_contexts
-from debussy.sync.expected import BLOCKED_RESOLUTIONS
-from debussy.sync.writes import TrackerWrite, writes_to_match
+from debussy.sync.expected import BLOCKED_RESOLUTIONS, closes_issues
+from debussy.sync.writes import ConvergeTarget, TrackerWrite, writes_to_match
 
 Direction = Literal["from-tracker", "to-tracker"]
 SkipKind = Literal["conflict", "needs_to_tracker", "waiting", "missing", "cannot_fix"]
@@ -305,6 +305,7 @@ def plan_to_tracker(
     """The tracker writes that make every drifting issue match Debussy."""
     plan = SyncPlan("to-tracker", run)
     drifting = {(r.platform, r.ref) for r in drift if r.drift_type != "missing"}
+    closes = closes_issues(run, (phase.status for phase in phases))
     for report in drift:
         if report.drift_type == "missing":
             plan.skipped.append(_skip(report, "missing"))
@@ -312,7 +313,7 @@ def plan_to_tracker(
         key = context.link.key
         if key not in drifting or key not in statuses:
             continue
-        writes, note = _writes(context, statuses[key], config, run)
+            writes, note = _writes(context, statuses[key], config, closes)
         plan.writes += writes
         if note:
             plan.skipped.append(
@@ -322,17 +323,16 @@ def plan_to_tracker(
 
 
 def _writes(
-    context: LinkedContext, actual: IssueStatus, config: Config, run: RunRecord
+    context: LinkedContext, actual: IssueStatus, config: Config, closes: bool
 ) -> tuple[list[TrackerWrite], str | None]:
     link = context.link
-    expectation = expectation_for(context, config, auto_close=run.auto_close)
+    expectation = expectation_for(context, config, auto_close=closes)
     where = f"phase {link.phase_id}" if link.phase_id else "the run"
-    return writes_to_match(
+    target = ConvergeTarget(
         ref_from_canonical(link.platform, link.ref),
         link.display_key,
         link.phase_id,
-        actual,
         expectation,
-        config,
         why=f"{where} is {context.status}",
     )
+    return writes_to_match(target, actual, config)
