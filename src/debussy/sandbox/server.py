@@ -17,7 +17,7 @@ import logging
 import re
 import socket
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -73,6 +73,16 @@ class RecordedRequest:
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
+
+
+def _is_mutation(body: bytes) -> bool:
+    """A GraphQL POST whose document is a mutation (the only GraphQL requests that write)."""
+    try:
+        payload = json.loads(body) if body else None
+    except ValueError:
+        return False
+    query = payload.get("query") if isinstance(payload, dict) else None
+    return isinstance(query, str) and query.lstrip().startswith("mutation")
 
 
 def _platform_of(path: str) -> str:
@@ -239,6 +249,9 @@ class SandboxTracker:
         }
         self._faults = FaultPlan()
         self._log: list[RecordedRequest] = []
+        self.before_write: Callable[[SandboxTracker], None] | None = None
+        """Run once, just before the next mutating request is served: a person's edit
+        landing between a client's read and its write (set it again for another)."""
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._url: str | None = None
@@ -316,6 +329,13 @@ class SandboxTracker:
         platform = _platform_of(request.path)
         matched = match_route(self._routes.get(platform, []), request.method, request.path)
         found = matched[0] if matched else None
+        is_write = found.is_write if found else request.method in WRITE_METHODS
+        if found is not None and found.kind == "graphql":
+            is_write = _is_mutation(request.body)
+        hook = self.before_write if is_write else None
+        if hook is not None:
+            self.before_write = None
+            hook(self)
         with self._store.lock:
             fault = self._faults.take(platform, request.method, request.path)
         wait = self.latency + (fault.delay if fault else 0.0)
@@ -335,7 +355,7 @@ class SandboxTracker:
             path=request.path,
             platform=platform,
             kind=found.kind if found else "rest",
-            is_write=found.is_write if found else request.method in WRITE_METHODS,
+            is_write=is_write,
             status=None if response is None else response.status,
             query=request.query_string,
             body=request.body,
@@ -482,6 +502,27 @@ class SandboxTracker:
     def reopen_issue(self, repo: str, number: int) -> None:
         with self._store.lock:
             self._store.reopen(self._store.require_issue(repo, number))
+
+    def add_pull_request(self, repo: str, number: int, *, title: str = "") -> None:
+        """A pull request numbered like the issues: REST's issue endpoints show it with a
+        ``pull_request`` key, GraphQL's ``issue(number:)`` cannot find it."""
+        with self._store.lock:
+            pull = self._store.add_issue(
+                repo,
+                number,
+                title=title or f"Pull request {number}",
+                state="open",
+                state_reason=None,
+                labels=(),
+                milestone=None,
+                updated_at=None,
+            )
+            pull.is_pull_request = True
+
+    def add_labels(self, repo: str, number: int, labels: Iterable[str]) -> None:
+        """Add labels by hand, keeping the others (as a person in the web UI)."""
+        with self._store.lock:
+            self._store.add_labels(self._store.require_issue(repo, number), labels)
 
     def set_labels(self, repo: str, number: int, labels: Iterable[str]) -> None:
         with self._store.lock:

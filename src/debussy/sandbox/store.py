@@ -111,6 +111,8 @@ class Issue:
     updated_at: datetime
     closed_at: datetime | None = None
     comments: list[Comment] = field(default_factory=list[Comment])
+    is_pull_request: bool = False
+    """A pull request: same number space as issues; GraphQL ``issue(number:)`` cannot see it."""
 
 
 @dataclass(eq=False)

@@ -313,7 +313,7 @@ def plan_to_tracker(
         key = context.link.key
         if key not in drifting or key not in statuses:
             continue
-            writes, note = _writes(context, statuses[key], config, closes)
+        writes, note = _writes(context, statuses[key], config, closes)
         plan.writes += writes
         if note:
             plan.skipped.append(

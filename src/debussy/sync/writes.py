@@ -198,9 +198,21 @@ def writes_for_target(
 def _github_writes(
     target: ConvergeTarget, expectation: GitHubExpectation, status: IssueStatus, config: Config
 ) -> list[TrackerWrite]:
-    def write(action: WriteAction, value: str | None, **extra: tuple[str, ...]) -> TrackerWrite:
+    def write(
+        action: WriteAction,
+        value: str | None,
+        add: tuple[str, ...] = (),
+        remove: tuple[str, ...] = (),
+    ) -> TrackerWrite:
         return TrackerWrite(
-            target.ref, target.display_key, target.phase_id, action, value, target.why, **extra
+            target.ref,
+            target.display_key,
+            target.phase_id,
+            action,
+            value,
+            target.why,
+            add=add,
+            remove=remove,
         )
 
     writes: list[TrackerWrite] = []
