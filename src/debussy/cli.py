@@ -224,7 +224,7 @@ def _lifecycle(
         if outcome.results:
             state.record_pushes(push_records(run.id, outcome.results))
         render_convergence(make_console(), make_console(stderr=True), outcome)
-        if not outcome.complete:
+        if outcome.read_failures or (not dry_run_sync and not outcome.complete):
             _fail(push_failure_message(outcome, _replay_command(phase_id, status)))
 
 

@@ -84,7 +84,6 @@ def test_token_appears_in_no_log_error_or_repr(
 
     async def drive(client: GitHubClient) -> None:
         await client.fetch_issues([ISSUE])  # success paths first
-        await client.set_debussy_label(ISSUE, "debussy:completed")
         for (route, answer), action in zip(failures, actions, strict=True):
             fake.script(route, *([answer] * 3))
             try:
