@@ -175,6 +175,12 @@ def writes_for_target(
 ) -> tuple[list[TrackerWrite], Note | None]:
     """One issue's writes, or why none can be sent."""
     status = view.status
+    if view.is_pull_request:
+        return [], Note(
+            target.display_key,
+            target.phase_id,
+            f"{target.display_key} is a pull request, not an issue; Debussy never writes to it",
+        )
     if status.missing:
         name = "GitHub" if status.platform == "github" else "Jira"
         return [], Note(
@@ -182,12 +188,6 @@ def writes_for_target(
             target.phase_id,
             f"{target.display_key}: not found on {name} (deleted, transferred, or not visible); "
             "nothing written",
-        )
-    if view.is_pull_request:
-        return [], Note(
-            target.display_key,
-            target.phase_id,
-            f"{target.display_key} is a pull request, not an issue; Debussy never writes to it",
         )
     expectation = target.expectation
     if isinstance(expectation, GitHubExpectation):
