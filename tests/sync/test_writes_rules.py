@@ -99,12 +99,15 @@ def test_a_closed_issue_whose_phase_runs_is_reopened() -> None:
 def test_pull_requests_and_missing_issues_are_notes_not_writes() -> None:
     pull = IssueView(IssueStatus.missing_issue(GH), is_pull_request=True)
     writes, note = writes_for_target(target(IN_PROGRESS), pull, CONFIG)
-    assert writes == [] and note is not None
+    assert writes == []
+    assert note is not None
     assert "is a pull request, not an issue" in note.detail
     writes, note = writes_for_target(
         target(IN_PROGRESS), IssueView(IssueStatus.missing_issue(GH)), CONFIG
     )
-    assert writes == [] and note is not None and "not found" in note.detail
+    assert writes == []
+    assert note is not None
+    assert "not found" in note.detail
 
 
 def jira_view(category: str, offered: tuple[OfferedTransition, ...]) -> IssueView:
@@ -134,8 +137,11 @@ def test_jira_already_in_the_target_category_gets_nothing() -> None:
 
 def test_jira_without_the_transition_on_offer_fails_naming_what_is() -> None:
     writes, note = writes_for_target(jira_target(), jira_view("new", (FINISH,)), CONFIG)
-    assert writes == [] and note is not None and note.failed
-    assert "no transition to 'In Progress'" in note.detail and "Done" in note.detail
+    assert writes == []
+    assert note is not None
+    assert note.failed
+    assert "no transition to 'In Progress'" in note.detail
+    assert "Done" in note.detail
 
 
 def test_jira_falls_back_to_the_transition_name() -> None:

@@ -181,7 +181,8 @@ def test_a_pull_request_is_never_written(sandbox: SandboxTracker) -> None:
     sandbox.add_pull_request(APP, 13)
     pull = GitHubRef(APP, 13)
     [result] = converge(sandbox, [pull], lambda: [label(pull, "debussy:in-progress")])
-    assert result.outcome == "error" and "pull request" in (result.detail or "")
+    assert result.outcome == "error"
+    assert "pull request" in (result.detail or "")
     assert mutation_bodies(sandbox) == []
 
 
