@@ -79,7 +79,7 @@ def build_write_query(
         )
         issues = "".join(
             f"    {issue_alias(ref)}: issueOrPullRequest(number: {int(ref.number)}) "
-            "{ __typename ...DebussyWriteIssue }\n"
+            "{ __typename ...DebussyWriteIssue ... on PullRequest { number } }\n"
             for ref in part.refs
         )
         selections.append(
