@@ -539,21 +539,21 @@ class GitHubClient:
         return decode_json("github", response)
 
     async def _paced(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """One mutating request: never two at once, ``mutation_interval`` apart.
+        """One mutating request: never two at once, sent ``mutation_interval`` apart.
 
-        Not retried once the request may have reached GitHub (a replayed comment
-        would post twice); a rate limit is not retried here either: the caller
-        stops writing and says when to try again.
+        The interval runs from one request's start to the next one's, and a
+        request only starts once the previous one was answered. Not retried once
+        the request may have reached GitHub (a replayed comment would post
+        twice); a rate limit is not retried here either: the caller stops writing
+        and says when to try again.
         """
         async with self._mutation_lock:
             if self._last_mutation is not None:
                 wait = self._last_mutation + self.mutation_interval - self.clock()
                 if wait > 0:
                     await self.sleep(wait)
-            try:
-                return await self._http.request(method, url, idempotent=False, **kwargs)
-            finally:
-                self._last_mutation = self.clock()
+            self._last_mutation = self.clock()
+            return await self._http.request(method, url, idempotent=False, **kwargs)
 
     async def _send_rest(
         self, chunk: Sequence[tuple[int, TrackerWrite]]

@@ -53,7 +53,7 @@ PLATFORM = "jira"
 BATCH_SIZE = 100
 """Keys per search request; also the page size we ask for."""
 MAX_CONCURRENT_SEARCHES = 4
-MAX_CONCURRENT_TRANSITIONS = 4
+MAX_CONCURRENT_TRANSITIONS = 8
 """Transitions in flight at once: Jira Cloud's limits are per-user cost, not per-request."""
 SEARCH_FIELDS: tuple[str, ...] = (
     "status",
