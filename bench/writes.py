@@ -16,7 +16,9 @@ spawn to exit, with GitHub's pacing honoured (one mutating request at a time,
 
 Budget per event: GitHub ceil(n/100) reads + ceil(n/50) mutation requests
 (+1 per label created); Jira ceil(m/100) searches + one transition per moving
-issue; wall <= 6 s at 100 ms. Results go to stdout and bench/results/writes.json
+issue; wall <= 6 s at 100 ms. Children run with bytecode (``PYTHONPYCACHEPREFIX``,
+compiled by a warm-up project first), as bench/run.py runs them. Results go to stdout
+and bench/results/writes.json
 (the lead wires this into bench/run.py; the numbers are in docs/PERFORMANCE.md).
 """
 
@@ -41,6 +43,7 @@ from bench.projects import CREDENTIALS  # noqa: E402
 from debussy.sandbox import SandboxTracker  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
+PYCACHE = RESULTS / "pycache"
 DEBUSSY = Path(sys.executable).parent / "debussy"
 REPO = "bench/app"
 JIRA = "BENCH"
@@ -67,38 +70,42 @@ class Row:
         )
 
 
-def lay_out(root: Path, sandbox: SandboxTracker, size: int) -> None:
+def lay_out(
+    root: Path, sandbox: SandboxTracker, size: int, *, repo: str = REPO, jira: str = JIRA
+) -> None:
     """Config and plan: issue #1 / BENCH-1 at plan level, the rest in phase 1."""
     (root / ".debussy").mkdir(parents=True)
     (root / ".debussy" / "config.yaml").write_text(
-        f"github:\n  repo: {REPO}\n  api_url: {sandbox.github_api_url}\n"
+        f"github:\n  repo: {repo}\n  api_url: {sandbox.github_api_url}\n"
         f"jira:\n  url: {sandbox.jira_url}\ncache:\n  ttl_seconds: 300\n",
         encoding="utf-8",
     )
     phases = root / "plans" / "phases"
     phases.mkdir(parents=True)
-    github = ", ".join(f"#{n}" for n in range(2, size + 1))
-    jira = ", ".join(f"{JIRA}-{n}" for n in range(2, size + 1))
+    github_refs = ", ".join(f"#{n}" for n in range(2, size + 1))
+    jira_keys = ", ".join(f"{jira}-{n}" for n in range(2, size + 1))
     (phases / "phase-1.md").write_text(
-        f"# Phase 1: All of it\n\n**GitHub Issues:** {github}\n**Jira Issues:** {jira}\n",
+        f"# Phase 1: All of it\n\n**GitHub Issues:** {github_refs}\n**Jira Issues:** {jira_keys}\n",
         encoding="utf-8",
     )
     (phases / "phase-2.md").write_text("# Phase 2: Nothing linked\n", encoding="utf-8")
     (root / "plans" / "MASTER_PLAN.md").write_text(
         "# Writes bench\n\n"
-        f"**GitHub Repo:** {REPO}\n**GitHub Issues:** #1\n**Jira Issues:** {JIRA}-1\n\n"
+        f"**GitHub Repo:** {repo}\n**GitHub Issues:** #1\n**Jira Issues:** {jira}-1\n\n"
         "| Phase | Title | Status |\n|---|---|---|\n"
         "| 1 | [All of it](phases/phase-1.md) | Pending |\n"
         "| 2 | [Nothing linked](phases/phase-2.md) | Pending |\n",
         encoding="utf-8",
     )
     for number in range(1, size + 1):
-        sandbox.add_issue(REPO, number, title=f"bench {number}")
-        sandbox.add_jira_issue(f"{JIRA}-{number}", summary=f"bench {number}")
+        sandbox.add_issue(repo, number, title=f"bench {number}")
+        sandbox.add_jira_issue(f"{jira}-{number}", summary=f"bench {number}")
 
 
 def debussy(root: Path, *args: str) -> tuple[float, int]:
-    env = {**os.environ, **CREDENTIALS, "NO_COLOR": "1"}
+    """One child process, with bytecode as a user's install has it (see bench/run.py)."""
+    env = {**os.environ, **CREDENTIALS, "NO_COLOR": "1", "PYTHONPYCACHEPREFIX": str(PYCACHE)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     started = time.perf_counter()
     done = subprocess.run(
         [str(DEBUSSY), *args], cwd=root, env=env, capture_output=True, text=True, check=False
@@ -136,6 +143,11 @@ def main() -> None:
     options = parser.parse_args()
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as folder, SandboxTracker() as sandbox:
+        warm = Path(folder) / "warm-up"  # compiles every module the measured commands import
+        lay_out(warm, sandbox, 3, repo="bench/warm", jira="WARM")
+        for args in (("start", "plans/MASTER_PLAN.md"), ("phase", "start", "1")):
+            debussy(warm, *args)
+        debussy(warm, "phase", "done", "1")
         root = Path(folder) / "project"
         lay_out(root, sandbox, options.size)
         debussy(root, "start", "plans/MASTER_PLAN.md")
