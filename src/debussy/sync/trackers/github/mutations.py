@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from debussy.errors import BadResponseError
+from debussy.errors import BadResponseError, redact
 from debussy.issues import GitHubRef, IssueStatus
 from debussy.sync.trackers.github.query import (
     LABELS_PER_ISSUE,
@@ -271,12 +271,12 @@ def mutation_failures(payload: Any, aliases: Sequence[str]) -> tuple[dict[str, s
     data = payload.get("data")
     if not isinstance(data, dict):
         text = "; ".join(problem.message for problem in problems[:3]) or "no data"
-        return {}, f"GitHub rejected the mutation: {text}"
+        return {}, redact(f"GitHub rejected the mutation: {text}")[:300]
     failed: dict[str, str] = {}
     for problem in problems:
         head = problem.path[0] if problem.path else None
         if isinstance(head, str) and head in aliases:
-            failed[head] = problem.message
+            failed[head] = redact(problem.message)[:300]
     for alias in aliases:
         if alias not in data and alias not in failed:
             failed[alias] = "GitHub sent no answer for this write"
