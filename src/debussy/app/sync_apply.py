@@ -198,7 +198,9 @@ def apply_to_tracker(
                     await fetcher.fetch(touched, refresh=True)
             return done
 
-    convergence = asyncio.run(send()) if targets else Convergence()
+    # The plan was made by the same rules from a read moments ago: nothing planned, nothing
+    # to converge (and no second read).
+    convergence = asyncio.run(send()) if targets and plan.writes else Convergence()
     outcome.results = convergence.results
     outcome.applied = True
     state.record_sync(
