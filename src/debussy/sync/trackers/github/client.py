@@ -1,4 +1,4 @@
-"""The GitHub client: issue reads (GraphQL, or REST without a token) and REST writes.
+"""The GitHub client: issue reads (GraphQL, or REST without a token) and batched writes.
 
 Every request goes through ``TrackerHttp``, so retries, timeouts and status
 translation are the shared ones; this module adds what only GitHub needs:
@@ -10,8 +10,11 @@ translation are the shared ones; this module adds what only GitHub needs:
 - missing issues (GraphQL ``NOT_FOUND``, REST 404/410/301) as
   ``IssueStatus.missing_issue``, never as exceptions, because a plan may outlive
   the issues it links;
-- label writes that leave exactly one Debussy label and send nothing when the
-  issue already has the right set, so replaying a sync is free.
+- writes for the convergence engine: a read that learns node ids
+  (``read_for_writes``), then GraphQL mutations for up to 50 issues per request,
+  one mutating request at a time, ``mutation_interval`` apart (``apply_writes``);
+  labels only added or removed, never replaced; REST with the same semantics
+  where the server lacks the mutations.
 
 The token is held by an ``httpx.Auth`` object and never appears in a message,
 log line or repr; error hints name the environment variable instead.
