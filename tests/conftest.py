@@ -43,3 +43,9 @@ def _no_tracker_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # A live sandbox tracker and a project wired to it, for every end-to-end test.
 from tests.sandbox_project import sandbox, sandbox_project  # noqa: E402, F401
+
+
+@pytest.fixture(autouse=True)
+def _github_writes_without_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GitHub mutations are paced 1 s apart; in-process tests pin the pacing, not the wait."""
+    monkeypatch.setattr("debussy.sync.trackers.github.client.MUTATION_INTERVAL", 0.0)

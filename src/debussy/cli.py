@@ -226,12 +226,12 @@ def _lifecycle(
     run_id: str | None,
     dry_run_sync: bool,
 ) -> None:
-    from debussy.app.lifecycle import plan_lifecycle_writes, push_records, send_lifecycle_writes
+    from debussy.app.lifecycle import converge_event, lifecycle_targets, push_records
     from debussy.output.console import make_console
     from debussy.output.lifecycle_view import (
-        render_planned_writes,
+        push_failure_message,
+        render_convergence,
         render_transition,
-        render_write_results,
     )
 
     with _project() as project:
@@ -241,19 +241,26 @@ def _lifecycle(
         render_transition(make_console(), transition)
         _lifecycle_warnings(run, transition)
         run = state.get_run(run.id)
-        push = plan_lifecycle_writes(
-            run, state.phases(run.id), state.linked_issues(run.id), transition, project.config
+        targets, _disabled = lifecycle_targets(
+            run, state.phases(run.id), state.linked_issues(run.id), phase_id, project.config
         )
-        if dry_run_sync:
-            render_planned_writes(make_console(), push.writes)
-            return
-        if not push.writes:
+        if not targets:
             return
         from debussy.app.dashboard import cache_path
 
-        results = send_lifecycle_writes(push.writes, project.config, cache_path(project.root))
-        state.record_pushes(push_records(run.id, results))
-        render_write_results(make_console(), make_console(stderr=True), results)
+        outcome = converge_event(
+            targets, project.config, cache_path(project.root), send=not dry_run_sync
+        )
+        if outcome.results:
+            state.record_pushes(push_records(run.id, outcome.results))
+        render_convergence(make_console(), make_console(stderr=True), outcome)
+        if outcome.read_failures or (not dry_run_sync and not outcome.complete):
+            _fail(push_failure_message(outcome, _replay_command(phase_id, status)))
+
+
+def _replay_command(phase_id: str, status: PhaseStatus) -> str:
+    verbs = {"running": "start", "completed": "done", "failed": "fail", "blocked": "block"}
+    return f"debussy phase {verbs.get(status, 'start')} {phase_id}"
 
 
 def _lifecycle_warnings(run_before: RunRecord, transition: PhaseTransition) -> None:

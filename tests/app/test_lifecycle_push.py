@@ -65,54 +65,73 @@ def test_replaying_an_event_leaves_the_issues_as_they_were(sandbox_project: Sand
     project.sandbox.clear_requests()
     replay = project.ok("phase", "start", "2")
     assert "already running" in replay.stdout
+    assert "nothing to send" in replay.stdout
     assert project.sandbox.github_issue("octo/app", 11)["labels"] == before["labels"]
     assert project.sandbox.github_issue("octo/app", 11)["updated_at"] == before["updated_at"]
     assert project.sandbox.jira_issue("PROJ-2")["status"] == jira_before["status"]
     assert project.sandbox.request_count(writes_only=True) == 0, "nothing was written again"
+    assert project.sandbox.request_count() == 2, "one GitHub read and one Jira search"
 
 
 def test_dry_run_sync_prints_the_writes_and_sends_none(sandbox_project: SandboxProject) -> None:
     project = started(sandbox_project)
     result = project.ok("phase", "start", "2", "--dry-run-sync")
     assert "GH-11: set label debussy:in-progress" in result.stdout
+    assert "GH-1: set label debussy:in-progress" in result.stdout, "plan-level issues too"
     assert "PROJ-2: transition to 'In Progress'" in result.stdout
-    assert project.sandbox.request_count() == 0
+    assert "phase change is recorded" in result.stdout
+    assert "NOT sent" in result.stdout
+    assert project.sandbox.request_count(writes_only=True) == 0
     assert project.phase_statuses()["2"] == "running", "the event itself is recorded"
+    assert labels(project, "octo/app", 11) == []
 
 
 def test_a_tracker_outage_never_loses_the_event(sandbox_project: SandboxProject) -> None:
     project = started(sandbox_project)
     project.sandbox.inject(platform="github", status=503, times=100)
     result = project.run("phase", "done", "1")
-    assert result.exit_code == 0
-    assert "Warning" in result.stderr
-    assert "GH-10" in result.stderr
+    assert result.exit_code == 1, "a push that did not finish is an error"
+    assert "could not read" in result.stderr
+    assert "phase change is recorded" in result.stderr
+    assert "debussy phase done 1" in result.stderr, "says what finishes the push"
     assert "Traceback" not in result.output
     assert project.phase_statuses()["1"] == "completed"
+    # once GitHub is back, replaying the event finishes the job, plan-level issues included
+    project.sandbox.clear_faults()
+    project.ok("phase", "done", "1")
+    assert labels(project, "octo/app", 10) == ["debussy:completed"]
+    assert labels(project, "octo/app", 1) == ["debussy:in-progress"]
+    project.ok("status", "--issues", "--refresh", "--exit-code")
+
+
+def test_a_refused_write_is_recorded_and_exits_1(sandbox_project: SandboxProject) -> None:
+    project = started(sandbox_project)
+    project.sandbox.inject(
+        platform="jira", path="/rest/api/3/issue/PROJ-2/transitions", status=500, times=5
+    )
+    result = project.run("phase", "start", "2")
+    assert result.exit_code == 1
+    assert "PROJ-2: transition to 'In Progress' failed" in result.stderr
+    assert labels(project, "octo/app", 11) == ["debussy:in-progress"], "the rest went through"
     from debussy.state.manager import StateManager
 
     with StateManager(project.root / ".debussy" / "state.db") as state:
         pushes = state.pushes(state.get_run().id)
-    assert {(p.ref, p.outcome) for p in pushes if p.platform == "github"} >= {
-        ("octo/app#10", "error"),
-        ("octo/lib#7", "error"),
-    }
-    # once GitHub is back, replaying the event finishes the job
+    assert ("PROJ-2", "error") in {(p.ref, p.outcome) for p in pushes}
     project.sandbox.clear_faults()
-    project.ok("phase", "done", "1")
-    assert labels(project, "octo/app", 10) == ["debussy:completed"]
+    project.ok("phase", "start", "2")
+    assert project.sandbox.jira_issue("PROJ-2")["status"] == "In Progress"
 
 
-def test_a_missing_jira_transition_is_a_warning_for_that_issue_only(
+def test_a_missing_jira_transition_is_reported_and_exits_1(
     sandbox_project: SandboxProject,
 ) -> None:
     project = sandbox_project
     project.write_config(transitions={"in_progress": "Doing", "completed": "Done"})
     started(project)
     result = project.run("phase", "start", "2")
-    assert result.exit_code == 0
-    assert "PROJ-2" in result.stderr
-    assert "Doing" in result.stderr
+    assert result.exit_code == 1
+    assert "PROJ-2: no transition to 'Doing'" in result.stderr
     assert labels(project, "octo/app", 11) == ["debussy:in-progress"], "GitHub still updated"
 
 

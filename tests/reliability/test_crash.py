@@ -393,7 +393,10 @@ class LastPhase:
         assert result.exit_code == 0, f"{where}: the replay failed: {result.output}"
         assert "Warning" not in result.stderr, f"{where}: {result.stderr}"
         after = summary(loop.state_path)
-        assert after["tracker_pushes"] == pushes_before + len(self.numbers) + len(self.keys), where
+        # The replay converges: it sends (and records) only what is still off — nothing when
+        # the killed run got every write through before dying, one write per issue at most.
+        added = after["tracker_pushes"] - pushes_before
+        assert 0 <= added <= len(self.numbers) + len(self.keys), where
         pushed = loop.legal["pushed"]
         assert {k: v for k, v in after.items() if k != "tracker_pushes"} == {
             k: v for k, v in pushed.items() if k != "tracker_pushes"

@@ -25,6 +25,7 @@ from graphql.language import (
     InputObjectTypeDefinitionNode,
     ObjectTypeDefinitionNode,
     ScalarTypeDefinitionNode,
+    UnionTypeDefinitionNode,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,11 +35,21 @@ SOURCE_NAME = "github-graphql.schema.graphql"
 ALL = None
 KEEP: dict[str, tuple[str, ...] | None] = {
     "Query": ("rateLimit", "repository"),
+    "Mutation": (
+        "addComment",
+        "addLabelsToLabelable",
+        "closeIssue",
+        "createLabel",
+        "removeLabelsFromLabelable",
+        "reopenIssue",
+    ),
     "Repository": (
         "createdAt",
         "description",
         "id",
         "issue",
+        "issueOrPullRequest",
+        "label",
         "labels",
         "milestone",
         "name",
@@ -84,6 +95,21 @@ KEEP: dict[str, tuple[str, ...] | None] = {
         "updatedAt",
         "url",
     ),
+    "IssueOrPullRequest": ALL,
+    "PullRequest": ("id", "number", "title", "url"),
+    "AddCommentInput": ALL,
+    "AddCommentPayload": ("clientMutationId",),
+    "AddLabelsToLabelableInput": ALL,
+    "AddLabelsToLabelablePayload": ("clientMutationId",),
+    "RemoveLabelsFromLabelableInput": ALL,
+    "RemoveLabelsFromLabelablePayload": ("clientMutationId",),
+    "CloseIssueInput": ALL,
+    "CloseIssuePayload": ("clientMutationId", "issue"),
+    "ReopenIssueInput": ALL,
+    "ReopenIssuePayload": ("clientMutationId", "issue"),
+    "CreateLabelInput": ALL,
+    "CreateLabelPayload": ("clientMutationId", "label"),
+    "IssueClosedStateReason": ALL,
     "LabelConnection": ALL,
     "LabelEdge": ALL,
     "PageInfo": ALL,
@@ -141,6 +167,8 @@ def _cut_definition(node: DefinitionNode, fields: tuple[str, ...] | None) -> Def
         return EnumTypeDefinitionNode(
             description=node.description, name=node.name, directives=(), values=values
         )
+    if isinstance(node, UnionTypeDefinitionNode):
+        return node.__class__(**{**{k: getattr(node, k) for k in node.keys}, "directives": ()})
     if isinstance(node, InputObjectTypeDefinitionNode | ScalarTypeDefinitionNode):
         return node.__class__(**{**{k: getattr(node, k) for k in node.keys}, "directives": ()})
     raise SystemExit(f"unexpected definition kind {node.kind}")

@@ -33,6 +33,7 @@ def seeded(sandbox: SandboxTracker) -> SandboxTracker:
         "octo/app", 12, title="Ship it", labels=["debussy:in-progress", "bug"], milestone="v1"
     )
     sandbox.add_issue("octo/app", 13, state="closed", state_reason="not_planned")
+    sandbox.add_pull_request("octo/app", 14)
     sandbox.add_jira_issue("PROJ-1", summary="First", status="In Progress", labels=["backend"])
     sandbox.add_jira_issue("PROJ-2", summary="Second", status="Done")
     return sandbox
@@ -44,6 +45,7 @@ GITHUB_CASES: list[tuple[str, str, str, dict[str, Any], int, bool]] = [
     ("get-open", "GET", f"{ISSUE}/12", {}, 200, True),
     ("get-closed", "GET", f"{ISSUE}/13", {}, 200, True),
     ("get-missing-issue", "GET", f"{ISSUE}/999", {}, 404, True),
+    ("get-pull-request", "GET", f"{ISSUE}/14", {}, 200, True),
     ("get-missing-repo", "GET", "/repos/octo/nope/issues/1", {}, 404, True),
     ("close", "PATCH", f"{ISSUE}/12", {"json": {"state": "closed", "state_reason": "not_planned"}}, 200, True),
     ("reopen", "PATCH", f"{ISSUE}/13", {"json": {"state": "open"}}, 200, True),
@@ -122,6 +124,7 @@ SEARCH = "/rest/api/3/search/jql"
 FIELDS = ["status", "labels", "resolution", "updated", "statuscategorychangedate", "summary"]
 JIRA_CASES: list[tuple[str, str, str, dict[str, Any], int, bool]] = [
     ("search", "POST", SEARCH, {"json": {"jql": "key in (PROJ-1, PROJ-2)", "fields": FIELDS, "maxResults": 100}}, 200, True),
+    ("search-transitions", "POST", SEARCH, {"json": {"jql": "key in (PROJ-1, PROJ-2)", "fields": FIELDS, "expand": "transitions"}}, 200, True),
     ("search-all-fields", "POST", SEARCH, {"json": {"jql": "key = PROJ-1", "fields": ["*all"]}}, 200, True),
     ("search-get", "GET", SEARCH, {"params": {"jql": "key = PROJ-1", "fields": "status"}}, 200, True),
     ("search-unknown-key", "POST", SEARCH, {"json": {"jql": "key in (PROJ-1, PROJ-999)"}}, 400, True),

@@ -198,7 +198,7 @@ def test_to_tracker_fixes_labels_and_reopens() -> None:
     )
     assert writes(plan) == [
         "GH-1: set label debussy:in-progress",
-        "GH-2: remove Debussy labels",
+        "GH-2: remove Debussy labels (debussy:completed)",
         "GH-2: reopen",
     ]
 
@@ -209,7 +209,8 @@ def test_to_tracker_recloses_a_completed_phase_closed_for_the_wrong_reason() -> 
         [link(1, "1")],
         [gh(1, "closed", "not_planned", ("debussy:completed",))],
     )
-    assert writes(plan) == ["GH-1: close as completed"]
+    # GitHub ignores a new reason on a closed issue: reopen, then close with the right one
+    assert writes(plan) == ["GH-1: reopen", "GH-1: close as completed"]
 
 
 def test_to_tracker_transitions_jira_or_says_why_it_cannot() -> None:

@@ -167,17 +167,19 @@ def test_a_partial_to_tracker_failure_exits_1_and_a_rerun_finishes(
     project: SandboxProject,
 ) -> None:
     project.sandbox.set_labels("octo/app", 10, [])
-    project.sandbox.set_labels("octo/lib", 7, [])
-    project.sandbox.inject(platform="github", path="/repos/octo/lib/", status=500, times=20)
+    project.sandbox.move_jira_issue("PROJ-1", "To Do")
+    project.sandbox.inject(
+        platform="jira", path="/rest/api/3/issue/PROJ-1/transitions", status=500, times=20
+    )
     first = project.run("sync", "--direction", "to-tracker", "--apply")
     assert first.exit_code == 1
     assert "failed" in first.stderr
     assert project.sandbox.github_issue("octo/app", 10)["labels"] == ["debussy:in-progress"]
-    assert project.sandbox.github_issue("octo/lib", 7)["labels"] == []
+    assert project.sandbox.jira_issue("PROJ-1")["status"] == "To Do"
     project.sandbox.clear_faults()
     second = sync_json(project, "--direction", "to-tracker", "--apply")
-    assert [r["issue"] for r in second["results"]] == ["GH octo/lib#7"]
-    assert project.sandbox.github_issue("octo/lib", 7)["labels"] == ["debussy:in-progress"]
+    assert [r["issue"] for r in second["results"]] == ["PROJ-1"]
+    assert project.sandbox.jira_issue("PROJ-1")["status"] == "In Progress"
 
 
 def test_apply_refuses_partial_data(project: SandboxProject) -> None:

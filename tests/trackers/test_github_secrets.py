@@ -109,7 +109,6 @@ def test_token_appears_in_no_log_error_or_repr(
 
     async def drive(client: GitHubClient) -> None:
         await client.fetch_issues([ISSUE])  # success paths first
-        await client.set_debussy_label(ISSUE, "debussy:completed")
         for fail, action in zip(failures, actions, strict=True):
             fail(fake)
             try:

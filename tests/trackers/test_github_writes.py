@@ -1,510 +1,304 @@
-"""GitHubClient writes: one Debussy label, close/reopen, comments, and when they are retried.
+"""GitHub writes against the sandbox over loopback HTTP: batched GraphQL mutations, paced.
 
-Every REST request is checked against GitHub's OpenAPI description when each
-test ends (``FakeGitHub.running``).
+What is pinned here: labels are only added or removed (never the set replaced),
+missing labels are created once per repository, ``ceil(n / 50)`` mutation
+requests, one mutating request at a time with the pacing asked for between them,
+pull requests never written, the REST fallback keeping the same semantics, and
+failures (rate limit, no token) coming back as results, not exceptions.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
 
-from debussy.config import GitHubConfig, GitHubLabels
-from debussy.errors import (
-    BadResponseError,
-    TrackerAuthError,
-    TrackerNotFoundError,
-    TrackerServerError,
-    TrackerUnavailableError,
-)
+from debussy.config import GitHubConfig
 from debussy.issues import GitHubRef
+from debussy.sandbox import SandboxTracker
 from debussy.sync.trackers.github.client import GitHubClient
-from tests.contract.openapi import assert_conforms
-from tests.fixtures.github.fake import TOKEN, FakeGitHub, already_exists
+from debussy.sync.writes import TrackerWrite, WriteResult
 
-T = TypeVar("T")
-APP = "octo/app"
-ISSUE = GitHubRef(APP, 12)
+TOKEN = "sandbox-github-token"
 
 
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    with FakeGitHub().running() as fake:
-        yield fake
+def config(sandbox: SandboxTracker) -> GitHubConfig:
+    return GitHubConfig(api_url=sandbox.github_api_url)
 
 
-def write(
-    fake: FakeGitHub,
-    action: Callable[[GitHubClient], Awaitable[T]],
+def label(ref: GitHubRef, add: str | None, *remove: str) -> TrackerWrite:
+    return TrackerWrite(
+        ref, f"GH-{ref.number}", "1", "set_label", add, add=(add,) if add else (), remove=remove
+    )
+
+
+def act(ref: GitHubRef, action: str, value: str | None = None) -> TrackerWrite:
+    return TrackerWrite(ref, f"GH-{ref.number}", "1", action, value)  # type: ignore[arg-type]
+
+
+def converge(
+    sandbox: SandboxTracker,
+    refs: list[GitHubRef],
+    writes: Callable[[], list[TrackerWrite]],
     *,
-    config: GitHubConfig | None = None,
     token: str | None = TOKEN,
-) -> tuple[T, int]:
-    """The action's result and the number of HTTP requests it sent."""
+    setup: Callable[[GitHubClient], None] = lambda client: None,
+) -> list[WriteResult]:
+    """Read ``refs`` for writing, then apply ``writes()`` with one client."""
 
-    async def main() -> tuple[T, int]:
-        async with GitHubClient(config or fake.config, token=token) as client:
-            return await action(client), client.requests
+    async def main() -> list[WriteResult]:
+        async with GitHubClient(config(sandbox), token=token) as client:
+            setup(client)
+            await client.read_for_writes(refs)
+            return await client.apply_writes(writes())
 
     return asyncio.run(main())
 
 
-def write_error(
-    fake: FakeGitHub, action: Callable[[GitHubClient], Awaitable[Any]], **kwargs: Any
-) -> tuple[Exception, int]:
-    sent: list[int] = []
-
-    async def main() -> None:
-        client = GitHubClient(fake.config, token=kwargs.get("token", TOKEN))
-        try:
-            await action(client)
-        finally:
-            sent.append(client.requests)
-            await client.aclose()
-
-    with pytest.raises(Exception) as caught:  # noqa: PT011 -- callers assert the type
-        asyncio.run(main())
-    return caught.value, sent[0]
+def mutation_bodies(sandbox: SandboxTracker) -> list[dict[str, Any]]:
+    return [r.json() for r in sandbox.requests if r.kind == "graphql" and r.is_write]
 
 
-def sent(fake: FakeGitHub) -> list[tuple[str, str, Any]]:
-    """(method, path, JSON body) of every request, in order."""
-    return [
-        (request.method, request.url.path, json.loads(request.content) if request.content else None)
-        for request in fake.calls()
+APP = "octo/app"
+ISSUE = GitHubRef(APP, 12)
+
+
+def test_the_read_learns_ids_and_pull_requests_in_one_request(sandbox: SandboxTracker) -> None:
+    sandbox.add_issue(APP, 12, labels=["bug"])
+    sandbox.add_pull_request(APP, 13)
+
+    async def main() -> tuple[Any, set[GitHubRef]]:
+        async with GitHubClient(config(sandbox), token=TOKEN) as client:
+            return await client.read_for_writes([ISSUE, GitHubRef(APP, 13), GitHubRef(APP, 99)])
+
+    statuses, pulls = asyncio.run(main())
+    assert pulls == {GitHubRef(APP, 13)}
+    assert statuses[ISSUE].labels == ("bug",)
+    assert statuses[GitHubRef(APP, 99)].missing
+    assert sandbox.request_count() == 1
+
+
+def test_labels_are_added_and_removed_and_the_others_stay(sandbox: SandboxTracker) -> None:
+    sandbox.add_issue(APP, 12, labels=["bug", "debussy:failed"])
+    [result] = converge(
+        sandbox, [ISSUE], lambda: [label(ISSUE, "debussy:in-progress", "debussy:failed")]
+    )
+    assert result.outcome == "ok"
+    assert sorted(sandbox.github_issue(APP, 12)["labels"]) == ["bug", "debussy:in-progress"]
+    [create, write] = mutation_bodies(sandbox)
+    assert "createLabel" in create["query"], "the missing label was created first"
+    assert "removeLabelsFromLabelable" in write["query"]
+    assert "addLabelsToLabelable" in write["query"]
+    assert all(r.method != "PUT" for r in sandbox.requests)
+
+
+def test_created_labels_get_their_configured_colour(sandbox: SandboxTracker) -> None:
+    sandbox.add_issue(APP, 12)
+    converge(sandbox, [ISSUE], lambda: [label(ISSUE, "debussy:in-progress")])
+    answer = httpx.get(
+        f"{sandbox.github_api_url}/repos/{APP}/labels/debussy:in-progress",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=5,
+    ).json()
+    assert answer["color"] == "1d76db"
+
+
+def test_an_existing_repository_label_is_not_created_again(sandbox: SandboxTracker) -> None:
+    sandbox.add_issue(APP, 12)
+    sandbox.add_issue(APP, 13, labels=["debussy:completed"])
+    sandbox.set_labels(APP, 13, [])  # the label stays in the repository, on no issue
+    converge(sandbox, [ISSUE], lambda: [label(ISSUE, "debussy:completed")])
+    assert ["createLabel" in body["query"] for body in mutation_bodies(sandbox)] == [False]
+    assert sandbox.github_issue(APP, 12)["labels"] == ["debussy:completed"]
+
+
+def test_fifty_issues_share_a_mutation_request(sandbox: SandboxTracker) -> None:
+    refs = [GitHubRef(APP, n) for n in range(1, 121)]
+    for ref in refs:
+        sandbox.add_issue(APP, ref.number)
+    sandbox.clear_requests()
+    results = converge(sandbox, refs, lambda: [label(ref, "debussy:in-progress") for ref in refs])
+    assert {r.outcome for r in results} == {"ok"}
+    bodies = mutation_bodies(sandbox)
+    assert len(bodies) == 1 + 3, "one createLabel, then ceil(120 / 50) requests"
+    assert sandbox.request_count() == 2 + 4, "two reads (100 + 20 issues) before"
+
+
+def test_mutating_requests_are_never_concurrent_and_pacing_is_asked_for(
+    sandbox: SandboxTracker,
+) -> None:
+    refs = [GitHubRef(APP, n) for n in range(1, 121)]
+    for ref in refs:
+        sandbox.add_issue(APP, ref.number)
+    in_flight = 0
+    most = 0
+    sleeps: list[float] = []
+    now = [1000.0]
+
+    class Counting(httpx.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self._inner = httpx.AsyncHTTPTransport()
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            nonlocal in_flight, most
+            writing = b"mutation" in request.content[:40]
+            in_flight += writing
+            most = max(most, in_flight)
+            try:
+                await asyncio.sleep(0)  # give a concurrent sender its chance
+                return await self._inner.handle_async_request(request)
+            finally:
+                in_flight -= writing
+
+        async def aclose(self) -> None:
+            await self._inner.aclose()
+
+    async def fake_sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    async def main() -> list[WriteResult]:
+        client = GitHubClient(config(sandbox), token=TOKEN, transport=Counting())
+        client.mutation_interval = 1.0
+        client.sleep = fake_sleep
+        client.clock = lambda: now[0]
+        async with client:
+            await client.read_for_writes(refs)
+            writes = [label(ref, "debussy:in-progress") for ref in refs]
+            return await client.apply_writes(writes)
+
+    results = asyncio.run(main())
+    assert {r.outcome for r in results} == {"ok"}
+    assert most == 1, "one mutating request at a time"
+    assert sleeps == [1.0, 1.0, 1.0], "each request after the first waits a full second"
+
+
+def test_a_pull_request_is_never_written(sandbox: SandboxTracker) -> None:
+    sandbox.add_pull_request(APP, 13)
+    pull = GitHubRef(APP, 13)
+    [result] = converge(sandbox, [pull], lambda: [label(pull, "debussy:in-progress")])
+    assert result.outcome == "error"
+    assert "pull request" in (result.detail or "")
+    assert mutation_bodies(sandbox) == []
+
+
+def test_close_reopen_and_comment_go_in_order_in_one_request(sandbox: SandboxTracker) -> None:
+    sandbox.add_issue(APP, 12, state="closed", state_reason="not_planned")
+    results = converge(
+        sandbox,
+        [ISSUE],
+        lambda: [
+            act(ISSUE, "reopen"),
+            act(ISSUE, "comment", "Done."),
+            act(ISSUE, "close", "completed"),
+        ],
+    )
+    assert [r.outcome for r in results] == ["ok", "ok", "ok"]
+    issue = sandbox.github_issue(APP, 12)
+    assert (issue["state"], issue["state_reason"]) == ("closed", "completed")
+    assert issue["comments"] == ["Done."]
+    assert len(mutation_bodies(sandbox)) == 1
+
+
+def test_closing_a_closed_issue_with_another_reason_changes_nothing(
+    sandbox: SandboxTracker,
+) -> None:
+    """Why a reason change is reopen-then-close: GitHub ignores the reason on a closed issue."""
+    sandbox.add_issue(APP, 12, state="closed", state_reason="not_planned")
+    converge(sandbox, [ISSUE], lambda: [act(ISSUE, "close", "completed")])
+    assert sandbox.github_issue(APP, 12)["state_reason"] == "not_planned"
+
+
+def test_a_secondary_rate_limit_stops_the_writes_and_says_when(sandbox: SandboxTracker) -> None:
+    refs = [GitHubRef(APP, n) for n in range(1, 121)]
+    for ref in refs:
+        sandbox.add_issue(APP, ref.number, labels=["debussy:failed"])
+
+    def limited(tracker: SandboxTracker) -> None:
+        tracker.inject(
+            platform="github",
+            path="/api/graphql",
+            status=403,
+            headers={"retry-after": "120"},
+            body=json.dumps({"message": "You have exceeded a secondary rate limit."}),
+        )
+
+    sandbox.before_write = limited
+    results = converge(sandbox, refs, lambda: [label(ref, None, "debussy:failed") for ref in refs])
+    assert [r.outcome for r in results].count("error") == 50, "the first request's writes"
+    assert [r.outcome for r in results].count("skipped") == 70, "the rest were not sent"
+    assert "UTC" in (results[-1].detail or ""), "names when to try again"
+    assert len(mutation_bodies(sandbox)) == 1
+
+
+def test_writes_without_a_token_fail_naming_the_variable(sandbox: SandboxTracker) -> None:
+    sandbox.add_issue(APP, 12)
+    [result] = converge(sandbox, [ISSUE], lambda: [label(ISSUE, "debussy:failed")], token="")
+    assert result.outcome == "error"
+    assert "GITHUB_TOKEN" in (result.detail or "")
+    assert sandbox.request_count(writes_only=True) == 0
+
+
+def test_without_the_mutations_writes_fall_back_to_rest_add_and_remove(
+    sandbox: SandboxTracker,
+) -> None:
+    """An older GitHub Enterprise: same semantics over REST, one label at a time."""
+    sandbox.add_issue(APP, 12, labels=["bug", "debussy:failed"])
+
+    def old_server(tracker: SandboxTracker) -> None:
+        message = "Field 'createLabel' doesn't exist on type 'Mutation'"
+        tracker.inject(
+            platform="github",
+            path="/api/graphql",
+            status=200,
+            body=json.dumps({"errors": [{"message": message}]}),
+        )
+
+    sandbox.before_write = old_server
+    results = converge(
+        sandbox,
+        [ISSUE],
+        lambda: [
+            label(ISSUE, "debussy:completed", "debussy:failed"),
+            act(ISSUE, "close", "completed"),
+        ],
+    )
+    assert [r.outcome for r in results] == ["ok", "ok"]
+    issue = sandbox.github_issue(APP, 12)
+    assert sorted(issue["labels"]) == ["bug", "debussy:completed"]
+    assert issue["state"] == "closed"
+    rest = [(r.method, r.path) for r in sandbox.requests if r.kind == "rest"]
+    assert rest == [
+        ("DELETE", "/api/v3/repos/octo/app/issues/12/labels/debussy%3Afailed"),
+        ("POST", "/api/v3/repos/octo/app/issues/12/labels"),
+        ("PATCH", "/api/v3/repos/octo/app/issues/12"),
     ]
-
-
-# --- labels -----------------------------------------------------------------------------
-
-
-def test_label_replaces_the_debussy_label_and_keeps_the_others(github: FakeGitHub) -> None:
-    github.add_issue(APP, 12, labels=["bug", "debussy:in-progress", "ui"])
-
-    labels, requests = write(
-        github,
-        lambda c: c.set_debussy_label(
-            ISSUE, "debussy:completed", ["bug", "debussy:in-progress", "ui"]
-        ),
-    )
-
-    assert labels == ("bug", "ui", "debussy:completed")
-    assert github.issue(APP, 12).labels == ["bug", "ui", "debussy:completed"]
-    assert sent(github) == [
-        ("POST", "/repos/octo/app/labels", {"name": "debussy:completed", "color": "0e8a16"}),
-        ("PUT", "/repos/octo/app/issues/12/labels", {"labels": ["bug", "ui", "debussy:completed"]}),
-    ]
-    assert requests == 2
-
-
-def test_replaying_a_label_change_sends_nothing(github: FakeGitHub) -> None:
-    github.add_issue(APP, 12, labels=["bug"])
-
-    async def twice(client: GitHubClient) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        first = await client.set_debussy_label(ISSUE, "debussy:failed", ["bug"])
-        return first, await client.set_debussy_label(ISSUE, "debussy:failed", first)
-
-    (first, second), requests = write(github, twice)
-
-    assert first == second == ("bug", "debussy:failed")
-    assert requests == 2  # label creation + PUT, nothing for the replay
-
-
-def test_label_comparison_ignores_case_and_order(github: FakeGitHub) -> None:
-    github.add_issue(APP, 12)
-
-    labels, requests = write(
-        github, lambda c: c.set_debussy_label(ISSUE, "debussy:blocked", ["Debussy:Blocked", "bug"])
-    )
-
-    assert (labels, requests) == (("Debussy:Blocked", "bug"), 0)
-
-
-def test_existing_label_answers_422_already_exists_and_that_is_fine(github: FakeGitHub) -> None:
-    github.add_issue(APP, 12)
-    github.add_repo(APP, labels={"debussy:in-progress": "1d76db"})
-
-    labels, _ = write(github, lambda c: c.set_debussy_label(ISSUE, "debussy:in-progress", []))
-
-    assert labels == ("debussy:in-progress",)
-    assert [(method, path) for method, path, _ in sent(github)] == [
-        ("POST", "/repos/octo/app/labels"),
-        ("PUT", "/repos/octo/app/issues/12/labels"),
-    ]
-
-
-def test_other_422_on_label_creation_is_an_error(github: FakeGitHub) -> None:
-    github.add_issue(APP, 12)
-    github.script(
-        "repo_labels",
-        httpx.Response(
-            422,
-            json={
-                "message": "Validation Failed",
-                "errors": [{"resource": "Label", "code": "invalid", "field": "color"}],
-                "documentation_url": "https://docs.github.com",
-            },
-        ),
-    )
-
-    error, requests = write_error(
-        github, lambda c: c.set_debussy_label(ISSUE, "debussy:failed", [])
-    )
-
-    assert isinstance(error, TrackerServerError)
-    assert "refused to create label 'debussy:failed' in octo/app (422): Validation Failed" in str(
-        error
-    )
-    assert requests == 1
-    assert github.issue(APP, 12).labels == []
-
-
-def test_each_label_is_created_once_per_repository_per_client(github: FakeGitHub) -> None:
-    for number in (1, 2):
-        github.add_issue(APP, number)
-    github.add_issue("octo/lib", 3)
-
-    async def label_all(client: GitHubClient) -> None:
-        for ref in (GitHubRef(APP, 1), GitHubRef(APP, 2), GitHubRef("octo/lib", 3)):
-            await client.set_debussy_label(ref, "debussy:in-progress", [])
-
-    write(github, label_all)
-
-    creations = [
-        path for method, path, _ in sent(github) if path.endswith("/labels") and method == "POST"
-    ]
-    assert creations == ["/repos/octo/app/labels", "/repos/octo/lib/labels"]
-
-
-def test_a_label_already_on_the_issue_is_not_created_again(github: FakeGitHub) -> None:
-    github.add_issue(APP, 12, labels=["debussy:failed", "debussy:in-progress"])
-
-    labels, requests = write(
-        github,
-        lambda c: c.set_debussy_label(
-            ISSUE, "debussy:failed", ["debussy:failed", "debussy:in-progress"]
-        ),
-    )
-
-    assert labels == ("debussy:failed",)
-    assert [method for method, _, _ in sent(github)] == ["PUT"]
-    assert requests == 1
-
-
-def test_configured_and_prefixed_labels_all_count_as_debussy_labels(github: FakeGitHub) -> None:
-    config = GitHubConfig(labels=GitHubLabels(in_progress="wip", completed="done-by-bot"))
-    github.add_issue(APP, 12)
-
-    labels, _ = write(
-        github,
-        lambda c: c.set_debussy_label(ISSUE, "done-by-bot", ["WIP", "debussy:legacy", "bug"]),
-        config=config,
-    )
-
-    assert labels == ("bug", "done-by-bot")
-    assert sent(github)[0][2] == {"name": "done-by-bot", "color": "0e8a16"}
-
-
-def test_an_unconfigured_debussy_label_is_created_grey(github: FakeGitHub) -> None:
-    github.add_issue(APP, 12)
-
-    write(github, lambda c: c.set_debussy_label(ISSUE, "debussy:reviewing", []))
-
-    assert sent(github)[0][2] == {"name": "debussy:reviewing", "color": "ededed"}
-
-
-def test_writes_to_an_invalid_reference_send_nothing(github: FakeGitHub) -> None:
-    error, requests = write_error(github, lambda c: c.add_comment(GitHubRef("../x", 1), "hi"))
-
-    assert isinstance(error, TrackerNotFoundError)
-    assert "../x#1 is not a GitHub issue" in str(error)
-    assert requests == 0
-
-
-def test_no_label_removes_only_debussy_labels(github: FakeGitHub) -> None:
-    github.add_issue(APP, 12, labels=["bug", "debussy:failed"])
-
-    labels, _ = write(github, lambda c: c.set_debussy_label(ISSUE, None, ["bug", "debussy:failed"]))
-
-    assert labels == ("bug",)
-    assert sent(github) == [("PUT", "/repos/octo/app/issues/12/labels", {"labels": ["bug"]})]
-
-
-def test_removing_the_last_label_uses_delete_because_put_needs_one(github: FakeGitHub) -> None:
-    github.add_issue(APP, 12, labels=["debussy:failed"])
-
-    labels, _ = write(github, lambda c: c.set_debussy_label(ISSUE, None, ["debussy:failed"]))
-
-    assert labels == ()
-    assert github.issue(APP, 12).labels == []
-    assert sent(github) == [("DELETE", "/repos/octo/app/issues/12/labels", None)]
-
-
-def test_put_with_an_empty_label_list_breaks_the_api_description() -> None:
-    """Why the client deletes instead: GitHub's description requires at least one label."""
-    request = httpx.Request(
-        "PUT", "https://api.github.com/repos/octo/app/issues/12/labels", json={"labels": []}
-    )
-
-    with pytest.raises(AssertionError, match="does not conform"):
-        assert_conforms("github", request)
-
-
-def test_without_current_labels_they_are_read_first(github: FakeGitHub) -> None:
-    github.add_issue(APP, 12, labels=["bug", "debussy:in-progress"])
-
-    labels, _ = write(github, lambda c: c.set_debussy_label(ISSUE, "debussy:completed"))
-
-    assert labels == ("bug", "debussy:completed")
-    first = github.calls()[0]
-    assert (first.method, first.url.path, first.url.params["per_page"]) == (
-        "GET",
-        "/repos/octo/app/issues/12/labels",
-        "100",
-    )
-
-
-def test_reading_labels_follows_pagination(github: FakeGitHub) -> None:
-    github.add_issue(APP, 12)
-    next_page = "https://api.github.com/repos/octo/app/issues/12/labels?per_page=100&page=2"
-    github.script(
-        "issue_labels",
-        httpx.Response(200, json=[{"name": "a"}], headers={"link": f'<{next_page}>; rel="next"'}),
-        httpx.Response(200, json=[{"name": "debussy:blocked"}]),
-    )
-
-    labels, _ = write(github, lambda c: c.set_debussy_label(ISSUE, "debussy:blocked"))
-
-    assert labels == ("a", "debussy:blocked")
-    assert str(github.calls()[1].url) == next_page
-
-
-def test_a_label_that_is_not_debussys_is_refused(github: FakeGitHub) -> None:
-    with pytest.raises(ValueError, match="not a Debussy label"):
-        write(github, lambda c: c.set_debussy_label(ISSUE, "bug", []))
-    assert github.calls() == []
-
-
-# --- state and comments -----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("reason", ["completed", "not_planned"])
-def test_close_sends_state_and_reason(github: FakeGitHub, reason: str) -> None:
-    github.add_issue(APP, 12)
+def test_rest_close_sends_state_and_reason(sandbox: SandboxTracker, reason: str) -> None:
+    sandbox.add_issue(APP, 12)
 
-    write(github, lambda c: c.close_issue(ISSUE, reason))  # type: ignore[arg-type]
+    async def main() -> None:
+        async with GitHubClient(config(sandbox), token=TOKEN) as client:
+            await client.close_issue(ISSUE, reason)  # type: ignore[arg-type]
 
-    assert sent(github) == [
-        ("PATCH", "/repos/octo/app/issues/12", {"state": "closed", "state_reason": reason})
-    ]
-    assert (github.issue(APP, 12).state, github.issue(APP, 12).state_reason) == ("closed", reason)
+    asyncio.run(main())
+    issue = sandbox.github_issue(APP, 12)
+    assert (issue["state"], issue["state_reason"]) == ("closed", reason)
 
 
-def test_reopen_sends_open(github: FakeGitHub) -> None:
-    github.add_issue(APP, 12, state="closed", state_reason="completed")
+def test_rest_label_change_removes_singly_and_never_puts(sandbox: SandboxTracker) -> None:
+    sandbox.add_issue(APP, 12, labels=["bug", "debussy:failed"])
 
-    write(github, lambda c: c.reopen_issue(ISSUE))
+    async def main() -> tuple[str, ...]:
+        async with GitHubClient(config(sandbox), token=TOKEN) as client:
+            return await client.set_debussy_label(ISSUE, "debussy:completed")
 
-    assert sent(github) == [("PATCH", "/repos/octo/app/issues/12", {"state": "open"})]
-    assert github.issue(APP, 12).state == "open"
-
-
-def test_comment_is_posted(github: FakeGitHub) -> None:
-    github.add_issue(APP, 12)
-
-    write(github, lambda c: c.add_comment(ISSUE, "Closed by Debussy: run 4 completed."))
-
-    assert github.issue(APP, 12).comments == ["Closed by Debussy: run 4 completed."]
-    assert sent(github) == [
-        (
-            "POST",
-            "/repos/octo/app/issues/12/comments",
-            {"body": "Closed by Debussy: run 4 completed."},
-        )
-    ]
-
-
-@pytest.mark.parametrize(
-    ("answer", "expected"),
-    [
-        (httpx.Response(404, json={"message": "Not Found"}), "octo/app#12 not found on GitHub"),
-        (httpx.Response(410, json={"message": "Gone"}), "octo/app#12 was deleted on GitHub"),
-        (httpx.Response(301, json={"message": "Moved"}), "octo/app#12 was moved to another"),
-    ],
-)
-def test_writes_to_a_gone_issue_name_it(
-    github: FakeGitHub, answer: httpx.Response, expected: str
-) -> None:
-    github.add_issue(APP, 12)
-    github.script("issue", answer)
-
-    error, requests = write_error(github, lambda c: c.close_issue(ISSUE, "completed"))
-
-    assert isinstance(error, TrackerNotFoundError)
-    assert expected in str(error)
-    assert requests == 1
-
-
-def test_comment_on_a_missing_issue_is_not_found(github: FakeGitHub) -> None:
-    error, _ = write_error(github, lambda c: c.add_comment(GitHubRef(APP, 404), "hi"))
-
-    assert isinstance(error, TrackerNotFoundError)
-    assert "octo/app#404 not found on GitHub" in str(error)
-
-
-def test_label_creation_in_a_missing_repository_is_not_found(github: FakeGitHub) -> None:
-    error, _ = write_error(
-        github, lambda c: c.set_debussy_label(GitHubRef("octo/gone", 1), "debussy:failed", [])
-    )
-
-    assert isinstance(error, TrackerNotFoundError)
-    assert "octo/gone not found on GitHub" in str(error)
-
-
-def test_writes_need_a_token_and_say_where_to_put_it(github: FakeGitHub) -> None:
-    error, requests = write_error(github, lambda c: c.reopen_issue(ISSUE), token=None)
-
-    assert isinstance(error, TrackerAuthError)
-    assert "GITHUB_TOKEN" in str(error)
-    assert requests == 0
-
-
-# --- retries ----------------------------------------------------------------------------
-
-
-def test_patch_is_retried_after_a_502(github: FakeGitHub) -> None:
-    github.add_issue(APP, 12)
-    github.script("issue", httpx.Response(502))
-
-    _, requests = write(github, lambda c: c.close_issue(ISSUE, "completed"))
-
-    assert requests == 2
-    assert github.issue(APP, 12).state == "closed"
-
-
-def test_put_labels_is_retried_after_a_timeout(github: FakeGitHub) -> None:
-    github.add_issue(APP, 12)
-    github.script("issue_labels", httpx.ReadTimeout("read timed out"))
-
-    labels, requests = write(github, lambda c: c.set_debussy_label(ISSUE, None, ["x", "debussy:a"]))
-
-    assert labels == ("x",)
-    assert requests == 2
-
-
-def test_comment_is_not_retried_when_github_may_have_seen_it(github: FakeGitHub) -> None:
-    github.add_issue(APP, 12)
-    github.script("comments", httpx.Response(502))
-
-    error, requests = write_error(github, lambda c: c.add_comment(ISSUE, "once"))
-
-    assert isinstance(error, TrackerServerError)
-    assert requests == 1
-    assert github.issue(APP, 12).comments == []
-
-
-def test_comment_after_a_read_timeout_is_not_retried(github: FakeGitHub) -> None:
-    github.add_issue(APP, 12)
-    github.script("comments", httpx.ReadTimeout("read timed out"))
-
-    error, requests = write_error(github, lambda c: c.add_comment(ISSUE, "once"))
-
-    assert isinstance(error, TrackerUnavailableError)
-    assert requests == 1
-
-
-def test_comment_is_retried_when_the_connection_never_opened(github: FakeGitHub) -> None:
-    github.add_issue(APP, 12)
-    github.script("comments", httpx.ConnectError("connection refused"))
-
-    _, requests = write(github, lambda c: c.add_comment(ISSUE, "once"))
-
-    assert requests == 2
-    assert github.issue(APP, 12).comments == ["once"]
-
-
-def test_label_creation_is_retried_because_a_replay_is_harmless(github: FakeGitHub) -> None:
-    github.add_issue(APP, 12)
-    github.script("repo_labels", httpx.ReadTimeout("read timed out"), already_exists())
-
-    labels, requests = write(github, lambda c: c.set_debussy_label(ISSUE, "debussy:failed", []))
-
-    assert labels == ("debussy:failed",)
-    assert requests == 3
-
-
-def test_write_hitting_a_secondary_limit_is_retried(github: FakeGitHub) -> None:
-    github.add_issue(APP, 12)
-    github.script(
-        "comments",
-        httpx.Response(
-            403,
-            json={"message": "You have exceeded a secondary rate limit"},
-            headers={"retry-after": "1"},
-        ),
-    )
-
-    _, requests = write(github, lambda c: c.add_comment(ISSUE, "hello"))
-
-    assert requests == 2
-    assert github.issue(APP, 12).comments == ["hello"]
-
-
-def test_write_refused_for_scope_names_issues_write(github: FakeGitHub) -> None:
-    github.add_issue(APP, 12)
-    github.script(
-        "issue",
-        httpx.Response(403, json={"message": "Resource not accessible by personal access token"}),
-    )
-
-    error, _ = write_error(github, lambda c: c.close_issue(ISSUE, "completed"))
-
-    assert isinstance(error, TrackerAuthError)
-    assert "issues:write" in str(error)
-
-
-# --- Enterprise -------------------------------------------------------------------------
-
-
-def test_enterprise_writes_go_under_api_v3() -> None:
-    fake = FakeGitHub("https://ghe.example.com/api/v3")
-    with fake.running():
-        fake.add_issue(APP, 12)
-
-        async def everything(client: GitHubClient) -> None:
-            await client.set_debussy_label(ISSUE, "debussy:completed", [])
-            await client.close_issue(ISSUE, "completed")
-            await client.add_comment(ISSUE, "done")
-
-        write(fake, everything)
-
-        urls = [f"{request.method} {request.url}" for request in fake.calls()]
-    assert urls == [
-        "POST https://ghe.example.com/api/v3/repos/octo/app/labels",
-        "PUT https://ghe.example.com/api/v3/repos/octo/app/issues/12/labels",
-        "PATCH https://ghe.example.com/api/v3/repos/octo/app/issues/12",
-        "POST https://ghe.example.com/api/v3/repos/octo/app/issues/12/comments",
-    ]
-
-
-@pytest.mark.parametrize(
-    "answer",
-    [
-        httpx.Response(200, content=b"<html>login</html>"),
-        httpx.Response(200, json={"name": "not a list"}),
-        httpx.Response(200, json=[{"name": None}]),
-    ],
-)
-def test_broken_label_answers_are_bad_responses(github: FakeGitHub, answer: httpx.Response) -> None:
-    github.add_issue(APP, 12)
-    github.script("issue_labels", answer)
-
-    error, _ = write_error(github, lambda c: c.set_debussy_label(ISSUE, "debussy:failed", None))
-
-    assert isinstance(error, BadResponseError)
-    assert github.issue(APP, 12).labels == []
+    assert sorted(asyncio.run(main())) == ["bug", "debussy:completed"]
+    methods = [r.method for r in sandbox.requests]
+    assert methods == ["GET", "DELETE", "POST"]

@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from debussy.app.lifecycle import lifecycle_targets
 from debussy.config import Config
 from debussy.errors import DebussyError
 from debussy.issues import ref_from_canonical
 from debussy.state.manager import PhaseTransition, StateManager
 from debussy.sync.cache import IssueCache
-from debussy.sync.drift_detector import DriftDetector
+from debussy.sync.converge import Convergence, converge
+from debussy.sync.drift_detector import UNLINKED, DriftDetector
 from debussy.sync.reconcile import (
     SCHEMA_VERSION,
     Direction,
@@ -35,7 +37,7 @@ from debussy.sync.reconcile import (
 )
 from debussy.sync.status_fetcher import FetchResult, IssueStatusFetcher
 from debussy.sync.trackers.clients import TrackerClients
-from debussy.sync.writes import WriteResult, execute_writes
+from debussy.sync.writes import ConvergeTarget, WriteResult
 
 
 class IncompleteDataError(DebussyError):
@@ -173,21 +175,45 @@ def apply_from_tracker(state: StateManager, outcome: SyncOutcome) -> SyncOutcome
 def apply_to_tracker(
     state: StateManager, config: Config, cache_path: Path, outcome: SyncOutcome
 ) -> SyncOutcome:
-    """Send the writes, record them, and refresh the touched issues in the cache."""
+    """Converge every linked issue, record the results, refresh the touched issues.
+
+    The plan printed before was made from the fetch above; the writes sent come
+    from the convergence engine's own fresh read (the same rules), so what a
+    person changed in between is respected rather than overwritten.
+    """
     require_complete(outcome)
     plan = outcome.plan
+    run = plan.run
+    targets, _disabled = lifecycle_targets(
+        run, state.phases(run.id), state.linked_issues(run.id), None, config
+    )
+    # Issues the plan no longer links: only Debussy's label comes off (UNLINKED).
+    targets += [
+        ConvergeTarget(
+            ref_from_canonical(link.platform, link.ref),
+            link.display_key,
+            link.phase_id,
+            UNLINKED,
+            why="no longer in the plan",
+        )
+        for link in DriftDetector.for_run(state, config, run).unlinked
+        if config.github.enabled
+    ]
 
-    async def send() -> list[WriteResult]:
+    async def send() -> Convergence:
         async with TrackerClients(config) as clients:
-            results = await execute_writes(plan.writes, clients)
-            touched = list(dict.fromkeys(write.ref for write in plan.writes))
+            done = await converge(targets, clients, send=True)
+            touched = list(dict.fromkeys(write.ref for write in done.writes))
             if touched:
                 with IssueCache(cache_path, config.cache.ttl_seconds) as cache:
                     fetcher = IssueStatusFetcher(config, cache=cache, clients=clients)
                     await fetcher.fetch(touched, refresh=True)
-            return results
+            return done
 
-    outcome.results = asyncio.run(send()) if plan.writes else []
+    # The plan was made by the same rules from a read moments ago: nothing planned, nothing
+    # to converge (and no second read).
+    convergence = asyncio.run(send()) if targets and plan.writes else Convergence()
+    outcome.results = convergence.results
     outcome.applied = True
     state.record_sync(
         plan.run.id,
@@ -197,4 +223,8 @@ def apply_to_tracker(
         actions=plan.actions_json(),
         results=[r.as_json() for r in outcome.results],
     )
+    problems = [f"{f.platform}: {f.message}" for f in convergence.read_failures]
+    problems += [note.detail for note in convergence.notes if note.failed]
+    if problems:
+        raise IncompleteDataError("not every issue could be converged: " + "; ".join(problems))
     return outcome

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from debussy.app.runs import RerunCheck
 from debussy.output.run_view import styled_status
 from debussy.state.manager import PhaseTransition
-from debussy.sync.writes import TrackerWrite, WriteResult
+from debussy.sync.converge import Convergence
+from debussy.sync.writes import WriteResult
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -21,7 +22,7 @@ def render_transition(console: Console, transition: PhaseTransition) -> None:
     if transition.old_status == transition.new_status:
         console.print(
             f"Phase {escape(transition.phase_id)} is already {styled_status(transition.new_status)}"
-            f"{reason}: nothing changed."
+            f"{reason}; checking its issues."
         )
     else:
         console.print(
@@ -53,16 +54,52 @@ def render_rerun_matches(console: Console, check: RerunCheck) -> None:
         console.print(f"  {escape(item.display_key)}: {features}")
 
 
-def render_planned_writes(console: Console, writes: Sequence[TrackerWrite]) -> None:
-    """``--dry-run-sync``: the writes that would be sent, one per line."""
+def render_convergence(console: Console, errors: Console, outcome: Convergence) -> None:
+    """What the push found and did: each write (or, for a dry run, would send), notes."""
     from rich.markup import escape
 
-    if not writes:
-        console.print("Dry run: no tracker writes needed.")
+    for failure in outcome.read_failures:
+        errors.print(
+            f"[yellow]Warning:[/] could not read {failure.issues} {failure.platform} issue(s): "
+            f"{escape(failure.message)}"
+        )
+    for note in outcome.notes:
+        errors.print(f"[yellow]Warning:[/] {escape(note.detail)}")
+    if outcome.dry_run:
+        if not outcome.writes:
+            console.print(
+                "Dry run: the phase change is recorded; the trackers already match, "
+                "no writes needed."
+            )
+            return
+        console.print(
+            f"Dry run: the phase change is recorded; these {len(outcome.writes)} tracker "
+            "write(s) were NOT sent (replay the command, or run `debussy sync --direction "
+            "to-tracker --apply`, to send them):"
+        )
+        for write in outcome.writes:
+            console.print(f"  ~ {escape(write.describe())}")
         return
-    console.print(f"Dry run: would send {len(writes)} tracker write(s):")
-    for write in writes:
-        console.print(f"  ~ {escape(write.describe())}")
+    if not outcome.writes and not outcome.read_failures:
+        console.print("Trackers already match: nothing to send.")
+        return
+    render_write_results(console, errors, outcome.results)
+
+
+def push_failure_message(outcome: Convergence, replay: str) -> str:
+    """The one-line error of a push that did not finish: the event is safe, how to finish."""
+    failed = len(outcome.failed_results) + sum(1 for note in outcome.notes if note.failed)
+    unread = sum(failure.issues for failure in outcome.read_failures)
+    parts: list[str] = []
+    if failed:
+        parts.append(f"{failed} tracker write(s) did not go through")
+    if unread:
+        parts.append(f"{unread} issue(s) could not be read")
+    return (
+        f"{' and '.join(parts) or 'the push did not finish'}; the phase change is recorded. "
+        f"Fix the cause, then replay `{replay}` (or run `debussy sync --direction to-tracker "
+        "--apply`) to finish the push."
+    )
 
 
 def render_write_results(console: Console, errors: Console, results: Sequence[WriteResult]) -> None:
@@ -79,10 +116,3 @@ def render_write_results(console: Console, errors: Console, results: Sequence[Wr
             console.print(f"  = {line} (already so)")
         else:
             console.print(f"  ✓ {line}")
-    failed = sum(1 for result in results if result.outcome in ("error", "skipped"))
-    if failed:
-        errors.print(
-            f"[yellow]Warning:[/] {failed} tracker write(s) did not go through; the phase change "
-            "is recorded. Fix the cause, then replay the event or run "
-            "`debussy sync --direction to-tracker --apply`."
-        )

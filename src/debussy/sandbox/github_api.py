@@ -355,6 +355,19 @@ class GitHubApi:
     def _issue(self, issue: Issue) -> JSON:
         repo_url = f"{self.site.github_api}/repos/{issue.repo.full_name}"
         url = f"{repo_url}/issues/{issue.number}"
+        shaped = self._issue_fields(issue, repo_url, url)
+        if issue.is_pull_request:
+            web = f"{self.site.url}/{issue.repo.full_name}/pull/{issue.number}"
+            shaped["pull_request"] = {
+                "url": f"{repo_url}/pulls/{issue.number}",
+                "html_url": web,
+                "diff_url": f"{web}.diff",
+                "patch_url": f"{web}.patch",
+                "merged_at": None,
+            }
+        return shaped
+
+    def _issue_fields(self, issue: Issue, repo_url: str, url: str) -> JSON:
         return {
             "url": url,
             "repository_url": repo_url,

@@ -13,7 +13,12 @@ GitHub-specific answers reproduced on top of plain graphql-core:
   ``MISSING_PAGINATION_BOUNDARIES`` / ``EXCESSIVE_PAGINATION``;
 - syntax and validation errors come back with ``errors`` and no ``data``;
 - ``stateReason`` reports ``DUPLICATE`` only with ``enableDuplicate: true``
-  (otherwise ``NOT_PLANNED``), as the schema's description of the enum says.
+  (otherwise ``NOT_PLANNED``), as the schema's description of the enum says;
+- ``issue(number:)`` on a pull request is NOT_FOUND, ``issueOrPullRequest`` says which;
+- the issue mutations Debussy sends: labels added or removed by id (the others
+  stay), ``closeIssue`` whose ``stateReason`` is ignored on a closed issue (only
+  the update time moves, as on GitHub), ``reopenIssue``, ``addComment``,
+  ``createLabel`` (a taken name is an ``UNPROCESSABLE`` error).
 """
 
 from __future__ import annotations
@@ -249,6 +254,16 @@ def _issue(issue: Issue, context: GraphQLContext) -> JSON:
     }
 
 
+def _pull_request(issue: Issue, context: GraphQLContext) -> JSON:
+    return {
+        "__typename": "PullRequest",
+        "id": node_id("PR", issue.id),
+        "number": issue.number,
+        "title": issue.title,
+        "url": f"{context.web_url}/{issue.repo.full_name}/pull/{issue.number}",
+    }
+
+
 def _repository(repo: Repo, context: GraphQLContext) -> JSON:
     def issue(info: Info, *, number: int) -> JSON:
         found = repo.issues.get(number)
@@ -257,6 +272,21 @@ def _repository(repo: Repo, context: GraphQLContext) -> JSON:
                 f"Could not resolve to an Issue with the number of {number}.", "NOT_FOUND"
             )
         return _issue(found, context)
+
+    def issue_or_pull_request(info: Info, *, number: int) -> JSON:
+        found = repo.issues.get(number)
+        if found is None:
+            raise _typed_error(
+                f"Could not resolve to an issue or pull request with the number of {number}.",
+                "NOT_FOUND",
+            )
+        if found.is_pull_request:
+            return _pull_request(found, context)
+        return {"__typename": "Issue", **_issue(found, context)}
+
+    def label(info: Info, *, name: str) -> JSON | None:
+        found = repo.label(name)
+        return None if found is None else _label(found, context)
 
     def milestone(info: Info, *, number: int) -> JSON | None:
         for candidate in repo.milestones.values():
@@ -269,6 +299,8 @@ def _repository(repo: Repo, context: GraphQLContext) -> JSON:
         "description": None,
         "id": node_id("R", repo.id),
         "issue": issue,
+        "issueOrPullRequest": issue_or_pull_request,
+        "label": label,
         "labels": _labels_field(lambda: list(repo.labels.values()), context),
         "milestone": milestone,
         "name": repo.name,
@@ -309,7 +341,105 @@ def _root(context: GraphQLContext) -> JSON:
             "used": rate.used,
         }
 
-    return {"repository": repository, "rateLimit": rate_limit}
+    return {"repository": repository, "rateLimit": rate_limit, **_mutations(context)}
+
+
+# --------------------------------------------------------------------------- mutations
+
+
+def _node_number(node: object, prefix: str) -> int | None:
+    """The store id inside a sandbox node id (``I_...``), or None when it is not one."""
+    if not isinstance(node, str) or not node.startswith(f"{prefix}_"):
+        return None
+    encoded = node[len(prefix) + 1 :]
+    try:
+        text = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True).decode()
+    except ValueError:
+        return None
+    head, _, number = text.partition(":")
+    return int(number) if head == "sandbox" and number.isdigit() else None
+
+
+def _unresolved(node: object) -> GraphQLError:
+    return _typed_error(f"Could not resolve to a node with the global id of '{node}'", "NOT_FOUND")
+
+
+def _find_issue(store: Store, node: object) -> Issue:
+    number = _node_number(node, "I")
+    for repo in store.repos.values():
+        for issue in repo.issues.values():
+            if issue.id == number and not issue.is_pull_request:
+                return issue
+    raise _unresolved(node)
+
+
+def _find_labels(issue: Issue, nodes: object) -> list[Label]:
+    labels: list[Label] = []
+    for node in nodes if isinstance(nodes, list) else []:
+        number = _node_number(node, "LA")
+        found = next((lb for lb in issue.repo.labels.values() if lb.id == number), None)
+        if found is None:
+            raise _unresolved(node)
+        labels.append(found)
+    return labels
+
+
+def _mutations(context: GraphQLContext) -> JSON:
+    """GitHub's issue mutations, with GitHub's semantics (hooks run before any of them)."""
+    store = context.store
+
+    def done(data: JSON, **extra: object) -> JSON:
+        return {"clientMutationId": data.get("clientMutationId"), **extra}
+
+    def add_labels(info: Info, *, input: JSON) -> JSON:
+        issue = _find_issue(store, input["labelableId"])
+        store.add_labels(issue, [label.name for label in _find_labels(issue, input["labelIds"])])
+        return done(input)
+
+    def remove_labels(info: Info, *, input: JSON) -> JSON:
+        issue = _find_issue(store, input["labelableId"])
+        for label in _find_labels(issue, input["labelIds"]):
+            store.remove_label(issue, label.name)
+        return done(input)
+
+    def close_issue(info: Info, *, input: JSON) -> JSON:
+        issue = _find_issue(store, input["issueId"])
+        reason = input.get("stateReason")
+        store.close(issue, str(reason).lower() if reason else "completed")
+        return done(input, issue=_issue(issue, context))
+
+    def reopen_issue(info: Info, *, input: JSON) -> JSON:
+        issue = _find_issue(store, input["issueId"])
+        store.reopen(issue)
+        return done(input, issue=_issue(issue, context))
+
+    def add_comment(info: Info, *, input: JSON) -> JSON:
+        issue = _find_issue(store, input["subjectId"])
+        if not str(input.get("body") or "").strip():
+            raise _typed_error("Body can't be blank", "UNPROCESSABLE")
+        store.add_comment(issue, input["body"])
+        return done(input)
+
+    def create_label(info: Info, *, input: JSON) -> JSON:
+        number = _node_number(input["repositoryId"], "R")
+        repo = next((r for r in store.repos.values() if r.id == number), None)
+        if repo is None:
+            raise _unresolved(input["repositoryId"])
+        if repo.label(input["name"]) is not None:
+            raise _typed_error("Name has already been taken", "UNPROCESSABLE")
+        label = store.create_label(
+            repo, input["name"], str(input["color"]).lstrip("#"), input.get("description")
+        )
+        return done(input, label=_label(label, context))
+
+    return {
+        "addLabelsToLabelable": add_labels,
+        "removeLabelsFromLabelable": remove_labels,
+        "closeIssue": close_issue,
+        "reopenIssue": reopen_issue,
+        "addComment": add_comment,
+        "createLabel": create_label,
+    }
 
 
 # --------------------------------------------------------------------------- execution

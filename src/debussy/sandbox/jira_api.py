@@ -383,6 +383,16 @@ class JiraApi:
             )
         return shaped
 
+    def _with_expand(
+        self, shaped: JSON, issue: JiraIssue, expand: frozenset[str], params: Params
+    ) -> JSON:
+        """``expand=transitions``: what the issue can move to now, as on the transitions call."""
+        if "transitions" in expand:
+            shaped["transitions"] = [
+                self._transition(t, params["version"]) for t in issue.transitions()
+            ]
+        return shaped
+
     # ------------------------------------------------------------------ helpers
 
     def _find(self, params: Params) -> JiraIssue:
@@ -514,13 +524,18 @@ class JiraApi:
         jql = str(data["jql"])
         offset = self._token_offset(jql, data.get("nextPageToken"))
         reconcile = self._reconcile(data) if request.method == "POST" else frozenset[int]()
+        expand = _expands(data.get("expand"))
         with self.store.lock:
             page: list[JSON] = []
             for issue in issues[offset : offset + size]:
                 if issue.id in reconcile:
                     issue.search_view = None  # read through: the index is consistent again
                 view = issue.search_view or issue
-                page.append(self._issue(view, fields, params["version"]))
+                page.append(
+                    self._with_expand(
+                        self._issue(view, fields, params["version"]), issue, expand, params
+                    )
+                )
         answer: JSON = {"issues": page, "isLast": offset + size >= len(issues)}
         if not answer["isLast"]:
             answer["nextPageToken"] = self._page_token(jql, offset + size)
@@ -535,8 +550,12 @@ class JiraApi:
         fields = requested_fields(data.get("fields"), default_all=True)
         start = max(self._int(data, "startAt", 0), 0)
         size = min(max(self._int(data, "maxResults", DEFAULT_PAGE), 0), self._cap(SERVER_MAX_PAGE))
+        expand = _expands(data.get("expand"))
         with self.store.lock:
-            page = [self._issue(i, fields, "2") for i in issues[start : start + size]]
+            page = [
+                self._with_expand(self._issue(i, fields, "2"), i, expand, {"version": "2"})
+                for i in issues[start : start + size]
+            ]
         return _ok(
             {
                 "expand": "schema,names",
@@ -662,6 +681,15 @@ class JiraApi:
         no_category = StatusCategory(1, "undefined", "No Category", "medium-gray")
         categories = (no_category, *STATUS_CATEGORIES)
         return _ok([self._category(category, params["version"]) for category in categories])
+
+
+def _expands(raw: object) -> frozenset[str]:
+    """Cloud's ``/search/jql`` takes ``expand`` as a comma-separated string; v2 a list."""
+    if isinstance(raw, str):
+        return frozenset(part.strip() for part in raw.split(",") if part.strip())
+    if isinstance(raw, list):
+        return frozenset(str(part).strip() for part in raw)
+    return frozenset()
 
 
 def _key_rank(issue: JiraIssue) -> tuple[str, int]:

@@ -18,7 +18,7 @@ import logging
 import re
 import socket
 import threading
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -82,6 +82,16 @@ class RecordedRequest:
         return json.loads(self.body) if self.body else None
 
 
+def _is_mutation(body: bytes) -> bool:
+    """A GraphQL POST whose document is a mutation (the only GraphQL requests that write)."""
+    try:
+        payload = json.loads(body) if body else None
+    except ValueError:
+        return False
+    query = payload.get("query") if isinstance(payload, dict) else None
+    return isinstance(query, str) and query.lstrip().startswith("mutation")
+
+
 def _platform_of(path: str) -> str:
     if path == "/api/graphql" or path == "/api/v3" or path.startswith("/api/v3/"):
         return "github"
@@ -128,6 +138,8 @@ class Exchange:
     fault: Fault | None
     wait: float
     """Seconds to wait before answering: the tracker's latency plus the fault's delay."""
+    is_write: bool = False
+    """A mutating request (REST write method or GraphQL mutation), as the log records it."""
 
 
 class _Server(ThreadingHTTPServer):
@@ -279,6 +291,9 @@ class SandboxTracker:
         self._log: list[RecordedRequest] = []
         self._in_flight = 0
         self._max_in_flight = 0
+        self.before_write: Callable[[SandboxTracker], None] | None = None
+        """Run once, just before the next mutating request is served: a person's edit
+        landing between a client's read and its write (set it again for another)."""
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._url: str | None = None
@@ -392,18 +407,27 @@ class SandboxTracker:
         platform = _platform_of(request.path)
         request = _through_gateway(request, self._site.jira_cloud_id)
         matched = match_route(self._routes.get(platform, []), request.method, request.path)
+        found = matched[0] if matched else None
+        is_write = found.is_write if found else request.method in WRITE_METHODS
+        if found is not None and found.kind == "graphql":
+            is_write = _is_mutation(request.body)
+        hook = self.before_write if is_write else None
+        if hook is not None:
+            self.before_write = None
+            hook(self)
         with self._store.lock:
             fault = self._faults.take(platform, request.method, request.path)
         wait = self.latency + (fault.delay if fault else 0.0)
-        return Exchange(request, platform, matched, fault, wait)
+        return Exchange(request, platform, matched, fault, wait, is_write)
 
     def answer(self, exchange: Exchange) -> Response | None:
         """Second half of ``respond``: let the platform answer (or the fault), log the exchange."""
-        request, platform, matched, fault = (
+        request, platform, matched, fault, is_write = (
             exchange.request,
             exchange.platform,
             exchange.matched,
             exchange.fault,
+            exchange.is_write,
         )
         found = matched[0] if matched else None
         response: Response | None
@@ -420,7 +444,7 @@ class SandboxTracker:
             path=request.path,
             platform=platform,
             kind=found.kind if found else "rest",
-            is_write=found.is_write if found else request.method in WRITE_METHODS,
+            is_write=is_write,
             status=None if response is None else response.status,
             query=request.query_string,
             body=request.body,
@@ -652,6 +676,11 @@ class SandboxTracker:
     def reopen_issue(self, repo: str, number: int) -> None:
         with self._store.lock:
             self._store.reopen(self._store.require_issue(repo, number))
+
+    def add_labels(self, repo: str, number: int, labels: Iterable[str]) -> None:
+        """Add labels by hand, keeping the others (as a person in the web UI)."""
+        with self._store.lock:
+            self._store.add_labels(self._store.require_issue(repo, number), labels)
 
     def set_labels(self, repo: str, number: int, labels: Iterable[str]) -> None:
         with self._store.lock:

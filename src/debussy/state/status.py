@@ -32,14 +32,19 @@ def as_phase_status(value: str) -> PhaseStatus:
 def run_aggregate(statuses: Iterable[PhaseStatus]) -> RunStatus:
     """The run's status as its plan-level issues should reflect it (PRODUCT.md §7).
 
-    All phases completed → completed; any active (running, validating, awaiting
-    human) → running; any failed → failed; otherwise pending.
+    All phases pending → pending; all completed → completed; any failed and none
+    active → failed; otherwise running. A run between two phases (one done, the
+    next not started) is running: its plan-level issues keep the in-progress
+    label instead of losing it at ``phase done`` and regaining it at the next
+    ``phase start`` — every such flap is an event on an issue people watch.
     """
     values = list(statuses)
-    if values and all(status == "completed" for status in values):
+    if all(status == "pending" for status in values):
+        return "pending"
+    if all(status == "completed" for status in values):
         return "completed"
-    if any(status in ACTIVE_STATUSES for status in values):
-        return "running"
-    if any(status == "failed" for status in values):
+    if any(status == "failed" for status in values) and not any(
+        status in ACTIVE_STATUSES for status in values
+    ):
         return "failed"
-    return "pending"
+    return "running"

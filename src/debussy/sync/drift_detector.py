@@ -37,6 +37,7 @@ from debussy.state.status import PhaseStatus, run_aggregate
 from debussy.sync.expected import (
     GitHubExpectation,
     JiraExpectation,
+    closes_issues,
     github_expectation,
     is_debussy_label,
     jira_expectation,
@@ -319,7 +320,7 @@ class DriftDetector:
 
     def judge(self, statuses: Mapping[IssueKey, IssueStatus]) -> list[Judgement]:
         """Every linked issue (no status: no drift), then the unlinked issues that drift."""
-        auto_close = self.run.auto_close
+        auto_close = closes_issues(self.run, (phase.status for phase in self.phases))
         judged: list[Judgement] = []
         for context in linked_contexts(self.phases, self.links):
             status = statuses.get(context.link.key)

@@ -12,11 +12,13 @@ names differ between workflows and categories do not.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from debussy.config import GitHubConfig, JiraConfig
-from debussy.state.status import ACTIVE_STATUSES, PhaseStatus
+from debussy.state.manager import RunRecord
+from debussy.state.status import ACTIVE_STATUSES, PhaseStatus, run_aggregate
 
 NOT_DONE = frozenset({"new", "indeterminate"})
 ANY_CATEGORY = frozenset({"new", "indeterminate", "done"})
@@ -28,6 +30,16 @@ BLOCKED_RESOLUTIONS = frozenset(
 
 
 DEBUSSY_LABEL_PREFIX = "debussy:"
+
+
+def closes_issues(run: RunRecord, phases: Iterable[PhaseStatus]) -> bool:
+    """Whether completed issues are expected closed: only once the whole run completed.
+
+    ``auto_close`` closes the linked issues *when the run completes* (PRODUCT.md
+    §5); before that a completed phase's issue may stay open. Drift detection and
+    the convergence engine both ask this, so a push and the next look agree.
+    """
+    return run.auto_close and run_aggregate(phases) == "completed"
 
 
 def is_debussy_label(name: str, config: GitHubConfig) -> bool:

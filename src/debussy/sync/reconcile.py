@@ -30,7 +30,7 @@ from debussy.state.manager import GuardedChange, IssueKey, LinkedIssue, PhaseRec
 from debussy.state.status import PhaseStatus
 from debussy.sync.drift_detector import DriftDetector, Judgement
 from debussy.sync.expected import BLOCKED_CLOSE_REASONS, BLOCKED_RESOLUTIONS
-from debussy.sync.writes import TrackerWrite, writes_to_match
+from debussy.sync.writes import ConvergeTarget, TrackerWrite, writes_to_match
 
 Direction = Literal["from-tracker", "to-tracker"]
 SkipKind = Literal["conflict", "needs_to_tracker", "waiting", "missing", "cannot_fix"]
@@ -339,12 +339,11 @@ def _writes(
     else:
         where = f"phase {link.phase_id}" if link.phase_id else "the run"
         why = f"{where} is {judgement.status}"
-    return writes_to_match(
+    target = ConvergeTarget(
         ref_from_canonical(link.platform, link.ref),
         link.display_key,
         link.phase_id,
-        actual,
         judgement.expected,
-        config,
         why=why,
     )
+    return writes_to_match(target, actual, config)

@@ -1,35 +1,42 @@
-"""Tracker writes: what to send to make an issue match Debussy, and sending it.
+"""The convergence engine's rules: from what an issue looks like now to the fewest writes.
 
-Lifecycle events and ``sync --direction to-tracker`` both describe their work as
-a list of ``TrackerWrite`` values first. That list is what ``--dry-run-sync``
-and the sync plan print, what gets recorded, and what ``execute_writes`` sends —
-so a dry run shows exactly the requests a real run would make.
+Every write path (lifecycle events, ``sync --direction to-tracker --apply``,
+auto-close) describes its work as ``ConvergeTarget`` values — an issue and the
+state Debussy expects of it — and hands them to ``debussy.sync.converge``, which
+reads the issues in one batch and asks ``plan_writes`` here what to send. This
+module is pure (no I/O): the same function answers ``--dry-run-sync``, the sync
+plan and the real run, so a dry run prints exactly what a real run sends, and a
+second run finds nothing to do.
+
+The writes never replace an issue's label set: a ``set_label`` write carries the
+Debussy labels to remove and the one to add, and the clients send exactly those
+(GitHub's add/remove mutations), so a label a person adds meanwhile survives.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
 from debussy.config import Config
-from debussy.errors import DebussyError, TrackerError
-from debussy.issues import GitHubRef, IssueRef, IssueStatus, JiraRef
+from debussy.issues import IssueRef, IssueStatus
 from debussy.sync.expected import GitHubExpectation, JiraExpectation, is_debussy_label
-from debussy.sync.trackers.clients import TrackerClients
 
 WriteAction = Literal["set_label", "close", "reopen", "transition", "comment"]
 Outcome = Literal["ok", "unchanged", "error", "skipped"]
-
-CONCURRENCY = 8
-"""Issues written at once: enough to hide latency, few enough for GitHub's secondary limits."""
+CloseReason = Literal["completed", "not_planned", "duplicate"]
 
 
 @dataclass(frozen=True, slots=True)
 class TrackerWrite:
-    """One change to one issue. ``value``: label name (None = no Debussy label), close
-    reason, target status name, or comment text."""
+    """One change to one issue, exactly as it will be sent.
+
+    ``value``: the Debussy label to end with (None = none), the close reason, the
+    target status name, or the comment text. ``add``/``remove``: the label
+    operations of a ``set_label`` (the rest of the issue's labels are untouched).
+    ``target_id``: the Jira transition id the read offered.
+    """
 
     ref: IssueRef
     display_key: str
@@ -37,10 +44,17 @@ class TrackerWrite:
     action: WriteAction
     value: str | None
     why: str = ""
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+    target_id: str | None = None
 
     def describe(self) -> str:
         if self.action == "set_label":
             what = f"set label {self.value}" if self.value else "remove Debussy labels"
+            if self.remove and self.value:
+                what += f" (remove {', '.join(self.remove)})"
+            elif self.remove:
+                what += f" ({', '.join(self.remove)})"
         elif self.action == "close":
             what = f"close as {(self.value or 'completed').replace('_', ' ')}"
         elif self.action == "reopen":
@@ -52,7 +66,7 @@ class TrackerWrite:
         return f"{self.display_key}: {what}"
 
     def as_json(self) -> dict[str, object]:
-        return {
+        document: dict[str, object] = {
             "issue": self.display_key,
             "platform": self.ref.platform,
             "ref": self.ref.canonical,
@@ -61,6 +75,10 @@ class TrackerWrite:
             "value": self.value if self.action != "comment" else None,
             "why": self.why,
         }
+        if self.action == "set_label":
+            document["add"] = list(self.add)
+            document["remove"] = list(self.remove)
+        return document
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,140 +91,238 @@ class WriteResult:
         return {**self.write.as_json(), "outcome": self.outcome, "detail": self.detail}
 
 
-def writes_for_status(
-    ref: IssueRef,
-    display_key: str,
-    phase_id: str | None,
-    expectation: GitHubExpectation | JiraExpectation,
-    *,
-    why: str,
-) -> list[TrackerWrite]:
-    """The unconditional writes a lifecycle event sends (the clients make replays free)."""
-    if isinstance(expectation, GitHubExpectation):
-        return [TrackerWrite(ref, display_key, phase_id, "set_label", expectation.label, why)]
-    if expectation.transition:
-        return [TrackerWrite(ref, display_key, phase_id, "transition", expectation.transition, why)]
-    return []
+@dataclass(frozen=True, slots=True)
+class ConvergeTarget:
+    """An issue an action affects and the state Debussy expects of it.
 
-
-def writes_to_match(
-    ref: IssueRef,
-    display_key: str,
-    phase_id: str | None,
-    actual: IssueStatus,
-    expectation: GitHubExpectation | JiraExpectation,
-    config: Config,
-    *,
-    why: str,
-) -> tuple[list[TrackerWrite], str | None]:
-    """Only the writes needed to turn ``actual`` into ``expectation`` (``to-tracker`` sync).
-
-    Returns the writes and, when the difference cannot be fixed by a write (no
-    Jira transition configured for that status), a note saying why.
+    ``close_comment``: text to comment when (and only when) this convergence
+    closes the issue — auto-close's note, never repeated by a replay. An
+    expectation with any state and no label (``GitHubExpectation({"open",
+    "closed"}, None, None)``) means "remove Debussy labels, touch nothing else".
     """
-    writes: list[TrackerWrite] = []
+
+    ref: IssueRef
+    display_key: str
+    phase_id: str | None
+    expectation: GitHubExpectation | JiraExpectation
+    why: str
+    close_comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OfferedTransition:
+    """A Jira transition the read says is available now (``expand=transitions``)."""
+
+    id: str
+    name: str
+    to_name: str
+    to_category: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IssueView:
+    """What the convergence read learnt about one issue."""
+
+    status: IssueStatus
+    is_pull_request: bool = False
+    transitions: tuple[OfferedTransition, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """Something about an issue that no write can (or may) fix; reported, not sent."""
+
+    display_key: str
+    phase_id: str | None
+    detail: str
+    failed: bool = False
+    """True when it means the push is incomplete (the command exits 1)."""
+
+
+@dataclass(slots=True)
+class WritePlan:
+    writes: list[TrackerWrite] = field(default_factory=list[TrackerWrite])
+    notes: list[Note] = field(default_factory=list[Note])
+
+
+def plan_writes(
+    targets: Sequence[ConvergeTarget], views: Mapping[IssueRef, IssueView], config: Config
+) -> WritePlan:
+    """The writes that make every target match its expectation, in sending order.
+
+    A target the read has nothing for (its platform failed) is left out; the
+    caller reports the read failure. One issue linked twice (a phase and the
+    plan) is planned once, for its first target.
+    """
+    plan = WritePlan()
+    seen: set[IssueRef] = set()
+    for target in targets:
+        if target.ref in seen:
+            continue
+        seen.add(target.ref)
+        view = views.get(target.ref)
+        if view is None:
+            continue
+        writes, note = writes_for_target(target, view, config)
+        plan.writes += writes
+        if note is not None:
+            plan.notes.append(note)
+    return plan
+
+
+def writes_for_target(
+    target: ConvergeTarget, view: IssueView, config: Config
+) -> tuple[list[TrackerWrite], Note | None]:
+    """One issue's writes, or why none can be sent."""
+    status = view.status
+    if view.is_pull_request:
+        return [], Note(
+            target.display_key,
+            target.phase_id,
+            f"{target.display_key} is a pull request, not an issue; Debussy never writes to it",
+        )
+    if status.missing:
+        name = "GitHub" if status.platform == "github" else "Jira"
+        return [], Note(
+            target.display_key,
+            target.phase_id,
+            f"{target.display_key}: not found on {name} (deleted, transferred, or not visible); "
+            "nothing written",
+        )
+    expectation = target.expectation
     if isinstance(expectation, GitHubExpectation):
-        have = sorted(label for label in actual.labels if is_debussy_label(label, config.github))
-        want = [expectation.label] if expectation.label else []
-        if have != want:
-            writes.append(
-                TrackerWrite(ref, display_key, phase_id, "set_label", expectation.label, why)
-            )
-        if not expectation.allows(actual.state, actual.state_reason):
-            reasons = expectation.close_reasons or frozenset({"completed"})
-            reason = "completed" if "completed" in reasons else "not_planned"
-            if actual.state == "closed" and reason != "completed":
-                # Closed for a reason the phase does not allow (blocked, yet "completed"): reopen.
-                writes.append(TrackerWrite(ref, display_key, phase_id, "reopen", None, why))
-            elif actual.state == "closed" and "closed" in expectation.states:
-                # Closed, but not as completed while the phase completed: re-close as completed.
-                writes.append(TrackerWrite(ref, display_key, phase_id, "close", reason, why))
-            elif actual.state == "closed":
-                writes.append(TrackerWrite(ref, display_key, phase_id, "reopen", None, why))
-            else:
-                writes.append(TrackerWrite(ref, display_key, phase_id, "close", reason, why))
-        return writes, None
-    if expectation.allows(actual.status_category, actual.state_reason):
+        return _github_writes(target, expectation, status, config), None
+    return _jira_writes(target, expectation, view)
+
+
+def _github_writes(
+    target: ConvergeTarget, expectation: GitHubExpectation, status: IssueStatus, config: Config
+) -> list[TrackerWrite]:
+    def write(
+        action: WriteAction,
+        value: str | None,
+        add: tuple[str, ...] = (),
+        remove: tuple[str, ...] = (),
+    ) -> TrackerWrite:
+        return TrackerWrite(
+            target.ref,
+            target.display_key,
+            target.phase_id,
+            action,
+            value,
+            target.why,
+            add=add,
+            remove=remove,
+        )
+
+    writes: list[TrackerWrite] = []
+    wanted = expectation.label
+    have = [name for name in status.labels if is_debussy_label(name, config.github)]
+    remove = tuple(name for name in have if wanted is None or name.casefold() != wanted.casefold())
+    present = wanted is not None and any(n.casefold() == wanted.casefold() for n in have)
+    add = (wanted,) if wanted is not None and not present else ()
+    if add or remove:
+        writes.append(write("set_label", wanted, add=add, remove=remove))
+    if expectation.allows(status.state, status.state_reason):
+        return writes
+    reason = _close_reason(expectation)
+    if status.state == "closed" and "closed" in expectation.states:
+        # Closed for a reason the phase does not allow: GitHub ignores a new reason on a
+        # closed issue, so reopen, then close with the right one.
+        writes += [write("reopen", None), write("close", reason)]
+    elif status.state == "closed":
+        writes.append(write("reopen", None))
+    else:
+        if target.close_comment:
+            writes.append(write("comment", target.close_comment))
+        writes.append(write("close", reason))
+    return writes
+
+
+def _close_reason(expectation: GitHubExpectation) -> CloseReason:
+    reasons = expectation.close_reasons
+    if reasons is None or "completed" in reasons:
+        return "completed"
+    return "not_planned"
+
+
+def _jira_writes(
+    target: ConvergeTarget, expectation: JiraExpectation, view: IssueView
+) -> tuple[list[TrackerWrite], Note | None]:
+    status = view.status
+    if expectation.allows(status.status_category, status.state_reason):
         return [], None
-    if not expectation.transition:
-        return [], (
-            f"{display_key}: Jira is {actual.state} ({actual.status_category}); no transition is "
-            f"configured to reach '{expectation.describe()}'"
+    wanted = expectation.transition
+    if not wanted:
+        return [], Note(
+            target.display_key,
+            target.phase_id,
+            f"{target.display_key}: Jira is {status.state} ({status.status_category}); no "
+            f"transition is configured to reach '{expectation.describe()}'",
+        )
+    chosen = pick_transition(view.transitions, wanted)
+    if chosen is None:
+        offered = ", ".join(dict.fromkeys(t.to_name for t in view.transitions)) or "none"
+        return [], Note(
+            target.display_key,
+            target.phase_id,
+            f"{target.display_key}: no transition to '{wanted}' from {status.state} "
+            f"(available: {offered})",
+            failed=True,
         )
     return [
-        TrackerWrite(ref, display_key, phase_id, "transition", expectation.transition, why)
+        TrackerWrite(
+            target.ref,
+            target.display_key,
+            target.phase_id,
+            "transition",
+            wanted,
+            target.why,
+            target_id=chosen.id,
+        )
     ], None
 
 
-async def execute_writes(
-    writes: Sequence[TrackerWrite], clients: TrackerClients
-) -> list[WriteResult]:
-    """Send every write; one issue's writes go in order, issues go concurrently.
+def pick_transition(
+    transitions: Sequence[OfferedTransition], wanted: str
+) -> OfferedTransition | None:
+    """By target status first (what config names), then by the transition's own name."""
+    folded = wanted.strip().casefold()
+    for transition in transitions:
+        if transition.to_name.casefold() == folded:
+            return transition
+    for transition in transitions:
+        if transition.name.casefold() == folded:
+            return transition
+    return None
 
-    A failure is a result, never an exception: the caller records and reports
-    it, and the remaining issues are still written. Once a write to an issue
-    fails, that issue's later writes are skipped (they assumed it succeeded).
+
+def writes_to_match(
+    target: ConvergeTarget, actual: IssueStatus, config: Config
+) -> tuple[list[TrackerWrite], str | None]:
+    """The sync plan's preview of one issue's writes, from a read without transitions.
+
+    Jira transition ids are only known to the convergence read; the preview
+    names the target status, which is what a user checks.
     """
-    by_issue: dict[IssueRef, list[TrackerWrite]] = {}
-    for write in writes:
-        by_issue.setdefault(write.ref, []).append(write)
-    gate = asyncio.Semaphore(CONCURRENCY)
-
-    async def run_issue(queue: list[TrackerWrite]) -> list[WriteResult]:
-        results: list[WriteResult] = []
-        async with gate:
-            failed = False
-            for write in queue:
-                if failed:
-                    results.append(WriteResult(write, "skipped", "an earlier write failed"))
-                    continue
-                result = await _send(write, clients)
-                failed = result.outcome == "error"
-                results.append(result)
-        return results
-
-    batches = await asyncio.gather(*(run_issue(queue) for queue in by_issue.values()))
-    order = {id(write): index for index, write in enumerate(writes)}
-    flat = [result for batch in batches for result in batch]
-    return sorted(flat, key=lambda result: order[id(result.write)])
-
-
-async def _send(write: TrackerWrite, clients: TrackerClients) -> WriteResult:
-    try:
-        ref = write.ref
-        if isinstance(ref, GitHubRef):
-            return await _send_github(write, ref, clients)
-        return await _send_jira(write, ref, clients)
-    except TrackerError as exc:
-        return WriteResult(write, "error", exc.message)
-    except DebussyError as exc:
-        return WriteResult(write, "error", exc.message)
-
-
-async def _send_github(write: TrackerWrite, ref: GitHubRef, clients: TrackerClients) -> WriteResult:
-    github = clients.github()
-    if write.action == "set_label":
-        labels = await github.set_debussy_label(ref, write.value)
-        return WriteResult(write, "ok", ", ".join(labels) or "no labels")
-    if write.action == "close":
-        await github.close_issue(
-            ref, "not_planned" if write.value == "not_planned" else "completed"
-        )
-    elif write.action == "reopen":
-        await github.reopen_issue(ref)
-    elif write.action == "comment":
-        await github.add_comment(ref, write.value or "")
-    else:
-        return WriteResult(write, "error", f"GitHub issues have no '{write.action}'")
-    return WriteResult(write, "ok")
-
-
-async def _send_jira(write: TrackerWrite, ref: JiraRef, clients: TrackerClients) -> WriteResult:
-    jira = clients.jira()
-    if write.action == "transition" and write.value:
-        outcome = await jira.transition_to(ref, write.value)
-        return WriteResult(write, "unchanged" if outcome == "already" else "ok")
-    if write.action == "comment":
-        await jira.add_comment(ref, write.value or "")
-        return WriteResult(write, "ok")
-    return WriteResult(write, "error", f"Jira issues have no '{write.action}'")
+    expectation = target.expectation
+    if isinstance(expectation, JiraExpectation):
+        if expectation.allows(actual.status_category, actual.state_reason):
+            return [], None
+        if not expectation.transition:
+            return [], (
+                f"{target.display_key}: Jira is {actual.state} ({actual.status_category}); no "
+                f"transition is configured to reach '{expectation.describe()}'"
+            )
+        return [
+            TrackerWrite(
+                target.ref,
+                target.display_key,
+                target.phase_id,
+                "transition",
+                expectation.transition,
+                target.why,
+            )
+        ], None
+    writes, note = writes_for_target(target, IssueView(actual), config)
+    return writes, note.detail if note else None

@@ -1,4 +1,4 @@
-"""The GitHub client: issue reads (GraphQL, or REST without a token) and REST writes.
+"""The GitHub client: issue reads (GraphQL, or REST without a token) and batched writes.
 
 Every request goes through ``TrackerHttp``, so retries, timeouts and status
 translation are the shared ones; this module adds what only GitHub needs:
@@ -10,8 +10,11 @@ translation are the shared ones; this module adds what only GitHub needs:
 - missing issues (GraphQL ``NOT_FOUND``, REST 404/410/301) as
   ``IssueStatus.missing_issue``, never as exceptions, because a plan may outlive
   the issues it links;
-- label writes that leave exactly one Debussy label and send nothing when the
-  issue already has the right set, so replaying a sync is free.
+- writes for the convergence engine: a read that learns node ids
+  (``read_for_writes``), then GraphQL mutations for up to 50 issues per request,
+  one mutating request at a time, ``mutation_interval`` apart (``apply_writes``);
+  labels only added or removed, never replaced; REST with the same semantics
+  where the server lacks the mutations.
 
 The token is held by an ``httpx.Auth`` object and never appears in a message,
 log line or repr; error hints name the environment variable instead.
@@ -24,25 +27,43 @@ import json
 import logging
 import os
 import time
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any, Literal, TypeVar
+from urllib.parse import quote
 
 import httpx
 
 from debussy.config import GitHubConfig
 from debussy.errors import (
     BadResponseError,
+    RateLimitedError,
     TrackerAuthError,
     TrackerError,
     TrackerNotFoundError,
-    TrackerServerError,
     register_secret,
 )
 from debussy.issues import GitHubRef, IssueStatus
 from debussy.sync.expected import is_debussy_label
 from debussy.sync.trackers.base import AsyncClosing, gather_all
+from debussy.sync.trackers.github.mutations import (
+    MAX_ISSUES_PER_MUTATION,
+    Mutation,
+    WriteIds,
+    add_comment,
+    add_labels,
+    build_mutation,
+    build_write_query,
+    close_issue,
+    create_label,
+    mutation_failures,
+    parse_write_batch,
+    rejects_mutations,
+    remove_labels,
+    reopen_issue,
+)
 from debussy.sync.trackers.github.query import (
     IssueBatch,
     build_query,
@@ -57,6 +78,7 @@ from debussy.sync.trackers.github.query import (
 )
 from debussy.sync.trackers.http import TrackerHttp, decode_json, parse_retry_after, rate_limited
 from debussy.sync.trackers.retry import HintedRateLimitError
+from debussy.sync.writes import TrackerWrite, WriteResult
 
 log = logging.getLogger("debussy.github")
 
@@ -72,7 +94,18 @@ SAML_HEADER = "x-github-sso"
 _ISSUE_GONE = frozenset({301, 404, 410})
 """Answers about one issue that mean it is not there (any more): moved, absent, deleted."""
 
+MUTATION_INTERVAL = 1.0
+"""GitHub: wait at least one second between mutating requests (secondary rate limits)."""
+
 ResultT = TypeVar("ResultT")
+
+
+@dataclass(slots=True)
+class _LabelOutcome:
+    failed: dict[tuple[str, str] | None, str] = field(
+        default_factory=dict[tuple[str, str] | None, str]
+    )
+    stop: str | None = None
 
 
 def _user_agent() -> str:
@@ -153,8 +186,15 @@ class GitHubClient(AsyncClosing):
             classify=self._classify,
             transport=transport,
         )
-        self._labels_ensured: set[tuple[str, str]] = set()
         self._enable_duplicate = True
+        self._ids = WriteIds()
+        self._rest_writes = False
+        self.mutation_interval = MUTATION_INTERVAL
+        """Seconds between two mutating requests (tests set 0 rather than sleep)."""
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self.clock: Callable[[], float] = time.monotonic
+        self._last_mutation: float | None = None
+        self._mutation_lock = asyncio.Lock()
 
     def __repr__(self) -> str:
         token = "set" if self._has_token else "none"
@@ -265,50 +305,359 @@ class GitHubClient(AsyncClosing):
         return status_from_rest(ref, decode_json("github", response), response.headers.get("etag"))
 
     # --- writes ---------------------------------------------------------------------------
+    #
+    # Writes follow a convergence read (``read_for_writes``), which gives the node ids the
+    # mutations need. Mutating requests go one at a time, at least ``mutation_interval``
+    # apart (GitHub: "make requests serially, wait at least one second between mutative
+    # requests", docs.github.com/rest/using-the-rest-api/best-practices-for-using-the-rest-api).
+    # Labels are only ever added or removed by name/id: never replaced as a set, never
+    # all cleared, so a label a person adds meanwhile survives.
+
+    async def read_for_writes(
+        self, refs: Sequence[GitHubRef]
+    ) -> tuple[dict[GitHubRef, IssueStatus], set[GitHubRef]]:
+        """Fresh statuses of ``refs`` and which of them are pull requests.
+
+        With a token: ``ceil(n / 100)`` GraphQL requests that also learn the node ids
+        of the issues, their labels and the repositories' Debussy labels. Without a
+        token the REST read answers (nothing can be written anyway).
+        """
+        wanted = list(dict.fromkeys(refs))
+        readable = [ref for ref in wanted if is_valid_ref(ref)]
+        statuses = {ref: IssueStatus.missing_issue(ref) for ref in wanted if ref not in readable}
+        if not self._has_token:
+            statuses.update(await self.fetch_issues(readable))
+            return statuses, set()
+        labels = list(self._config.labels.all())
+        bound = asyncio.Semaphore(GRAPHQL_CONCURRENCY)
+
+        async def read(batch: IssueBatch) -> tuple[dict[GitHubRef, IssueStatus], WriteIds]:
+            async with bound:
+                with_duplicate = self._enable_duplicate
+                payload = await self._post_write_query(batch, labels, with_duplicate)
+                if with_duplicate and rejects_argument(payload, "enableDuplicate"):
+                    self._enable_duplicate = False
+                    payload = await self._post_write_query(batch, labels, False)
+                return parse_write_batch(batch, labels, payload, auth_hint=self._auth_hint)
+
+        for found, ids in await gather_all([read(batch) for batch in plan_batches(readable)]):
+            statuses.update(found)
+            self._ids.merge(ids)
+        return {ref: statuses[ref] for ref in wanted}, set(self._ids.pull_requests & set(wanted))
+
+    async def _post_write_query(
+        self, batch: IssueBatch, labels: Sequence[str], enable_duplicate: bool
+    ) -> Any:
+        document = build_write_query(batch, labels, enable_duplicate=enable_duplicate)
+        response = await self._http.request(
+            "POST", str(self._graphql_url), json=document.body(), idempotent=True
+        )
+        return decode_json("github", response)
+
+    async def apply_writes(self, writes: Sequence[TrackerWrite]) -> list[WriteResult]:
+        """Send ``writes`` (planned from ``read_for_writes``); failures are results.
+
+        Missing Debussy labels are created first (one request), then each group of
+        up to 50 issues gets one mutation request. A rate limit or an authentication
+        failure stops the rest: they are reported as not sent, with the reason.
+        """
+        if not writes:
+            return []
+        if not self._has_token:
+            message = f"changing GitHub issues needs a token; {self._auth_hint}"
+            return [WriteResult(write, "error", message) for write in writes]
+        results: dict[int, WriteResult] = {}
+        for index, write in enumerate(writes):
+            ref = write.ref
+            if not isinstance(ref, GitHubRef) or not is_valid_ref(ref):
+                results[index] = WriteResult(
+                    write, "error", f"{write.display_key} is not a GitHub issue"
+                )
+            elif ref in self._ids.pull_requests:
+                results[index] = WriteResult(write, "error", "a pull request, not an issue")
+        pending = [(i, w) for i, w in enumerate(writes) if i not in results]
+        label_problems = await self._create_missing_labels([w for _, w in pending])
+        if label_problems.stop is not None:
+            for index, write in pending:
+                results[index] = WriteResult(write, "skipped", label_problems.stop)
+            return [results[i] for i in range(len(writes))]
+        by_issue: dict[GitHubRef, list[tuple[int, TrackerWrite]]] = {}
+        for index, write in pending:
+            assert isinstance(write.ref, GitHubRef)
+            problem = label_problems.failed.get(self._label_key(write.ref, write))
+            if problem is not None:
+                results[index] = WriteResult(write, "error", problem)
+            else:
+                by_issue.setdefault(write.ref, []).append((index, write))
+        groups = list(by_issue.values())
+        stop: str | None = None
+        for start in range(0, len(groups), MAX_ISSUES_PER_MUTATION):
+            chunk = [
+                item for group in groups[start : start + MAX_ISSUES_PER_MUTATION] for item in group
+            ]
+            if stop is not None:
+                results.update({i: WriteResult(w, "skipped", stop) for i, w in chunk})
+                continue
+            outcome, stop = await self._send_chunk(chunk)
+            results.update(outcome)
+        return [results[i] for i in range(len(writes))]
+
+    def _label_key(self, ref: GitHubRef, write: TrackerWrite) -> tuple[str, str] | None:
+        if write.action != "set_label" or not write.add:
+            return None
+        return (ref.repo.casefold(), write.add[0].casefold())
+
+    async def _create_missing_labels(self, writes: Sequence[TrackerWrite]) -> _LabelOutcome:
+        """One ``createLabel`` per Debussy label a repository lacks, all in one request."""
+        missing: dict[tuple[str, str], tuple[GitHubRef, str]] = {}
+        for write in writes:
+            ref = write.ref
+            if not isinstance(ref, GitHubRef):
+                continue
+            key = self._label_key(ref, write)
+            if key is not None and key not in self._ids.labels:
+                missing.setdefault(key, (ref, write.add[0]))
+        outcome = _LabelOutcome()
+        if not missing:
+            return outcome
+        if self._rest_writes:
+            return outcome  # REST adds create labels implicitly
+        mutations: list[Mutation] = []
+        keys: dict[str, tuple[str, str]] = {}
+        for index, (key, (ref, name)) in enumerate(missing.items()):
+            repo_id = self._ids.repos.get(key[0])
+            if repo_id is None:
+                outcome.failed[key] = f"{ref.repo} was not read; cannot create label {name!r}"
+                continue
+            alias = f"c{index}"
+            keys[alias] = key
+            mutations.append(create_label(alias, repo_id, name, self._label_color(name)))
+        if not mutations:
+            return outcome
+        try:
+            payload = await self._mutate(build_mutation(mutations))
+        except TrackerError as exc:
+            if isinstance(exc, RateLimitedError | TrackerAuthError):
+                outcome.stop = f"not sent: {exc.message}"
+            for key in keys.values():
+                outcome.failed[key] = exc.message
+            return outcome
+        if rejects_mutations(payload):
+            log.info("GitHub: this server lacks the write mutations; writing over REST")
+            self._rest_writes = True
+            return outcome
+        failed, whole = mutation_failures(payload, list(keys))
+        data = payload.get("data") if isinstance(payload, dict) else None
+        for alias, key in keys.items():
+            problem = whole or failed.get(alias)
+            created = data.get(alias) if isinstance(data, dict) else None
+            label = created.get("label") if isinstance(created, dict) else None
+            if problem is None and isinstance(label, dict) and isinstance(label.get("id"), str):
+                self._ids.labels[key] = label["id"]
+                log.info("GitHub: created label %r in %s", key[1], key[0])
+            else:
+                outcome.failed[key] = f"could not create label {key[1]!r}: {problem or 'no id'}"
+        return outcome
+
+    async def _send_chunk(
+        self, chunk: Sequence[tuple[int, TrackerWrite]]
+    ) -> tuple[dict[int, WriteResult], str | None]:
+        """One mutation request for these writes; the results and, if so, why to stop."""
+        if self._rest_writes:
+            return await self._send_rest(chunk)
+        mutations: list[Mutation] = []
+        aliases: dict[int, list[str]] = {}
+        results: dict[int, WriteResult] = {}
+        for index, write in chunk:
+            built = self._mutations_for(index, write)
+            if isinstance(built, str):
+                results[index] = WriteResult(write, "error", built)
+                continue
+            mutations += built
+            aliases[index] = [m.alias for m in built]
+        if not mutations:
+            return results, None
+        try:
+            payload = await self._mutate(build_mutation(mutations))
+        except TrackerError as exc:
+            stop = (
+                f"not sent: {exc.message}"
+                if isinstance(exc, RateLimitedError | TrackerAuthError)
+                else None
+            )
+            for index, write in chunk:
+                results.setdefault(index, WriteResult(write, "error", exc.message))
+            return results, stop
+        if rejects_mutations(payload):
+            log.info("GitHub: this server lacks the write mutations; writing over REST")
+            self._rest_writes = True
+            return await self._send_rest(chunk)
+        failed, whole = mutation_failures(payload, [m.alias for m in mutations])
+        for index, write in chunk:
+            if index in results:
+                continue
+            problems = [failed[a] for a in aliases[index] if a in failed]
+            if whole or problems:
+                results[index] = WriteResult(write, "error", whole or problems[0])
+            else:
+                results[index] = WriteResult(write, "ok")
+        return results, None
+
+    def _mutations_for(self, index: int, write: TrackerWrite) -> list[Mutation] | str:
+        """The aliased mutations of one write, or why it cannot be sent."""
+        ref = write.ref
+        assert isinstance(ref, GitHubRef)
+        issue_id = self._ids.issues.get(ref)
+        if issue_id is None:
+            return f"{write.display_key} was not read before writing"
+        repo = ref.repo.casefold()
+        if write.action == "set_label":
+            built: list[Mutation] = []
+            removals = [self._ids.labels.get((repo, name.casefold())) for name in write.remove]
+            if any(label_id is None for label_id in removals):
+                return f"{write.display_key}: a label to remove has no id"
+            if removals:
+                built.append(remove_labels(f"w{index}r", issue_id, [i for i in removals if i]))
+            if write.add:
+                label_id = self._ids.labels.get((repo, write.add[0].casefold()))
+                if label_id is None:
+                    return f"label {write.add[0]!r} does not exist in {ref.repo}"
+                built.append(add_labels(f"w{index}a", issue_id, [label_id]))
+            return built
+        if write.action == "close":
+            return [close_issue(f"w{index}", issue_id, write.value or "completed")]
+        if write.action == "reopen":
+            return [reopen_issue(f"w{index}", issue_id)]
+        if write.action == "comment":
+            return [add_comment(f"w{index}", issue_id, write.value or "")]
+        return f"GitHub issues have no '{write.action}'"
+
+    async def _mutate(self, body: Mapping[str, Any]) -> Any:
+        response = await self._paced("POST", str(self._graphql_url), json=body)
+        return decode_json("github", response)
+
+    async def _paced(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One mutating request: never two at once, sent ``mutation_interval`` apart.
+
+        The interval runs from one request's start to the next one's, and a
+        request only starts once the previous one was answered. Not retried once
+        the request may have reached GitHub (a replayed comment would post
+        twice); a rate limit is not retried here either: the caller stops writing
+        and says when to try again.
+        """
+        async with self._mutation_lock:
+            if self._last_mutation is not None:
+                wait = self._last_mutation + self.mutation_interval - self.clock()
+                if wait > 0:
+                    await self.sleep(wait)
+            self._last_mutation = self.clock()
+            return await self._http.request(method, url, idempotent=False, **kwargs)
+
+    async def _send_rest(
+        self, chunk: Sequence[tuple[int, TrackerWrite]]
+    ) -> tuple[dict[int, WriteResult], str | None]:
+        """The REST fallback: the same add/remove semantics, one request per operation."""
+        results: dict[int, WriteResult] = {}
+        stop: str | None = None
+        for index, write in chunk:
+            if stop is not None:
+                results[index] = WriteResult(write, "skipped", stop)
+                continue
+            ref = write.ref
+            assert isinstance(ref, GitHubRef)
+            try:
+                if write.action == "set_label":
+                    for name in write.remove:
+                        await self._remove_label_rest(ref, name)
+                    if write.add:
+                        await self._rest_issue_write(
+                            ref, "POST", "/labels", json={"labels": list(write.add)}
+                        )
+                elif write.action == "close":
+                    await self._close_rest(ref, write.value or "completed")
+                elif write.action == "reopen":
+                    await self._rest_issue_write(ref, "PATCH", "", json={"state": "open"})
+                elif write.action == "comment":
+                    await self._rest_issue_write(
+                        ref, "POST", "/comments", json={"body": write.value or ""}
+                    )
+                results[index] = WriteResult(write, "ok")
+            except TrackerError as exc:
+                results[index] = WriteResult(write, "error", exc.message)
+                if isinstance(exc, RateLimitedError | TrackerAuthError):
+                    stop = f"not sent: {exc.message}"
+        return results, stop
+
+    async def _remove_label_rest(self, ref: GitHubRef, name: str) -> None:
+        """``DELETE .../labels/{name}``: one label; 404 means someone removed it already."""
+        try:
+            await self._rest_issue_write(ref, "DELETE", f"/labels/{quote(name, safe='')}")
+        except TrackerNotFoundError:
+            log.debug("GitHub: %s no longer had %r", _display(ref), name)
+
+    async def _close_rest(self, ref: GitHubRef, reason: str) -> None:
+        await self._rest_issue_write(
+            ref, "PATCH", "", json={"state": "closed", "state_reason": reason}
+        )
+
+    async def _rest_issue_write(
+        self, ref: GitHubRef, method: str, suffix: str, **kwargs: Any
+    ) -> httpx.Response:
+        response = await self._paced(
+            method, f"{_issue_path(ref)}{suffix}", handled=_ISSUE_GONE, **kwargs
+        )
+        if response.status_code in _ISSUE_GONE:
+            raise TrackerNotFoundError(
+                "github", f"{_display(ref)} not found on GitHub ({response.status_code})"
+            )
+        return response
+
+    # --- single REST writes (the fallback's primitives, also usable on their own) ----------
 
     async def set_debussy_label(
         self, ref: GitHubRef, label: str | None, current: Sequence[str] | None = None
     ) -> tuple[str, ...]:
-        """Leave exactly one Debussy label (none for ``None``); other labels stay untouched.
+        """Leave exactly one Debussy label (none for ``None``) over REST, by add/remove only.
 
         ``current`` is what the caller just read; when it already matches, no
-        request is sent, so replaying a sync costs nothing.
+        request is sent. Other labels are never touched: no set replacement.
         """
         if label is not None and not is_debussy_label(label, self._config):
             raise ValueError(f"{label!r} is not a Debussy label")
         self._require_writable(ref)
         if current is None:
             current = await self._read_labels(ref)
-        kept = [name for name in current if not is_debussy_label(name, self._config)]
-        wanted = (*kept, label) if label is not None else tuple(kept)
-        if {name.casefold() for name in wanted} == {name.casefold() for name in current}:
-            log.debug("GitHub: %s already has the right labels", _display(ref))
-            return tuple(current)
-        if label is not None:
-            present = any(name.casefold() == label.casefold() for name in current)
-            await self._ensure_label(ref, label, known_to_exist=present)
-        if not wanted:
-            await self._issue_request(ref, "DELETE", "/labels")
-            return ()
-        response = await self._issue_request(ref, "PUT", "/labels", json={"labels": list(wanted)})
-        return label_names_from_rest(ref, decode_json("github", response))
+        stale = [
+            name
+            for name in current
+            if is_debussy_label(name, self._config)
+            and (label is None or name.casefold() != label.casefold())
+        ]
+        present = label is not None and any(n.casefold() == label.casefold() for n in current)
+        for name in stale:
+            await self._remove_label_rest(ref, name)
+        kept = [name for name in current if name not in stale]
+        if label is not None and not present:
+            response = await self._rest_issue_write(
+                ref, "POST", "/labels", json={"labels": [label]}
+            )
+            return label_names_from_rest(ref, decode_json("github", response))
+        return tuple(kept)
 
     async def close_issue(
         self, ref: GitHubRef, reason: Literal["completed", "not_planned"]
     ) -> None:
         self._require_writable(ref)
-        await self._issue_request(
-            ref, "PATCH", "", json={"state": "closed", "state_reason": reason}
-        )
+        await self._close_rest(ref, reason)
 
     async def reopen_issue(self, ref: GitHubRef) -> None:
         self._require_writable(ref)
-        await self._issue_request(ref, "PATCH", "", json={"state": "open"})
+        await self._rest_issue_write(ref, "PATCH", "", json={"state": "open"})
 
     async def add_comment(self, ref: GitHubRef, body: str) -> None:
         """Not retried once the request may have reached GitHub: a replay would comment twice."""
         self._require_writable(ref)
-        await self._issue_request(ref, "POST", "/comments", json={"body": body}, idempotent=False)
+        await self._rest_issue_write(ref, "POST", "/comments", json={"body": body})
 
     def _require_writable(self, ref: GitHubRef) -> None:
         if not is_valid_ref(ref):
@@ -328,49 +677,6 @@ class GitHubClient(AsyncClosing):
             next_link = response.links.get("next", {}).get("url")
             url, params = next_link, None
         return tuple(names)
-
-    async def _ensure_label(self, ref: GitHubRef, label: str, *, known_to_exist: bool) -> None:
-        """Create ``label`` in the repository once per client life; existing is fine.
-
-        Sent as idempotent: a replay after a lost answer gets 422 already_exists,
-        which is success, so retrying the POST is safe.
-        """
-        key = (ref.repo.casefold(), label.casefold())
-        if key in self._labels_ensured:
-            return
-        if not known_to_exist:
-            response = await self._http.request(
-                "POST",
-                f"/repos/{ref.owner}/{ref.name}/labels",
-                json={"name": label, "color": self._label_color(label)},
-                idempotent=True,
-                handled=frozenset({404, 422}),
-            )
-            if response.status_code == 404:
-                raise TrackerNotFoundError(
-                    "github", f"{ref.repo} not found on GitHub (or not visible to the token)"
-                )
-            if response.status_code == 422:
-                self._accept_existing_label(ref, label, response)
-            else:
-                log.info("GitHub: created label %r in %s", label, ref.repo)
-        self._labels_ensured.add(key)
-
-    def _accept_existing_label(self, ref: GitHubRef, label: str, response: httpx.Response) -> None:
-        body = decode_json("github", response)
-        errors = body.get("errors") if isinstance(body, dict) else None
-        codes = {
-            entry.get("code")
-            for entry in (errors if isinstance(errors, list) else [])
-            if isinstance(entry, dict)
-        }
-        if "already_exists" not in codes:
-            message = body.get("message") if isinstance(body, dict) else None
-            raise TrackerServerError(
-                "github",
-                f"GitHub refused to create label {label!r} in {ref.repo} (422): "
-                f"{message if isinstance(message, str) else 'no message'}",
-            )
 
     def _label_color(self, label: str) -> str:
         colors = self._config.label_colors.model_dump()

@@ -41,6 +41,7 @@ from debussy.config import JiraConfig
 from debussy.errors import (
     BadResponseError,
     ConfigError,
+    RateLimitedError,
     TrackerAuthError,
     TrackerError,
     TrackerNotFoundError,
@@ -53,6 +54,7 @@ from debussy.issues import IssueStatus, JiraRef
 from debussy.plans.refs import is_jira_key
 from debussy.sync.trackers.base import AsyncClosing, bad_fields_message, gather_all
 from debussy.sync.trackers.http import TrackerHttp, decode_json
+from debussy.sync.writes import IssueView, OfferedTransition, TrackerWrite, WriteResult
 from debussy.timeutil import parse_iso
 
 log = logging.getLogger("debussy.jira")
@@ -61,6 +63,8 @@ PLATFORM = "jira"
 BATCH_SIZE = 100
 """Keys per search request; also the page size we ask for."""
 MAX_CONCURRENT_SEARCHES = 4
+MAX_CONCURRENT_TRANSITIONS = 8
+"""Transitions in flight at once: Jira Cloud's limits are per-user cost, not per-request."""
 SEARCH_FIELDS: tuple[str, ...] = (
     "status",
     "labels",
@@ -156,6 +160,39 @@ class _Transition(_Payload):
 
 class _Transitions(_Payload):
     transitions: list[_Transition]
+
+
+class _TargetStatus(_Payload):
+    name: str
+    statusCategory: _StatusCategory | None = None
+
+
+class _OfferedTransition(_Payload):
+    id: str
+    name: str
+    to: _TargetStatus | None = None
+
+    @property
+    def target(self) -> str:
+        return self.to.name if self.to is not None else self.name
+
+
+class _IssueWithTransitions(_Payload):
+    key: str
+    fields: _IssueFields
+    transitions: list[_OfferedTransition] = []
+
+
+class _CloudTransitionsPage(_Payload):
+    issues: list[_IssueWithTransitions]
+    nextPageToken: str | None = None
+    isLast: bool | None = None
+
+
+class _ServerTransitionsPage(_Payload):
+    issues: list[_IssueWithTransitions]
+    startAt: int = 0
+    total: int
 
 
 _Model = TypeVar("_Model", bound=_Payload)
@@ -533,6 +570,131 @@ class JiraClient(AsyncClosing):
                 _parse_time(changed, issue.key, "statuscategorychangedate") if changed else None
             ),
         )
+
+    # --- convergence: one read with transitions, then only the moves -------------------
+
+    async def read_for_writes(self, refs: Sequence[JiraRef]) -> dict[JiraRef, IssueView]:
+        """Status and available transitions of every ref, from ``ceil(n / 100)`` searches.
+
+        ``expand: "transitions"`` makes the search answer with what each issue can
+        move to now, so no per-issue ``GET .../transitions`` is needed. Cloud takes
+        ``expand`` as a comma-separated string on ``/search/jql``, Server/DC as a
+        list on ``/search``.
+        Docs: https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-search/
+        """
+        wanted = list(dict.fromkeys(refs))
+        keys = [ref.key for ref in wanted if is_jira_key(ref.key)]
+        limiter = asyncio.Semaphore(MAX_CONCURRENT_SEARCHES)
+        batches = [keys[start : start + BATCH_SIZE] for start in range(0, len(keys), BATCH_SIZE)]
+        found: dict[str, IssueView] = {}
+        pages = await asyncio.gather(*(self._search_transitions(b, limiter) for b in batches))
+        for issues in pages:
+            for issue in issues:
+                found[issue.key] = IssueView(
+                    self._to_status(_Issue(key=issue.key, fields=issue.fields)),
+                    transitions=tuple(
+                        OfferedTransition(
+                            t.id,
+                            t.name,
+                            t.target,
+                            t.to.statusCategory.key if t.to and t.to.statusCategory else None,
+                        )
+                        for t in issue.transitions
+                    ),
+                )
+        return {
+            ref: found.get(ref.key) or IssueView(IssueStatus.missing_issue(ref)) for ref in wanted
+        }
+
+    async def _search_transitions(
+        self, keys: list[str], limiter: asyncio.Semaphore
+    ) -> list[_IssueWithTransitions]:
+        remaining = list(keys)
+        while remaining:
+            try:
+                return await self._search_transitions_once(remaining, limiter)
+            except _KeysRejectedError as rejected:
+                remaining = [key for key in remaining if key not in rejected.keys]
+        return []
+
+    async def _search_transitions_once(
+        self, keys: list[str], limiter: asyncio.Semaphore
+    ) -> list[_IssueWithTransitions]:
+        body: dict[str, Any] = {
+            "jql": _jql(keys),
+            "fields": list(SEARCH_FIELDS),
+            "maxResults": BATCH_SIZE,
+            "expand": "transitions" if self._cloud else ["transitions"],
+        }
+        issues: list[_IssueWithTransitions] = []
+        seen: set[str] = set()
+        while True:
+            data = await self._search_request(body, keys, limiter)
+            if self._cloud:
+                page = _parse(_CloudTransitionsPage, data, "a search result")
+                issues += page.issues
+                token = page.nextPageToken
+                if page.isLast is True or not token or token in seen:
+                    return issues
+                seen.add(token)
+                body = {**body, "nextPageToken": token}
+            else:
+                server = _parse(_ServerTransitionsPage, data, "a search result")
+                issues += server.issues
+                start_at = server.startAt + len(server.issues)
+                if not server.issues or start_at >= server.total:
+                    return issues
+                body = {**body, "startAt": start_at}
+
+    async def apply_writes(self, writes: Sequence[TrackerWrite]) -> list[WriteResult]:
+        """One ``POST .../transitions`` per moving issue, a few at a time; failures are results.
+
+        A rate limit or an authentication failure stops the writes not yet sent.
+        """
+        limiter = asyncio.Semaphore(MAX_CONCURRENT_TRANSITIONS)
+        stop: list[str] = []
+
+        async def send(write: TrackerWrite) -> WriteResult:
+            async with limiter:
+                if stop:
+                    return WriteResult(write, "skipped", stop[0])
+                try:
+                    await self._send_write(write)
+                except TrackerError as exc:
+                    if isinstance(exc, RateLimitedError | TrackerAuthError):
+                        stop.append(f"not sent: {exc.message}")
+                    return WriteResult(write, "error", exc.message)
+                return WriteResult(write, "ok")
+
+        return list(await asyncio.gather(*(send(write) for write in writes)))
+
+    async def _send_write(self, write: TrackerWrite) -> None:
+        ref = write.ref
+        if not isinstance(ref, JiraRef):
+            raise TrackerNotFoundError(PLATFORM, f"{write.display_key} is not a Jira issue")
+        if write.action == "comment":
+            await self.add_comment(ref, write.value or "")
+            return
+        if write.action != "transition" or write.target_id is None:
+            raise TransitionError(
+                PLATFORM, f"{write.display_key}: Jira issues have no '{write.action}'"
+            )
+        key = _checked_key(ref)
+        status_name = write.value or ""
+        payload: dict[str, Any] = {"transition": {"id": write.target_id}}
+        fields = transition_payload_fields(self._config.fields_for(status_name))
+        if fields:
+            payload["fields"] = fields
+        response = await self._http.request(
+            "POST",
+            f"{self._api}/issue/{key}/transitions",
+            json=payload,
+            handled=frozenset({404}) | _TRANSITION_REFUSED_STATUS,
+        )
+        self._check_found(response, key)
+        if response.status_code in _TRANSITION_REFUSED_STATUS:
+            raise self._transition_refused(key, status_name, response)
+        self._written.add(ref)
 
     # --- writes ----------------------------------------------------------------------
 

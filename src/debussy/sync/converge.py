@@ -1,0 +1,145 @@
+"""The convergence engine: read the affected issues once, send only what closes the gap.
+
+Every write path calls ``converge`` with the issues its action affects and what
+Debussy expects of each (``ConvergeTarget``). It reads them fresh — never from
+the cache: a write planned from a five-minute-old picture could undo a person's
+change — in one batch per tracker (GitHub and Jira at the same time), asks the
+pure rules in ``debussy.sync.writes`` for the fewest writes, and, unless it is a
+dry run, sends them. A replay, a retry after a failure, a command that was only
+dry-run before and ``sync --direction to-tracker`` all end in the same place,
+and a second run sends nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from debussy.config import Config
+from debussy.errors import DebussyError
+from debussy.issues import GitHubRef, IssueRef, JiraRef
+from debussy.sync.cache import IssueCache
+from debussy.sync.trackers.clients import TrackerClients
+from debussy.sync.writes import (
+    ConvergeTarget,
+    IssueView,
+    Note,
+    TrackerWrite,
+    WriteResult,
+    plan_writes,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadFailure:
+    """A tracker that could not be read: its issues were neither planned nor written."""
+
+    platform: str
+    message: str
+    issues: int
+
+
+@dataclass(slots=True)
+class Convergence:
+    """What one convergence found and did."""
+
+    writes: list[TrackerWrite] = field(default_factory=list[TrackerWrite])
+    notes: list[Note] = field(default_factory=list[Note])
+    results: list[WriteResult] = field(default_factory=list[WriteResult])
+    read_failures: list[ReadFailure] = field(default_factory=list[ReadFailure])
+    sent: bool = False
+    dry_run: bool = False
+    requests: dict[str, int] = field(default_factory=dict[str, int])
+
+    @property
+    def failed_results(self) -> list[WriteResult]:
+        return [r for r in self.results if r.outcome in ("error", "skipped")]
+
+    @property
+    def complete(self) -> bool:
+        """True when the trackers now match (or, for a dry run, could be made to)."""
+        return (
+            not self.read_failures
+            and not self.failed_results
+            and not any(note.failed for note in self.notes)
+        )
+
+
+async def converge(
+    targets: Sequence[ConvergeTarget], clients: TrackerClients, *, send: bool
+) -> Convergence:
+    """Read, plan, and (with ``send``) write; failures come back in the result."""
+    outcome = Convergence(dry_run=not send)
+    github = [t.ref for t in targets if isinstance(t.ref, GitHubRef)]
+    jira = [t.ref for t in targets if isinstance(t.ref, JiraRef)]
+    views: dict[IssueRef, IssueView] = {}
+
+    async def read_github() -> None:
+        if not github:
+            return
+        try:
+            statuses, pulls = await clients.github().read_for_writes(github)
+        except DebussyError as exc:
+            outcome.read_failures.append(ReadFailure("github", exc.message, len(github)))
+            return
+        for ref, status in statuses.items():
+            views[ref] = IssueView(status, is_pull_request=ref in pulls)
+
+    async def read_jira() -> None:
+        if not jira:
+            return
+        try:
+            found = await clients.jira().read_for_writes(jira)
+            for ref, view in found.items():
+                views[ref] = view
+        except DebussyError as exc:
+            outcome.read_failures.append(ReadFailure("jira", exc.message, len(jira)))
+
+    await asyncio.gather(read_github(), read_jira())
+    plan = plan_writes(targets, views, clients.config)
+    outcome.writes, outcome.notes = plan.writes, plan.notes
+    if send and plan.writes:
+        outcome.results = await _send(plan.writes, clients)
+        outcome.sent = True
+    outcome.requests = clients.requests()
+    return outcome
+
+
+async def _send(writes: Sequence[TrackerWrite], clients: TrackerClients) -> list[WriteResult]:
+    """Both trackers at once; results in the order of ``writes``."""
+    github = [w for w in writes if w.ref.platform == "github"]
+    jira = [w for w in writes if w.ref.platform == "jira"]
+
+    async def none() -> list[WriteResult]:
+        return []
+
+    github_results, jira_results = await asyncio.gather(
+        clients.github().apply_writes(github) if github else none(),
+        clients.jira().apply_writes(jira) if jira else none(),
+    )
+    by_write = {id(r.write): r for r in [*github_results, *jira_results]}
+    return [by_write[id(w)] for w in writes]
+
+
+def run_convergence(
+    targets: Sequence[ConvergeTarget], config: Config, cache_path: Path, *, send: bool
+) -> Convergence:
+    """``converge`` from synchronous code; the written issues leave the cache.
+
+    Their cached entries are now known to be old; showing them would report
+    drift that is not there, so the next look reads them again.
+    """
+
+    async def run() -> Convergence:
+        async with TrackerClients(config) as clients:
+            return await converge(targets, clients, send=send)
+
+    outcome = asyncio.run(run()) if targets else Convergence(dry_run=not send)
+    if outcome.sent:
+        touched = list(dict.fromkeys(write.ref for write in outcome.writes))
+        with IssueCache(cache_path, config.cache.ttl_seconds) as cache:
+            cache.invalidate(config.github.host, [r for r in touched if r.platform == "github"])
+            cache.invalidate(config.jira.host, [r for r in touched if r.platform == "jira"])
+    return outcome
