@@ -138,30 +138,6 @@ class _ServerPage(_Payload):
     total: int
 
 
-class _StatusFields(_Payload):
-    status: _Status
-
-
-class _IssueStatusOnly(_Payload):
-    id: str | None = None
-    fields: _StatusFields
-
-
-class _Transition(_Payload):
-    id: str
-    name: str
-    to: _Named | None = None
-
-    @property
-    def target(self) -> str:
-        """The status this transition leads to, which is what users configure."""
-        return self.to.name if self.to is not None else self.name
-
-
-class _Transitions(_Payload):
-    transitions: list[_Transition]
-
-
 class _TargetStatus(_Payload):
     name: str
     statusCategory: _StatusCategory | None = None
@@ -178,6 +154,7 @@ class _OfferedTransition(_Payload):
 
 
 class _IssueWithTransitions(_Payload):
+    id: str | None = None
     key: str
     fields: _IssueFields
     transitions: list[_OfferedTransition] = []
@@ -590,6 +567,8 @@ class JiraClient(AsyncClosing):
         pages = await asyncio.gather(*(self._search_transitions(b, limiter) for b in batches))
         for issues in pages:
             for issue in issues:
+                if issue.id is not None and issue.id.isdigit():
+                    self._ids[issue.key] = int(issue.id)  # for reconcileIssues on a re-read
                 found[issue.key] = IssueView(
                     self._to_status(_Issue(key=issue.key, fields=issue.fields)),
                     transitions=tuple(
@@ -701,35 +680,32 @@ class JiraClient(AsyncClosing):
     async def transition_to(
         self, ref: JiraRef, status_name: str
     ) -> Literal["already", "transitioned"]:
-        """Move the issue to ``status_name``; a replay finds it there and sends nothing."""
+        """Move one issue to ``status_name`` by name; a replay finds it there and sends nothing.
+
+        The convergence engine's two steps for a single issue: the expanded search
+        (status and offered transitions in one request), then the same POST.
+        """
         key = _checked_key(ref)
+        view = (await self.read_for_writes([ref])).get(ref)
+        if view is None or view.status.missing:
+            raise TrackerNotFoundError(PLATFORM, f"{key} not found on Jira")
         wanted = status_name.strip().casefold()
-        current = await self._current_status(key)
-        if current.strip().casefold() == wanted:
-            log.debug("Jira %s is already in %r", key, current)
+        if (view.status.state or "").strip().casefold() == wanted:
+            log.debug("Jira %s is already in %r", key, view.status.state)
             return "already"
-        transitions = await self._transitions(key)
-        chosen = _pick_transition(transitions, wanted)
+        chosen = next(
+            (t for t in view.transitions if t.to_name.strip().casefold() == wanted),
+            None,
+        ) or next((t for t in view.transitions if t.name.strip().casefold() == wanted), None)
         if chosen is None:
-            available = ", ".join(dict.fromkeys(t.target for t in transitions)) or "none"
+            offered = ", ".join(dict.fromkeys(t.to_name for t in view.transitions))
             raise TransitionError(
-                PLATFORM, f"{key}: no transition to '{status_name}' (available: {available})"
+                PLATFORM,
+                f"{key}: no transition to '{status_name}' (available: {offered or 'none'})",
             )
-        payload: dict[str, Any] = {"transition": {"id": chosen.id}}
-        fields = transition_payload_fields(self._config.fields_for(status_name))
-        if fields:
-            payload["fields"] = fields
-        response = await self._http.request(
-            "POST",
-            f"{self._api}/issue/{key}/transitions",
-            json=payload,
-            handled=frozenset({404}) | _TRANSITION_REFUSED_STATUS,
+        await self._send_write(
+            TrackerWrite(ref, key, None, "transition", status_name, target_id=chosen.id)
         )
-        self._check_found(response, key)
-        if response.status_code in _TRANSITION_REFUSED_STATUS:
-            raise self._transition_refused(key, status_name, response)
-        self._written.add(ref)
-        log.debug("Jira %s: %r -> %r (transition %s)", key, current, chosen.target, chosen.id)
         return "transitioned"
 
     def _transition_refused(
@@ -766,29 +742,6 @@ class JiraClient(AsyncClosing):
             if isinstance(target, str) and target.strip().casefold() == wanted:
                 return status
         return "completed"
-
-    async def _current_status(self, key: str) -> str:
-        response = await self._http.request(
-            "GET",
-            f"{self._api}/issue/{key}",
-            params={"fields": "status"},
-            handled=frozenset({404}),
-            read=True,
-        )
-        self._check_found(response, key)
-        data = decode_json(PLATFORM, response)
-        issue = _parse(_IssueStatusOnly, data, f"issue {key}")
-        if issue.id is not None and issue.id.isdigit():
-            self._ids[key] = int(issue.id)
-        return issue.fields.status.name
-
-    async def _transitions(self, key: str) -> list[_Transition]:
-        response = await self._http.request(
-            "GET", f"{self._api}/issue/{key}/transitions", handled=frozenset({404}), read=True
-        )
-        self._check_found(response, key)
-        data = decode_json(PLATFORM, response)
-        return _parse(_Transitions, data, f"the transitions of {key}").transitions
 
     async def add_comment(self, ref: JiraRef, body: str) -> None:
         """Comment on the issue: ADF on Cloud (v3 takes nothing else), plain text on v2."""
@@ -834,17 +787,6 @@ def _checked_key(ref: JiraRef) -> str:
     if not is_jira_key(ref.key):
         raise TrackerNotFoundError(PLATFORM, f"'{ref.key}' is not a Jira issue key")
     return ref.key
-
-
-def _pick_transition(transitions: list[_Transition], wanted: str) -> _Transition | None:
-    """By target status first (what config names), then by the transition's own name."""
-    for transition in transitions:
-        if transition.target.casefold() == wanted:
-            return transition
-    for transition in transitions:
-        if transition.name.casefold() == wanted:
-            return transition
-    return None
 
 
 def _parse_time(text: str, key: str, field: str) -> datetime:
