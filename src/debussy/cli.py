@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from debussy.errors import DebussyError, redact
+from debussy.errors import EXIT_ERROR, EXIT_OK, DebussyError, redact
 
 if TYPE_CHECKING:
     from debussy.app.project import Project
@@ -27,10 +27,6 @@ if TYPE_CHECKING:
     from debussy.state.status import PhaseStatus
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_DRIFT = 3
 
 
 class DebussyCliError(click.ClickException):
@@ -87,9 +83,53 @@ def verbose_option(func: F) -> F:
     )(func)
 
 
+def _check_run_id(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """An empty ``--run ''`` is a slip (an unset shell variable), not "the latest run"."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("must not be empty (leave --run out to mean the latest run)")
+    return value.strip() if value is not None else None
+
+
 def run_option(func: F) -> F:
     return click.option(
-        "--run", "run_id", metavar="ID", help="Act on this run (default: the latest)."
+        "--run",
+        "run_id",
+        metavar="ID",
+        callback=_check_run_id,
+        help="Act on this run: an id or a unique prefix (default: the latest).",
+    )(func)
+
+
+FORMATS = ("text", "json", "markdown")
+
+
+def format_option(func: F) -> F:
+    """``--format text|json|markdown`` and its ``--json`` shorthand, one ``fmt`` parameter."""
+
+    def resolve(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+        if value:
+            chosen = ctx.params.get("fmt")
+            if chosen not in (None, "text", "json"):
+                raise click.UsageError(f"--json and --format {chosen} contradict each other")
+            ctx.params["fmt"] = "json"
+        return value
+
+    func = click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        expose_value=False,
+        callback=resolve,
+        help="Print one JSON document (same as --format json).",
+    )(func)
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="text",
+        show_default=True,
+        is_eager=True,
+        help="text for people, json for programs, markdown for $GITHUB_STEP_SUMMARY and PRs.",
     )(func)
 
 
@@ -101,15 +141,31 @@ def dry_run_sync_option(func: F) -> F:
     )(func)
 
 
-@click.group(cls=DebussyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=DebussyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(package_name="debussy", prog_name="debussy")
-@click.option("-v", "--verbose", count=True, help="More detail on stderr.", is_eager=True)
-def cli(verbose: int) -> None:
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="More detail on stderr (-v: each request and cache hit, -vv: debug).",
+    is_eager=True,
+)
+@click.pass_context
+def cli(ctx: click.Context, verbose: int) -> None:
     """Track multi-phase plans and keep their GitHub and Jira issues honest.
 
     \b
-    Exit codes: 0 ok, 1 error, 2 usage error, 3 drift found (with --exit-code).
+    Exit codes: 0 ok, 1 error, 2 usage error, 3 drift found (with --exit-code),
+    130 interrupted (Ctrl-C).
     """
+    if ctx.invoked_subcommand is None:
+        # Asking for nothing is asking for help: on stdout, and not an error.
+        click.echo(ctx.get_help())
+        ctx.exit(EXIT_OK)
     if verbose:
         from debussy import logs
 
@@ -167,7 +223,7 @@ def start(plan: Path, force: bool, auto_close: bool, dry_run_sync: bool) -> None
                 import logging
 
                 logging.getLogger("debussy").warning(
-                    "starting anyway (--force): %d linked issue(s) were already delivered",
+                    "starting anyway (--force): %d linked issues were already delivered",
                     len(check.delivered),
                 )
                 click.echo("Warning: --force given, starting anyway.", err=True)
@@ -255,8 +311,9 @@ _lifecycle_command("block", "blocked", "Mark phase ID as blocked (--reason R).")
     type=click.Choice(["completed", "failed", "blocked"]),
     default="completed",
     show_default=True,
+    help="How the phase ended.",
 )
-@click.option("--reason", metavar="R")
+@click.option("--reason", metavar="R", help="Why (shown in status and on the issues).")
 @run_option
 @dry_run_sync_option
 @verbose_option
@@ -274,18 +331,20 @@ def done(
 
 @cli.command()
 @run_option
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@format_option
 @click.option("--issues", is_flag=True, help="Show every linked issue against Debussy's state.")
 @click.option("--refresh", is_flag=True, help="With --issues: ignore the cache.")
 @click.option("--exit-code", is_flag=True, help="With --issues: exit 3 when drift exists.")
 @verbose_option
-def status(run_id: str | None, as_json: bool, issues: bool, refresh: bool, exit_code: bool) -> None:
+def status(run_id: str | None, fmt: str, issues: bool, refresh: bool, exit_code: bool) -> None:
     """Show the run and its phases; with --issues, the issue dashboard."""
     if issues:
-        _issue_dashboard(run_id, as_json=as_json, refresh=refresh, drift_fails=exit_code)
+        _issue_dashboard(run_id, fmt=fmt, refresh=refresh, drift_fails=exit_code)
         return
     if refresh or exit_code:
         raise click.UsageError("--refresh and --exit-code only apply with --issues")
+    if fmt == "markdown":
+        raise click.UsageError("--format markdown applies to `status --issues` and `sync`")
     from debussy.output.console import make_console
     from debussy.output.run_view import render_status, status_document
 
@@ -293,15 +352,13 @@ def status(run_id: str | None, as_json: bool, issues: bool, refresh: bool, exit_
         run = project.state.get_run(run_id)
         phases = project.state.phases(run.id)
         linked = project.state.linked_issues(run.id)
-        if as_json:
+        if fmt == "json":
             _print_json(status_document(run, phases, linked))
         else:
             render_status(make_console(), run, phases, linked)
 
 
-def _issue_dashboard(
-    run_id: str | None, *, as_json: bool, refresh: bool, drift_fails: bool
-) -> None:
+def _issue_dashboard(run_id: str | None, *, fmt: str, refresh: bool, drift_fails: bool) -> None:
     """``status --issues``: render everything that could be read, then exit 1 / 3 / 0."""
     from debussy.app.dashboard import build_dashboard, cache_path
     from debussy.output.console import make_console
@@ -320,8 +377,12 @@ def _issue_dashboard(
             fetching_spinner(),
         ):
             dashboard = build_dashboard(project.state, config, run_id, cache=cache, refresh=refresh)
-    if as_json:
+    if fmt == "json":
         print_document(dashboard)
+    elif fmt == "markdown":
+        from debussy.output.markdown import dashboard_markdown
+
+        click.echo(dashboard_markdown(dashboard), nl=False)
     else:
         render_dashboard(make_console(), dashboard)
     render_problems(dashboard)
@@ -332,7 +393,13 @@ def _issue_dashboard(
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Show at most this many runs and this many syncs.",
+)
 @verbose_option
 def history(as_json: bool, limit: int) -> None:
     """Past runs and past syncs."""
@@ -361,18 +428,16 @@ def history(as_json: bool, limit: int) -> None:
     help="from-tracker: trackers are the truth; to-tracker: push Debussy's state out.",
 )
 @click.option("--force", is_flag=True, help="Also apply conflicts (Debussy changed last).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@format_option
 @run_option
 @verbose_option
-def sync(
-    apply_changes: bool, direction: str, force: bool, as_json: bool, run_id: str | None
-) -> None:
+def sync(apply_changes: bool, direction: str, force: bool, fmt: str, run_id: str | None) -> None:
     """Reconcile Debussy's state with the trackers (a dry-run plan unless --apply)."""
     from debussy.app.dashboard import cache_path
     from debussy.app.sync_apply import apply_from_tracker, apply_to_tracker, prepare_sync
     from debussy.output.console import make_console
     from debussy.output.issues_view import fetching_spinner
-    from debussy.output.sync_view import render_sync
+    from debussy.output.sync_view import render_fetch_errors, render_sync
 
     with _project() as project:
         state, config = project.state, project.config
@@ -395,18 +460,21 @@ def sync(
                     apply_to_tracker(state, config, cache, outcome)
             except DebussyError as exc:
                 failure = exc
-    if as_json:
+    if fmt == "json":
         _print_json(outcome.document(force=force))
+    elif fmt == "markdown":
+        from debussy.output.markdown import sync_markdown
+
+        click.echo(sync_markdown(outcome, force=force), nl=False)
     else:
         render_sync(make_console(), outcome, force=force, apply_requested=apply_changes)
     if failure is not None:
         raise failure
-    errors = make_console(stderr=True)
-    for problem in outcome.fetch.errors:
-        errors.print(f"Error: {problem.platform} could not be read: {problem.message}")
+    render_fetch_errors(outcome.fetch.errors)
     if outcome.failed_writes:
         raise DebussyCliError(
-            f"{len(outcome.failed_writes)} tracker write(s) failed; run the same command again "
+            f"{len(outcome.failed_writes)} tracker write"
+            f"{'' if len(outcome.failed_writes) == 1 else 's'} failed; run the same command again "
             "to finish the rest"
         )
     if not outcome.fetch.complete:
@@ -429,6 +497,8 @@ def sync(
 @click.option("--steps", is_flag=True, help="With --serve: run the steps before serving.")
 def demo(folder: Path | None, serve: bool, steps: bool) -> None:
     """Show the whole feature against a local sandbox tracker, with the real commands."""
+    if steps and not serve:
+        raise click.UsageError("--steps only applies with --serve (the steps run by default)")
     from debussy.demo import run_demo
 
     code = run_demo(folder, serve=serve, steps=steps or not serve)
@@ -437,9 +507,9 @@ def demo(folder: Path | None, serve: bool, steps: bool) -> None:
 
 
 def _print_json(document: object) -> None:
-    import json
+    from debussy.output.documents import print_json
 
-    click.echo(json.dumps(document, indent=2))
+    print_json(document)
 
 
 def main() -> None:

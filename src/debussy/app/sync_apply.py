@@ -56,18 +56,24 @@ class SyncOutcome:
 
     @property
     def summary(self) -> str:
+        """One line for people and for ``--json``; an incomplete fetch says so first."""
+        if not self.applied and not self.fetch.complete:
+            return f"incomplete: {self._summary()} among the issues that could be read"
+        return self._summary()
+
+    def _summary(self) -> str:
         plan = self.plan
         if not self.applied:
             if plan.empty:
                 return "no changes"
             if plan.direction == "from-tracker":
-                return f"{len(plan.phase_actions)} phase change(s) planned"
-            return f"{len(plan.writes)} tracker write(s) planned"
+                return f"{_count(len(plan.phase_actions), 'phase change')} planned"
+            return f"{_count(len(plan.writes), 'tracker write')} planned"
         if plan.direction == "from-tracker":
-            return f"{len(self.transitions)} phase change(s) applied"
+            return f"{_count(len(self.transitions), 'phase change')} applied"
         done = len(self.results) - len(self.failed_writes)
         failed = len(self.failed_writes)
-        return f"{done} tracker write(s) applied" + (f", {failed} failed" if failed else "")
+        return f"{_count(done, 'tracker write')} applied" + (f", {failed} failed" if failed else "")
 
     def document(self, *, force: bool) -> dict[str, Any]:
         """The ``sync --json`` document: one object, ``schema_version`` first."""
@@ -79,6 +85,7 @@ class SyncOutcome:
             "applied": self.applied,
             "force": force,
             "fetch": {
+                "complete": self.fetch.complete,
                 "requests": self.fetch.total_requests,
                 "fetched": self.fetch.fetched,
                 "errors": [error.as_json() for error in self.fetch.errors],
@@ -99,6 +106,11 @@ class SyncOutcome:
             ],
             "summary": self.summary,
         }
+
+
+def _count(count: int, noun: str) -> str:
+    """``1 phase change``, ``2 phase changes``: the summary is read by people too."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def prepare_sync(
@@ -159,7 +171,7 @@ def apply_from_tracker(state: StateManager, outcome: SyncOutcome) -> SyncOutcome
         plan.run.id,
         direction=plan.direction,
         applied=True,
-        outcome=f"{len(actions)} phase change(s) applied",
+        outcome=f"{_count(len(actions), 'phase change')} applied",
         actions=actions,
         results=results,
     )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from debussy.app.runs import RerunCheck
 from debussy.output.run_view import styled_status
+from debussy.output.words import plural
 from debussy.state.manager import PhaseTransition
 from debussy.sync.writes import TrackerWrite, WriteResult
 
@@ -31,7 +32,8 @@ def render_transition(console: Console, transition: PhaseTransition) -> None:
     if transition.run_completed and transition.feature is not None:
         console.print(
             f"[green]Run {transition.run_id} completed[/]: all phases done; recorded feature "
-            f"'{escape(transition.feature.name)}' with {len(transition.feature.issues)} issue(s)."
+            f"'{escape(transition.feature.name)}' with "
+            f"{plural(len(transition.feature.issues), 'issue')}."
         )
 
 
@@ -60,7 +62,7 @@ def render_planned_writes(console: Console, writes: Sequence[TrackerWrite]) -> N
     if not writes:
         console.print("Dry run: no tracker writes needed.")
         return
-    console.print(f"Dry run: would send {len(writes)} tracker write(s):")
+    console.print(f"Dry run: would send {plural(len(writes), 'tracker write')}:")
     for write in writes:
         console.print(f"  ~ {escape(write.describe())}")
 
@@ -82,7 +84,7 @@ def render_write_results(console: Console, errors: Console, results: Sequence[Wr
     failed = sum(1 for result in results if result.outcome in ("error", "skipped"))
     if failed:
         errors.print(
-            f"[yellow]Warning:[/] {failed} tracker write(s) did not go through; the phase change "
-            "is recorded. Fix the cause, then replay the event or run "
+            f"[yellow]Warning:[/] {plural(failed, 'tracker write')} did not go through; "
+            "the phase change is recorded. Fix the cause, then replay the event or run "
             "`debussy sync --direction to-tracker --apply`."
         )

@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from debussy.output.documents import SCHEMA_VERSION
 from debussy.state.manager import LinkedIssue, PhaseRecord, RunRecord, SyncEntry
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-SCHEMA_VERSION = 1
 
 STATUS_STYLES = {
     "pending": "dim",
