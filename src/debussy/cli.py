@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from debussy.errors import EXIT_ERROR, EXIT_OK, DebussyError, redact
+from debussy.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, DebussyError, redact
 
 if TYPE_CHECKING:
     from debussy.app.project import Project
@@ -41,12 +41,28 @@ class DebussyCliError(click.ClickException):
         return self.code
 
 
+_SAVED: list[str] = []
+"""What the running command has already made permanent, for the Ctrl-C message."""
+
+
+def note_saved(what: str) -> None:
+    """Record that ``what`` is saved, so an interrupt from now on can say so."""
+    _SAVED.append(what)
+
+
 class DebussyGroup(click.Group):
     """Turns every failure into one line and an exit code; tracebacks only with DEBUSSY_DEBUG=1."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        _SAVED.clear()
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            # Exit 130 as shells do for SIGINT, saying what is already safe (and how to
+            # finish), instead of Click's bare "Aborted!" and exit 1.
+            saved = "; ".join(_SAVED) if _SAVED else "nothing was changed"
+            click.echo(f"Interrupted: {saved}.", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
         except DebussyError as exc:
             raise DebussyCliError(exc.message, exc.exit_code) from exc
         except (click.ClickException, click.exceptions.Exit, click.Abort):
@@ -178,6 +194,15 @@ def _project() -> Project:
     return Project.find()
 
 
+def _trackers(project: Project) -> str:
+    """``GitHub and Jira``: the trackers a wait is for, as the spinner names them."""
+    config = project.config
+    names = [
+        name for name, on in (("GitHub", config.github.enabled), ("Jira", config.jira.active)) if on
+    ]
+    return " and ".join(names) or "the trackers"
+
+
 def _fail(message: str) -> NoReturn:
     raise DebussyCliError(message)
 
@@ -265,6 +290,10 @@ def _lifecycle(
         state = project.state
         run = state.get_run(run_id)
         transition: PhaseTransition = state.record_phase_status(run.id, phase_id, status, reason)
+        note_saved(
+            f"phase {phase_id} is recorded as {status}; the tracker update did not finish "
+            "(run the same command again to finish it)"
+        )
         render_transition(make_console(), transition)
         run = state.get_run(run.id)
         push = plan_lifecycle_writes(
@@ -276,8 +305,12 @@ def _lifecycle(
         if not push.writes:
             return
         from debussy.app.dashboard import cache_path
+        from debussy.output.issues_view import fetching_spinner
 
-        results = send_lifecycle_writes(push.writes, project.config, cache_path(project.root))
+        issues = len({write.display_key for write in push.writes})
+        waiting = f"Updating {issues} issue{'' if issues == 1 else 's'} on {_trackers(project)}…"
+        with fetching_spinner(message=waiting):
+            results = send_lifecycle_writes(push.writes, project.config, cache_path(project.root))
         state.record_pushes(push_records(run.id, results))
         render_write_results(make_console(), make_console(stderr=True), results)
 
@@ -374,7 +407,7 @@ def _issue_dashboard(run_id: str | None, *, fmt: str, refresh: bool, drift_fails
         config = project.config
         with (
             IssueCache(cache_path(project.root), config.cache.ttl_seconds) as cache,
-            fetching_spinner(),
+            fetching_spinner(message=f"Reading issue statuses from {_trackers(project)}…"),
         ):
             dashboard = build_dashboard(project.state, config, run_id, cache=cache, refresh=refresh)
     if fmt == "json":
@@ -442,7 +475,7 @@ def sync(apply_changes: bool, direction: str, force: bool, fmt: str, run_id: str
     with _project() as project:
         state, config = project.state, project.config
         cache = cache_path(project.root)
-        with fetching_spinner():
+        with fetching_spinner(message=f"Reading issue statuses from {_trackers(project)}…"):
             outcome = prepare_sync(
                 state,
                 config,
@@ -453,6 +486,11 @@ def sync(apply_changes: bool, direction: str, force: bool, fmt: str, run_id: str
             )
         failure: DebussyError | None = None
         if apply_changes:
+            if outcome.plan.direction == "to-tracker":
+                note_saved(
+                    "some tracker writes may have been sent; run the same command again "
+                    "to finish the rest"
+                )
             try:
                 if outcome.plan.direction == "from-tracker":
                     apply_from_tracker(state, outcome)
@@ -478,6 +516,24 @@ def sync(apply_changes: bool, direction: str, force: bool, fmt: str, run_id: str
             "to finish the rest"
         )
     if not outcome.fetch.complete:
+        raise click.exceptions.Exit(EXIT_ERROR)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@verbose_option
+def doctor(as_json: bool) -> None:
+    """Check the config, tracker access, token permissions and Jira workflow; change nothing."""
+    from debussy.app.doctor import run_doctor
+    from debussy.output.console import make_console
+    from debussy.output.doctor_view import doctor_document, render_doctor
+
+    checks = run_doctor()
+    if as_json:
+        _print_json(doctor_document(checks))
+    else:
+        render_doctor(make_console(), checks)
+    if not all(check.ok for check in checks):
         raise click.exceptions.Exit(EXIT_ERROR)
 
 

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 
 from debussy.app.dashboard import Dashboard, IssueRow, dashboard_document
+from debussy.errors import redact
 from debussy.issues import GitHubRef
 from debussy.output.console import color_wanted, is_tty
 from debussy.output.documents import print_json
@@ -26,6 +27,7 @@ from debussy.timeutil import humanize_age
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.status import Status
     from rich.text import Span, Text
 
 RECENT_SECONDS = 7 * 86400
@@ -351,22 +353,49 @@ def render_problems(dashboard: Dashboard, console: Console | None = None) -> Non
         console.print(Text(line, style="bold red" if line.startswith("Error:") else "yellow"))
 
 
-def fetching_spinner(stderr: TextIO | None = None) -> AbstractContextManager[object]:
-    """A spinner on stderr while the trackers are asked.
+def fetching_spinner(
+    stderr: TextIO | None = None, message: str = "Reading issue statuses…"
+) -> AbstractContextManager[object]:
+    """A spinner on stderr while the trackers are asked, naming each retry and its cause.
 
     Nothing when stderr is not a TTY, nor with ``-v``: log lines and a live
-    spinner on one stream would garble each other.
+    spinner on one stream would garble each other (``-v`` prints the same news
+    as log lines instead).
     """
     stream = stderr or sys.stderr
     if not is_tty(stream) or logging.getLogger("debussy").isEnabledFor(logging.INFO):
         return nullcontext()
-    return _spinner(stream)
+    return _spinner(stream, message)
+
+
+class _SpinnerNews(logging.Handler):
+    """Shows the request layer's retry notices ("GitHub: retrying POST …") in the spinner."""
+
+    def __init__(self, status: Status, message: str) -> None:
+        super().__init__(logging.INFO)
+        self._status = status
+        self._message = message
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from rich.markup import escape
+
+        news = redact(record.getMessage())
+        self._status.update(f"{self._message} {escape(news)}")
 
 
 @contextmanager
-def _spinner(stream: TextIO) -> Generator[object]:
+def _spinner(stream: TextIO, message: str) -> Generator[object]:
     from rich.console import Console
 
     console = Console(file=stream, no_color=not color_wanted(stream), highlight=False)
-    with console.status("Reading issue statuses…", spinner="dots") as status:
-        yield status
+    requests = logging.getLogger("debussy.sync.trackers.http")
+    previous = requests.level
+    with console.status(message, spinner="dots") as status:
+        news = _SpinnerNews(status, message)
+        requests.addHandler(news)
+        requests.setLevel(logging.INFO)
+        try:
+            yield status
+        finally:
+            requests.removeHandler(news)
+            requests.setLevel(previous)

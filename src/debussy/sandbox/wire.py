@@ -149,6 +149,8 @@ class Site:
     jira_token: str = field(repr=False)
     url: str = "http://127.0.0.1:0"
     """Set when the server has bound its port."""
+    github_scopes: str | None = "repo"
+    """``X-OAuth-Scopes`` of the GitHub token (a classic token); None: a fine-grained one."""
 
     @property
     def github_api(self) -> str:

@@ -43,6 +43,7 @@ from debussy.errors import (
 )
 from debussy.issues import IssueStatus, JiraRef
 from debussy.sync.trackers.http import TrackerHttp, decode_json
+from debussy.sync.trackers.probe import ProbeAnswer, probe
 from debussy.timeutil import parse_iso
 
 log = logging.getLogger("debussy.jira")
@@ -269,6 +270,10 @@ class JiraClient:
     def requests(self) -> int:
         """HTTP requests sent so far, retries included (the freshness line shows it)."""
         return self._http.requests
+
+    async def probe(self, path: str) -> ProbeAnswer:
+        """One GET for ``debussy doctor``, seeing 401/403/404 as answers (see ``probe``)."""
+        return await probe(self._http, path)
 
     async def aclose(self) -> None:
         await self._http.aclose()
