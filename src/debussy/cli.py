@@ -216,9 +216,18 @@ def _fail(message: str) -> NoReturn:
 def init(force: bool) -> None:
     """Create .debussy/ with a commented config.yaml (repo detected from origin)."""
     from debussy.app.scaffold import init_project
+    from debussy.config import STATE_DIR, find_project_root
 
-    created = init_project(Path.cwd(), force=force)
+    here = Path.cwd()
+    outer = find_project_root(here.parent) if not (here / STATE_DIR).is_dir() else None
+    created = init_project(here, force=force)
     click.echo(f"Wrote {created}")
+    if outer is not None:
+        click.echo(
+            f"Warning: {outer / STATE_DIR} already exists in a parent folder; commands run "
+            f"under {here} now use this new project instead of that one.",
+            err=True,
+        )
     click.echo("Next: edit it, then `debussy start path/to/MASTER_PLAN.md`.")
 
 

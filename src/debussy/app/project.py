@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 
 from debussy.config import CONFIG_FILE, STATE_DIR, Config, find_project_root, load_config
-from debussy.errors import ConfigError
+from debussy.errors import ConfigError, StateError
 from debussy.state.manager import STATE_FILE, StateManager
 
 
@@ -47,7 +47,15 @@ class Project:
 
     @cached_property
     def state(self) -> StateManager:
-        return StateManager(self.state_path)
+        path = self.state_path
+        if path.is_file() and path.stat().st_size == 0:
+            # SQLite would take an empty file for a new database and silently start
+            # over; a state.db that became empty lost its runs, and the user must know.
+            raise StateError(
+                f"{path} is empty (0 bytes): its runs and history are gone; restore it from "
+                "a backup, or delete it to start afresh"
+            )
+        return StateManager(path)
 
     def close(self) -> None:
         if "state" in self.__dict__:

@@ -369,7 +369,12 @@ def fetching_spinner(
 
 
 class _SpinnerNews(logging.Handler):
-    """Shows the request layer's retry notices ("GitHub: retrying POST …") in the spinner."""
+    """Shows the request layer's retry notices in the spinner's line.
+
+    ``TrackerHttp`` logs each scheduled retry on ``debussy.http`` at info level
+    ("GitHub is unavailable (502); retry 1 in 0.6 s"), which ``-v`` prints as a
+    line; while the spinner runs, this handler puts it next to the spinner instead.
+    """
 
     def __init__(self, status: Status, message: str) -> None:
         super().__init__(logging.INFO)
@@ -379,8 +384,7 @@ class _SpinnerNews(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         from rich.markup import escape
 
-        news = redact(record.getMessage())
-        self._status.update(f"{self._message} {escape(news)}")
+        self._status.update(f"{self._message} {escape(redact(record.getMessage()))}")
 
 
 @contextmanager
@@ -388,7 +392,7 @@ def _spinner(stream: TextIO, message: str) -> Generator[object]:
     from rich.console import Console
 
     console = Console(file=stream, no_color=not color_wanted(stream), highlight=False)
-    requests = logging.getLogger("debussy.sync.trackers.http")
+    requests = logging.getLogger("debussy.http")
     previous = requests.level
     with console.status(message, spinner="dots") as status:
         news = _SpinnerNews(status, message)

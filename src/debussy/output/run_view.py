@@ -88,10 +88,20 @@ def render_status(
     )
     plan_issues = keys.get(None, [])
     if plan_issues:
-        console.print(f"Plan issues: {escape(', '.join(plan_issues))}")
+        console.print(f"Plan issues: {escape(', '.join(plan_issues))}", soft_wrap=True)
     table = Table(box=_box(console), header_style="bold", pad_edge=False)
-    for column in ("Phase", "Title", "Status", "Reason", "Changed", "Issues"):
-        table.add_column(column)
+    # An issue key is what a reader copies and searches for: it is never split over
+    # two lines. On a terminal each key gets its own line in a column as wide as the
+    # longest key; the title and reason wrap instead. Piped output is one line per phase.
+    widest = max((len(key) for phase_keys in keys.values() for key in phase_keys), default=6)
+    terminal = console.is_terminal
+    table.add_column("Phase", no_wrap=True)
+    table.add_column("Title", ratio=2)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Reason", ratio=1)
+    table.add_column("Changed", no_wrap=terminal, max_width=20 if terminal else None)
+    table.add_column("Issues", no_wrap=True, min_width=widest if terminal else None)
+    joiner = "\n" if terminal else ", "
     for phase in phases:
         table.add_row(
             escape(phase.phase_id),
@@ -99,7 +109,7 @@ def render_status(
             styled_status(phase.status),
             escape(phase.reason or ""),
             phase.changed_at,
-            escape(", ".join(keys.get(phase.phase_id, []))),
+            escape(joiner.join(keys.get(phase.phase_id, []))),
         )
     console.print(table)
 

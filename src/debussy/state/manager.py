@@ -368,7 +368,12 @@ class StateManager:
             return _run(rows[0])
         if not rows:
             raise StateError(f"no run with id '{run_id}' (see `debussy history`)")
-        raise StateError(f"run id '{run_id}' is ambiguous: it starts {len(rows)} run ids")
+        candidates = ", ".join(str(row["id"]) for row in rows[:10])
+        more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
+        raise StateError(
+            f"run id '{run_id}' is ambiguous: it starts {len(rows)} run ids ({candidates}{more}); "
+            "give more characters"
+        )
 
     def list_runs(self, limit: int | None = None) -> list[RunRecord]:
         sql = "SELECT * FROM runs ORDER BY started_at DESC, rowid DESC"
