@@ -15,7 +15,9 @@ from click.testing import CliRunner
 from debussy.cli import cli
 from tests.sandbox_project import SandboxProject
 
-REQUEST_LINE = re.compile(r"debussy: (GET|POST|PUT|PATCH|DELETE) http://127\.0\.0\.1:\d+/\S+ -> \d{3} \(\d+ ms\)")
+REQUEST_LINE = re.compile(
+    r"debussy: (GET|POST|PUT|PATCH|DELETE) http://127\.0\.0\.1:\d+/\S+ -> \d{3} \(\d+ ms\)"
+)
 
 
 @pytest.fixture
@@ -45,7 +47,11 @@ def test_an_ambiguous_run_prefix_lists_the_candidates(started: SandboxProject) -
         conn.execute("PRAGMA foreign_keys = OFF")
         ids = [row[0] for row in conn.execute("SELECT id FROM runs ORDER BY started_at")]
         for old, new in zip(ids, ("abc11111", "abc22222"), strict=True):
-            for table, column in (("runs", "id"), ("phases", "run_id"), ("linked_issues", "run_id")):
+            for table, column in (
+                ("runs", "id"),
+                ("phases", "run_id"),
+                ("linked_issues", "run_id"),
+            ):
                 conn.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (new, old))
     result = started.run("status", "--run", "abc")
     assert result.exit_code == 1

@@ -52,9 +52,7 @@ def test_the_dashboard_fits_the_terminal_and_never_cuts_keys_or_drift_types(
 
 def test_at_80_columns_last_updated_goes_first(drifted: SandboxProject) -> None:
     narrow = run_in_terminal(["status", "--issues"], cwd=drifted.root, env=drifted.env)
-    wide = run_in_terminal(
-        ["status", "--issues"], cwd=drifted.root, env=drifted.env, columns=200
-    )
+    wide = run_in_terminal(["status", "--issues"], cwd=drifted.root, env=drifted.env, columns=200)
     assert "Last Updated" in wide.text
     assert "Last Updated" not in narrow.text
     assert "(tracker newer)" in wide.text

@@ -244,9 +244,7 @@ def test_a_kept_demo_folder_never_sends_the_users_tokens_to_its_old_port(
         fake_gh.write_text("#!/bin/sh\necho gho_fromTheGitHubCliMustStayHome0004\n")
         fake_gh.chmod(0o755)
         path = f"{fake_gh.parent}{os.pathsep}{os.environ.get('PATH', '')}"
-        result = debussy(
-            "doctor", cwd=tmp_path, env={**REAL_LOOKING_SECRETS, "PATH": path}
-        )
+        result = debussy("doctor", cwd=tmp_path, env={**REAL_LOOKING_SECRETS, "PATH": path})
     finally:
         server.shutdown()
         server.server_close()
