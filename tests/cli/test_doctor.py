@@ -35,7 +35,8 @@ def test_a_healthy_project_passes_every_check_and_changes_nothing(
     assert "✓ github.scopes: classic token, scopes: repo" in result.stdout
     assert "✓ github.repo: octo/app exists (may write issues)" in result.stdout
     assert "✓ jira.transitions.in_progress: 'In Progress' is a status in PROJ" in result.stdout
-    assert lines[-1].startswith("All ") and lines[-1].endswith("checks passed.")
+    assert lines[-1].startswith("All ")
+    assert lines[-1].endswith("checks passed.")
     assert project.sandbox.request_count(writes_only=True) == 0
     assert project.state_bytes() == before
     assert not (project.root / ".debussy" / "cache.db").exists(), "doctor caches nothing"

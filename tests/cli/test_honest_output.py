@@ -38,7 +38,8 @@ def test_demo_steps_without_serve_is_a_usage_error() -> None:
 def test_an_empty_run_is_a_usage_error(started: SandboxProject) -> None:
     result = started.run("status", "--run", "")
     assert result.exit_code == 2
-    assert "--run" in result.stderr and "must not be empty" in result.stderr
+    assert "--run" in result.stderr
+    assert "must not be empty" in result.stderr
 
 
 def test_an_ambiguous_run_prefix_lists_the_candidates(started: SandboxProject) -> None:
@@ -52,11 +53,13 @@ def test_an_ambiguous_run_prefix_lists_the_candidates(started: SandboxProject) -
                 ("phases", "run_id"),
                 ("linked_issues", "run_id"),
             ):
-                conn.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (new, old))
+                sql = f"UPDATE {table} SET {column} = ? WHERE {column} = ?"  # noqa: S608
+                conn.execute(sql, (new, old))
     result = started.run("status", "--run", "abc")
     assert result.exit_code == 1
     assert "ambiguous" in result.stderr
-    assert "abc11111" in result.stderr and "abc22222" in result.stderr
+    assert "abc11111" in result.stderr
+    assert "abc22222" in result.stderr
     assert started.run("status", "--run", "abc2").exit_code == 0
 
 

@@ -254,4 +254,5 @@ def test_a_kept_demo_folder_never_sends_the_users_tokens_to_its_old_port(
     sent = " ".join(_Listener.seen)
     for secret in [*REAL_LOOKING_SECRETS.values(), "gho_fromTheGitHubCliMustStayHome0004"]:
         assert secret not in sent
-    assert "Basic" not in sent and "Bearer" not in sent
+    assert "Basic" not in sent
+    assert "Bearer" not in sent

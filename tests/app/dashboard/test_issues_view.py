@@ -15,12 +15,12 @@ from debussy.issues import Drift, GitHubRef, IssueStatus
 from debussy.output.issues_view import (
     Cell,
     collapsed_missing,
-    layout,
     drift_banner,
     fetching_spinner,
     freshness_lines,
     issue_table,
     last_updated,
+    layout,
     problem_lines,
     render_dashboard,
     row_cells,
@@ -352,7 +352,8 @@ def test_layout_gives_up_last_updated_then_narrows_expected_and_current_then_dri
         )
     ]
     wide = layout(cells, 200)
-    assert wide.columns == (0, 1, 2, 3, 4, 5) and not wide.short_drift
+    assert wide.columns == (0, 1, 2, 3, 4, 5)
+    assert not wide.short_drift
     at_100 = layout(cells, 100)
     assert 4 not in at_100.columns, "Last Updated goes first"
     assert not at_100.short_drift
