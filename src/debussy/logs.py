@@ -36,9 +36,7 @@ def configure(verbosity: int) -> None:
     root.propagate = False
     # -v promises one line per request (method, URL, status, time): TrackerHttp logs
     # them at debug, so its logger alone opens up one level at -v.
-    logging.getLogger("debussy.http").setLevel(
-        logging.DEBUG if verbosity >= 1 else logging.NOTSET
-    )
+    logging.getLogger("debussy.http").setLevel(logging.DEBUG if verbosity >= 1 else logging.NOTSET)
     for name in ("httpx", "httpcore"):
         library = logging.getLogger(name)
         library.handlers[:] = [handler] if verbosity >= 2 else []
