@@ -4,6 +4,7 @@ Ctrl-C, incomplete plans said once, markdown reports, init and state warnings.""
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 from pathlib import Path
@@ -232,6 +233,8 @@ def test_an_empty_state_db_is_reported_not_recreated(started: SandboxProject) ->
     for suffix in ("-wal", "-shm"):
         Path(f"{state}{suffix}").unlink(missing_ok=True)
     state.write_bytes(b"")
+    long_ago = state.stat().st_mtime - 3600
+    os.utime(state, (long_ago, long_ago))  # emptied an hour ago, not being created right now
     result = started.run("status")
     assert result.exit_code == 1
     assert f"{state} is empty (0 bytes)" in result.stderr

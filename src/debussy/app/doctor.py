@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from debussy.app.project import Project
+from debussy.app.project import Project, left_empty
 from debussy.config import Config, GitHubConfig, JiraConfig
 from debussy.errors import DebussyError, TrackerError
 from debussy.sync.trackers.github.client import GitHubClient, resolve_token
@@ -67,7 +67,7 @@ def _state_checks(project: Project) -> list[Check]:
     path = project.state_path
     if not path.exists():
         return [Check("state", True, f"{path} not created yet (`debussy start` creates it)")]
-    if path.stat().st_size == 0:
+    if left_empty(path):
         return [
             Check(
                 "state",
@@ -81,7 +81,7 @@ def _state_checks(project: Project) -> list[Check]:
 
 def _jira_projects(project: Project) -> list[str]:
     """The Jira project keys of the latest run, if it can be read; [] otherwise."""
-    if not project.state_path.exists() or project.state_path.stat().st_size == 0:
+    if not project.state_path.exists() or left_empty(project.state_path):
         return []
     try:
         run = project.state.get_run(None)
