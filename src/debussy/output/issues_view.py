@@ -368,8 +368,13 @@ def fetching_spinner(
     return _spinner(stream, message)
 
 
+PROGRESS_LOGGERS = ("debussy.http", "debussy.progress")
+"""Info lines from these loggers show in the spinner: retries (``debussy.http``) and any
+progress a long operation reports (``debussy.progress``, e.g. "3/12 issues written")."""
+
+
 class _SpinnerNews(logging.Handler):
-    """Shows the request layer's retry notices in the spinner's line.
+    """Shows the request layer's retry notices and progress lines in the spinner's line.
 
     ``TrackerHttp`` logs each scheduled retry on ``debussy.http`` at info level
     ("GitHub is unavailable (502); retry 1 in 0.6 s"), which ``-v`` prints as a
@@ -392,14 +397,16 @@ def _spinner(stream: TextIO, message: str) -> Generator[object]:
     from rich.console import Console
 
     console = Console(file=stream, no_color=not color_wanted(stream), highlight=False)
-    requests = logging.getLogger("debussy.http")
-    previous = requests.level
+    sources = [logging.getLogger(name) for name in PROGRESS_LOGGERS]
+    previous = [source.level for source in sources]
     with console.status(message, spinner="dots") as status:
         news = _SpinnerNews(status, message)
-        requests.addHandler(news)
-        requests.setLevel(logging.INFO)
+        for source in sources:
+            source.addHandler(news)
+            source.setLevel(logging.INFO)
         try:
             yield status
         finally:
-            requests.removeHandler(news)
-            requests.setLevel(previous)
+            for source, level in zip(sources, previous, strict=True):
+                source.removeHandler(news)
+                source.setLevel(level)

@@ -362,3 +362,14 @@ def test_layout_gives_up_last_updated_then_narrows_expected_and_current_then_dri
     drift_width = at_80.widths[at_80.columns.index(5)]
     assert drift_width >= len("reopened_externally"), "drift types never shrink"
     assert sum(at_80.widths) + 2 * (len(at_80.columns) - 1) <= 80
+
+
+def test_the_spinner_shows_retries_and_progress_lines() -> None:
+    logging.getLogger("debussy").setLevel(logging.WARNING)  # restored by conftest
+    stream = Terminal()
+    with fetching_spinner(stream, message="Updating 12 issues on GitHub…") as status:
+        logging.getLogger("debussy.http").info("GitHub is unavailable (502); retry 1 in 0.6 s")
+        assert "retry 1 in 0.6 s" in str(status.renderable.text)  # type: ignore[attr-defined]
+        logging.getLogger("debussy.progress").info("3/12 issues written")
+        assert "3/12 issues written" in str(status.renderable.text)  # type: ignore[attr-defined]
+    assert logging.getLogger("debussy.progress").handlers == [], "the spinner cleans up"
