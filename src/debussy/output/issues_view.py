@@ -71,7 +71,7 @@ def render_dashboard(console: Console, dashboard: Dashboard) -> None:
         return
     if dashboard.drift_count:
         console.print(Text(drift_banner(dashboard.drift_count), style="bold yellow"))
-    console.print(issue_table(console, dashboard), soft_wrap=True)
+    _emit(console, issue_table(console, dashboard))
     lines: list[str] = []
     for row in dashboard.drifted:
         for drift in row.drifts:
@@ -80,7 +80,16 @@ def render_dashboard(console: Console, dashboard: Dashboard) -> None:
     lines += [f"  {line}" for line in collapsed_missing(dashboard.rows)]
     lines += freshness_lines(dashboard)
     if lines:
-        console.print(Text("\n".join(lines), style="dim"), soft_wrap=True)
+        _emit(console, Text("\n".join(lines), style="dim"))
+
+
+def _emit(console: Console, text: Text) -> None:
+    """Print a many-line ``Text``. Piped without colour its characters are all there is:
+    written directly, rather than split by Rich into segments per line and joined again."""
+    if console.no_color and not console.is_terminal:
+        console.file.write(text.plain + "\n")
+    else:
+        console.print(text, soft_wrap=True)
 
 
 def drift_banner(count: int) -> str:
@@ -174,9 +183,10 @@ def issue_table(console: Console, dashboard: Dashboard) -> Text:
 def _natural(lines: Sequence[Sequence[Cell]], column: int, short: bool = False) -> int:
     from rich.cells import cell_len
 
+    texts = [line[column].text for line in lines]
     if short:
-        return max(cell_len(line[column].short or line[column].text) for line in lines)
-    return max(cell_len(line[column].text) for line in lines)
+        texts = [line[column].short or line[column].text for line in lines]
+    return max(len(text) if text.isascii() else cell_len(text) for text in texts)
 
 
 def layout(lines: Sequence[Sequence[Cell]], limit: int | None) -> Layout:
@@ -232,11 +242,13 @@ def render_line(cells: Sequence[Cell], plan: Layout, offset: int) -> tuple[str, 
     for index, (column, width) in enumerate(zip(plan.columns, plan.widths, strict=True)):
         cell = cells[column]
         value = cell.short if plan.short_drift and cell.short else cell.text
-        if column not in (ISSUE, DRIFT) and cell_len(value) > width:
+        cells_wide = len(value) if value.isascii() else cell_len(value)
+        if column not in (ISSUE, DRIFT) and cells_wide > width:
             value = set_cell_size(value, width - 1) + "…"
+            cells_wide = width
         if cell.style and value:
             spans.append(Span(position, position + len(value), cell.style))
-        padded = value + " " * max(0, width - cell_len(value)) + GAP if index < last else value
+        padded = value + " " * max(0, width - cells_wide) + GAP if index < last else value
         pieces.append(padded)
         position += len(padded)
     return "".join(pieces).rstrip(), spans
