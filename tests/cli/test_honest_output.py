@@ -239,3 +239,18 @@ def test_an_empty_state_db_is_reported_not_recreated(started: SandboxProject) ->
     assert result.exit_code == 1
     assert f"{state} is empty (0 bytes)" in result.stderr
     assert state.stat().st_size == 0, "not silently recreated"
+
+
+def test_an_unreachable_tracker_leaves_drift_unknown_and_is_named(started: SandboxProject) -> None:
+    started.sandbox.inject(platform="github", status=503, times=50)
+    result = started.run("status", "--issues", "--refresh")
+    assert result.exit_code == 1
+    rows = [line.split() for line in result.stdout.splitlines() if line.startswith("GH")]
+    assert rows, result.stdout
+    assert all(row[-1] == "?" for row in rows), result.stdout
+    assert not any(row[-1] == "none" for row in rows)
+    jira = [line.split() for line in result.stdout.splitlines() if line.startswith("PROJ-")]
+    assert all(row[-1] == "none" for row in jira)
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("Warning: GitHub could not be read: GitHub is unavailable (503)")
