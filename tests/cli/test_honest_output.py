@@ -254,3 +254,15 @@ def test_an_unreachable_tracker_leaves_drift_unknown_and_is_named(started: Sandb
     warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
     assert len(warnings) == 1
     assert warnings[0].startswith("Warning: GitHub could not be read: GitHub is unavailable (503)")
+
+
+def test_sync_results_as_markdown_mark_each_write(started: SandboxProject) -> None:
+    started.ok("phase", "start", "1")
+    started.sandbox.set_labels("octo/app", 10, [])
+    result = started.ok("sync", "--direction", "to-tracker", "--apply", "--format", "markdown")
+    assert result.stdout.startswith("### Sync applied · run `")
+    assert "| Tracker write | Why | Result |" in result.stdout
+    assert any(
+        line.startswith("| GH-10: set label debussy:in-progress | phase 1 is running | ✓")
+        for line in result.stdout.splitlines()
+    ), result.stdout
