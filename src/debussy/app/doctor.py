@@ -24,9 +24,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from debussy.app.project import Project, left_empty
-from debussy.config import Config, GitHubConfig, JiraConfig
+from debussy.config import Config, GitHubConfig, JiraConfig, is_loopback_host
 from debussy.errors import DebussyError, TrackerError
 from debussy.sync.trackers.github.client import GitHubClient, resolve_token
 from debussy.sync.trackers.jira.client import JiraClient
@@ -114,14 +115,15 @@ async def github_checks(config: GitHubConfig) -> list[Check]:
     token, source = resolve_token(config)
     checks: list[Check] = []
     if token is None:
+        loopback = is_loopback_host(urlsplit(config.api_url).hostname or "")
+        where = (
+            "(for a loopback api_url only this variable is read)"
+            if loopback
+            else "(classic: repo scope; fine-grained: Issues read & write), "
+            "or log in with `gh auth login`"
+        )
         checks.append(
-            Check(
-                "github.token",
-                False,
-                "no GitHub token found",
-                f"set {config.token_env} to a token (classic: repo scope; fine-grained: "
-                "Issues read & write), or log in with `gh auth login`",
-            )
+            Check("github.token", False, "no GitHub token found", f"set {config.token_env} {where}")
         )
     else:
         checks.append(Check("github.token", True, f"token from {source}"))
