@@ -20,7 +20,7 @@ def _retries_without_waiting() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _restore_logging() -> Iterator[None]:
     """``-v`` reconfigures the ``debussy`` and httpx loggers for the process; undo it per test."""
-    names = ("debussy", "httpx", "httpcore")
+    names = ("debussy", "debussy.http", "httpx", "httpcore")
     saved = {
         name: (logger.handlers[:], logger.level, logger.propagate)
         for name in names

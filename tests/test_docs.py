@@ -35,6 +35,7 @@ def command_lines() -> Iterator[tuple[str, str]]:
 
 def debussy_argv(line: str) -> list[str]:
     command = line.split(" | ", 1)[0].split(" || ", 1)[0]
+    command = command.split(" >> ", 1)[0].split(" > ", 1)[0]  # a redirect is the shell's
     argv = shlex.split(command)
     assert argv[0] == "debussy", line
     return argv[1:]
@@ -101,3 +102,60 @@ def test_every_jq_recipe_runs_on_a_real_document(sandbox_project: SandboxProject
         outcome = run_jq(jq_command, documents[key])
         assert outcome.returncode in (0, 1), where
         assert outcome.stdout.strip(), f"{where}: the recipe printed nothing"
+
+
+def test_every_command_is_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for name in cli.commands:
+        assert f"debussy {name}" in readme, name
+
+
+CI_STEP = 'debussy status --issues --exit-code --format markdown >> "$GITHUB_STEP_SUMMARY"'
+
+
+def workflow_run_lines() -> list[str]:
+    """The ``run:`` commands of the GitHub Actions jobs shown in yaml blocks."""
+    found: list[str] = []
+    for path in DOCS:
+        for match in FENCE.finditer(path.read_text()):
+            if match.group(1) != "yaml":
+                continue
+            for raw in match.group(2).splitlines():
+                line = raw.strip().removeprefix("- ").strip()
+                if line.startswith("run: debussy "):
+                    found.append(line.removeprefix("run: "))
+    return found
+
+
+def test_the_github_actions_example_writes_a_markdown_summary(
+    sandbox_project: SandboxProject, tmp_path: Path
+) -> None:
+    """The job's step, as written in the docs, run against a drifted sandbox project."""
+    assert CI_STEP in workflow_run_lines()
+    assert CI_STEP in (ROOT / "docs" / "CLI.md").read_text()
+    project = sandbox_project
+    project.ok("start", "plans/MASTER_PLAN.md")
+    project.ok("phase", "start", "1")
+    project.backdate_phases()
+    project.sandbox.close_issue("octo/app", 10)
+    summary = tmp_path / "step-summary.md"
+    argv = debussy_argv(CI_STEP.split(" >> ", 1)[0])
+    result = project.run(*argv)
+    summary.write_text(result.stdout)
+    assert result.exit_code == 3, "the step fails the job when issues drifted"
+    text = summary.read_text()
+    assert "| Issue | Phase | Current state | Expected state | Last updated | Drift |" in text
+    assert f"[GH-10]({project.sandbox.url}/octo/app/issues/10)" in text
+    assert "closed_externally" in text
+
+
+def test_the_doctor_sample_uses_the_real_check_names(sandbox_project: SandboxProject) -> None:
+    """Every check name the README's doctor sample shows is one doctor really prints."""
+    readme = (ROOT / "README.md").read_text()
+    sample = readme.split("$ debussy doctor\n", 1)[1].split("```", 1)[0]
+    shown = {line[2:].split(":", 1)[0] for line in sample.splitlines() if line[:2] in ("✓ ", "✗ ")}
+    sandbox_project.ok("start", "plans/MASTER_PLAN.md")
+    document = json.loads(sandbox_project.run("doctor", "--json").stdout)
+    real = {check["name"] for check in document["checks"]}
+    assert shown
+    assert shown <= real

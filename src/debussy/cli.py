@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from debussy.errors import DebussyError, redact
+from debussy.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, DebussyError, redact
 
 if TYPE_CHECKING:
     from debussy.app.project import Project
@@ -27,10 +27,6 @@ if TYPE_CHECKING:
     from debussy.state.status import PhaseStatus
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_DRIFT = 3
 
 
 class DebussyCliError(click.ClickException):
@@ -45,12 +41,28 @@ class DebussyCliError(click.ClickException):
         return self.code
 
 
+_SAVED: list[str] = []
+"""What the running command has already made permanent, for the Ctrl-C message."""
+
+
+def note_saved(what: str) -> None:
+    """Record that ``what`` is saved, so an interrupt from now on can say so."""
+    _SAVED.append(what)
+
+
 class DebussyGroup(click.Group):
     """Turns every failure into one line and an exit code; tracebacks only with DEBUSSY_DEBUG=1."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        _SAVED.clear()
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            # Exit 130 as shells do for SIGINT, saying what is already safe (and how to
+            # finish), instead of Click's bare "Aborted!" and exit 1.
+            saved = "; ".join(_SAVED) if _SAVED else "nothing was changed"
+            click.echo(f"Interrupted: {saved}.", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
         except DebussyError as exc:
             raise DebussyCliError(exc.message, exc.exit_code) from exc
         except (click.ClickException, click.exceptions.Exit, click.Abort):
@@ -87,9 +99,53 @@ def verbose_option(func: F) -> F:
     )(func)
 
 
+def _check_run_id(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """An empty ``--run ''`` is a slip (an unset shell variable), not "the latest run"."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("must not be empty (leave --run out to mean the latest run)")
+    return value.strip() if value is not None else None
+
+
 def run_option(func: F) -> F:
     return click.option(
-        "--run", "run_id", metavar="ID", help="Act on this run (default: the latest)."
+        "--run",
+        "run_id",
+        metavar="ID",
+        callback=_check_run_id,
+        help="Act on this run: an id or a unique prefix (default: the latest).",
+    )(func)
+
+
+FORMATS = ("text", "json", "markdown")
+
+
+def format_option(func: F) -> F:
+    """``--format text|json|markdown`` and its ``--json`` shorthand, one ``fmt`` parameter."""
+
+    def resolve(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+        if value:
+            chosen = ctx.params.get("fmt")
+            if chosen not in (None, "text", "json"):
+                raise click.UsageError(f"--json and --format {chosen} contradict each other")
+            ctx.params["fmt"] = "json"
+        return value
+
+    func = click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        expose_value=False,
+        callback=resolve,
+        help="Print one JSON document (same as --format json).",
+    )(func)
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="text",
+        show_default=True,
+        is_eager=True,
+        help="text for people, json for programs, markdown for $GITHUB_STEP_SUMMARY and PRs.",
     )(func)
 
 
@@ -101,15 +157,31 @@ def dry_run_sync_option(func: F) -> F:
     )(func)
 
 
-@click.group(cls=DebussyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=DebussyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(package_name="debussy", prog_name="debussy")
-@click.option("-v", "--verbose", count=True, help="More detail on stderr.", is_eager=True)
-def cli(verbose: int) -> None:
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="More detail on stderr (-v: each request and cache hit, -vv: debug).",
+    is_eager=True,
+)
+@click.pass_context
+def cli(ctx: click.Context, verbose: int) -> None:
     """Track multi-phase plans and keep their GitHub and Jira issues honest.
 
     \b
-    Exit codes: 0 ok, 1 error, 2 usage error, 3 drift found (with --exit-code).
+    Exit codes: 0 ok, 1 error, 2 usage error, 3 drift found (with --exit-code),
+    130 interrupted (Ctrl-C).
     """
+    if ctx.invoked_subcommand is None:
+        # Asking for nothing is asking for help: on stdout, and not an error.
+        click.echo(ctx.get_help())
+        ctx.exit(EXIT_OK)
     if verbose:
         from debussy import logs
 
@@ -120,6 +192,15 @@ def _project() -> Project:
     from debussy.app.project import Project
 
     return Project.find()
+
+
+def _trackers(project: Project) -> str:
+    """``GitHub and Jira``: the trackers a wait is for, as the spinner names them."""
+    config = project.config
+    names = [
+        name for name, on in (("GitHub", config.github.enabled), ("Jira", config.jira.active)) if on
+    ]
+    return " and ".join(names) or "the trackers"
 
 
 def _fail(message: str) -> NoReturn:
@@ -152,11 +233,20 @@ def _follow(project: Project, run_id: str | None) -> RunRecord:
 def init(force: bool) -> None:
     """Create .debussy/ with a commented config.yaml (repo detected from origin)."""
     from debussy.app.scaffold import init_project
+    from debussy.config import STATE_DIR, find_project_root
 
-    created = init_project(Path.cwd(), force=force)
+    here = Path.cwd()
+    outer = find_project_root(here.parent) if not (here / STATE_DIR).is_dir() else None
+    created = init_project(here, force=force)
     for line in created.detected:
         click.echo(line)
     click.echo(f"Wrote {created.path}")
+    if outer is not None:
+        click.echo(
+            f"Warning: {outer / STATE_DIR} already exists in a parent folder; commands run "
+            f"under {here} now use this new project instead of that one.",
+            err=True,
+        )
     click.echo("Next: edit it, then `debussy start path/to/MASTER_PLAN.md`.")
 
 
@@ -186,7 +276,7 @@ def start(plan: Path, force: bool, auto_close: bool, dry_run_sync: bool) -> None
                 import logging
 
                 logging.getLogger("debussy").warning(
-                    "starting anyway (--force): %d linked issue(s) were already delivered",
+                    "starting anyway (--force): %d linked issues were already delivered",
                     len(check.delivered),
                 )
                 click.echo("Warning: --force given, starting anyway.", err=True)
@@ -238,6 +328,10 @@ def _lifecycle(
         state = project.state
         run = _follow(project, run_id)
         transition: PhaseTransition = state.record_phase_status(run.id, phase_id, status, reason)
+        note_saved(
+            f"phase {phase_id} is recorded as {status}; the tracker update did not finish "
+            "(run the same command again to finish it)"
+        )
         render_transition(make_console(), transition)
         _lifecycle_warnings(run, transition)
         run = state.get_run(run.id)
@@ -247,10 +341,14 @@ def _lifecycle(
         if not targets:
             return
         from debussy.app.dashboard import cache_path
+        from debussy.output.issues_view import fetching_spinner
 
-        outcome = converge_event(
-            targets, project.config, cache_path(project.root), send=not dry_run_sync
-        )
+        issues = len({target.display_key for target in targets})
+        waiting = f"Updating {issues} issue{'' if issues == 1 else 's'} on {_trackers(project)}…"
+        with fetching_spinner(message=waiting):
+            outcome = converge_event(
+                targets, project.config, cache_path(project.root), send=not dry_run_sync
+            )
         if outcome.results:
             state.record_pushes(push_records(run.id, outcome.results))
         render_convergence(make_console(), make_console(stderr=True), outcome)
@@ -306,8 +404,9 @@ _lifecycle_command("block", "blocked", "Mark phase ID as blocked (--reason R).")
     type=click.Choice(["completed", "failed", "blocked"]),
     default="completed",
     show_default=True,
+    help="How the phase ended.",
 )
-@click.option("--reason", metavar="R")
+@click.option("--reason", metavar="R", help="Why (shown in status and on the issues).")
 @run_option
 @dry_run_sync_option
 @verbose_option
@@ -325,18 +424,20 @@ def done(
 
 @cli.command()
 @run_option
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@format_option
 @click.option("--issues", is_flag=True, help="Show every linked issue against Debussy's state.")
 @click.option("--refresh", is_flag=True, help="With --issues: ignore the cache.")
 @click.option("--exit-code", is_flag=True, help="With --issues: exit 3 when drift exists.")
 @verbose_option
-def status(run_id: str | None, as_json: bool, issues: bool, refresh: bool, exit_code: bool) -> None:
+def status(run_id: str | None, fmt: str, issues: bool, refresh: bool, exit_code: bool) -> None:
     """Show the run and its phases; with --issues, the issue dashboard."""
     if issues:
-        _issue_dashboard(run_id, as_json=as_json, refresh=refresh, drift_fails=exit_code)
+        _issue_dashboard(run_id, fmt=fmt, refresh=refresh, drift_fails=exit_code)
         return
     if refresh or exit_code:
         raise click.UsageError("--refresh and --exit-code only apply with --issues")
+    if fmt == "markdown":
+        raise click.UsageError("--format markdown applies to `status --issues` and `sync`")
     from debussy.output.console import make_console
     from debussy.output.run_view import render_status, status_document
 
@@ -345,15 +446,13 @@ def status(run_id: str | None, as_json: bool, issues: bool, refresh: bool, exit_
         phases = project.state.phases(run.id)
         removed = project.state.removed_phases(run.id)
         linked = project.state.linked_issues(run.id)
-        if as_json:
+        if fmt == "json":
             _print_json(status_document(run, phases, linked, removed))
         else:
             render_status(make_console(), run, phases, linked, removed)
 
 
-def _issue_dashboard(
-    run_id: str | None, *, as_json: bool, refresh: bool, drift_fails: bool
-) -> None:
+def _issue_dashboard(run_id: str | None, *, fmt: str, refresh: bool, drift_fails: bool) -> None:
     """``status --issues``: render everything that could be read, then exit 1 / 3 / 0."""
     from debussy.app.dashboard import build_dashboard, cache_path
     from debussy.output.console import make_console
@@ -370,11 +469,15 @@ def _issue_dashboard(
         run_id = _follow(project, run_id).id
         with (
             IssueCache(cache_path(project.root), config.cache.ttl_seconds) as cache,
-            fetching_spinner(),
+            fetching_spinner(message=f"Reading issue statuses from {_trackers(project)}…"),
         ):
             dashboard = build_dashboard(project.state, config, run_id, cache=cache, refresh=refresh)
-    if as_json:
+    if fmt == "json":
         print_document(dashboard)
+    elif fmt == "markdown":
+        from debussy.output.markdown import dashboard_markdown
+
+        click.echo(dashboard_markdown(dashboard), nl=False)
     else:
         render_dashboard(make_console(), dashboard)
     render_problems(dashboard)
@@ -385,7 +488,13 @@ def _issue_dashboard(
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Show at most this many runs and this many syncs.",
+)
 @verbose_option
 def history(as_json: bool, limit: int) -> None:
     """Past runs and past syncs."""
@@ -418,24 +527,22 @@ def history(as_json: bool, limit: int) -> None:
     help="from-tracker: trackers are the truth; to-tracker: push Debussy's state out.",
 )
 @click.option("--force", is_flag=True, help="Also apply conflicts (Debussy changed last).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@format_option
 @run_option
 @verbose_option
-def sync(
-    apply_changes: bool, direction: str, force: bool, as_json: bool, run_id: str | None
-) -> None:
+def sync(apply_changes: bool, direction: str, force: bool, fmt: str, run_id: str | None) -> None:
     """Reconcile Debussy's state with the trackers (a dry-run plan unless --apply)."""
     from debussy.app.dashboard import cache_path
     from debussy.app.sync_apply import apply_from_tracker, apply_to_tracker, prepare_sync
     from debussy.output.console import make_console
     from debussy.output.issues_view import fetching_spinner
-    from debussy.output.sync_view import render_sync
+    from debussy.output.sync_view import render_fetch_errors, render_sync
 
     with _project() as project:
         state, config = project.state, project.config
         cache = cache_path(project.root)
         run_id = _follow(project, run_id).id
-        with fetching_spinner():
+        with fetching_spinner(message=f"Reading issue statuses from {_trackers(project)}…"):
             outcome = prepare_sync(
                 state,
                 config,
@@ -446,6 +553,11 @@ def sync(
             )
         failure: DebussyError | None = None
         if apply_changes:
+            if outcome.plan.direction == "to-tracker":
+                note_saved(
+                    "some tracker writes may have been sent; run the same command again "
+                    "to finish the rest"
+                )
             try:
                 if outcome.plan.direction == "from-tracker":
                     apply_from_tracker(state, outcome)
@@ -453,21 +565,42 @@ def sync(
                     apply_to_tracker(state, config, cache, outcome)
             except DebussyError as exc:
                 failure = exc
-    if as_json:
+    if fmt == "json":
         _print_json(outcome.document(force=force))
+    elif fmt == "markdown":
+        from debussy.output.markdown import sync_markdown
+
+        click.echo(sync_markdown(outcome, force=force), nl=False)
     else:
         render_sync(make_console(), outcome, force=force, apply_requested=apply_changes)
     if failure is not None:
         raise failure
-    errors = make_console(stderr=True)
-    for problem in outcome.fetch.errors:
-        errors.print(f"Error: {problem.platform} could not be read: {problem.message}")
+    render_fetch_errors(outcome.fetch.errors)
     if outcome.failed_writes:
         raise DebussyCliError(
-            f"{len(outcome.failed_writes)} tracker write(s) failed; run the same command again "
+            f"{len(outcome.failed_writes)} tracker write"
+            f"{'' if len(outcome.failed_writes) == 1 else 's'} failed; run the same command again "
             "to finish the rest"
         )
     if not outcome.fetch.complete:
+        raise click.exceptions.Exit(EXIT_ERROR)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@verbose_option
+def doctor(as_json: bool) -> None:
+    """Check the config, tracker access, token permissions and Jira workflow; change nothing."""
+    from debussy.app.doctor import run_doctor
+    from debussy.output.console import make_console
+    from debussy.output.doctor_view import doctor_document, render_doctor
+
+    checks = run_doctor()
+    if as_json:
+        _print_json(doctor_document(checks))
+    else:
+        render_doctor(make_console(), checks)
+    if not all(check.ok for check in checks):
         raise click.exceptions.Exit(EXIT_ERROR)
 
 
@@ -487,6 +620,8 @@ def sync(
 @click.option("--steps", is_flag=True, help="With --serve: run the steps before serving.")
 def demo(folder: Path | None, serve: bool, steps: bool) -> None:
     """Show the whole feature against a local sandbox tracker, with the real commands."""
+    if steps and not serve:
+        raise click.UsageError("--steps only applies with --serve (the steps run by default)")
     from debussy.demo import run_demo
 
     code = run_demo(folder, serve=serve, steps=steps or not serve)
@@ -495,9 +630,9 @@ def demo(folder: Path | None, serve: bool, steps: bool) -> None:
 
 
 def _print_json(document: object) -> None:
-    import json
+    from debussy.output.documents import print_json
 
-    click.echo(json.dumps(document, indent=2))
+    print_json(document)
 
 
 def main() -> None:

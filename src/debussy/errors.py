@@ -20,6 +20,8 @@ with ``raise ... from exc`` so that debugging keeps the cause.
         ├── BadResponseError         HTML instead of JSON, truncated or wrong-typed JSON
         └── TransitionError          no Jira transition leads to the wanted status
 
+The exit codes every command and the demo use are defined here too, once.
+
 Messages never contain secrets: tokens are never interpolated anywhere, and
 ``TrackerError`` additionally scrubs anything registered with ``register_secret``.
 """
@@ -29,6 +31,14 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import ClassVar
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_DRIFT = 3
+"""``--exit-code`` only: the trackers and Debussy disagree (for CI)."""
+EXIT_INTERRUPTED = 130
+"""Ctrl-C, as shells report a process killed by SIGINT (128 + 2)."""
 
 _SECRETS: set[str] = set()
 

@@ -25,7 +25,7 @@ class RedactingFilter(logging.Filter):
 
 
 def configure(verbosity: int) -> None:
-    """0: warnings only; 1 (``-v``): Debussy's info (cache hits, requests); 2: debug, httpx too."""
+    """0: warnings; 1 (``-v``): Debussy's info, cache hits, each request; 2: debug, httpx too."""
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("debussy: %(message)s"))
@@ -34,6 +34,9 @@ def configure(verbosity: int) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+    # -v promises one line per request (method, URL, status, time): TrackerHttp logs
+    # them at debug, so its logger alone opens up one level at -v.
+    logging.getLogger("debussy.http").setLevel(logging.DEBUG if verbosity >= 1 else logging.NOTSET)
     for name in ("httpx", "httpcore"):
         library = logging.getLogger(name)
         library.handlers[:] = [handler] if verbosity >= 2 else []

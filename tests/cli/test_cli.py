@@ -234,4 +234,14 @@ def test_help_lists_every_command_of_the_contract() -> None:
     listed = {
         line.split()[0] for line in text.split("Commands:", 1)[1].splitlines() if line.strip()
     }
-    assert listed == {"init", "start", "phase", "done", "status", "sync", "history", "demo"}
+    assert listed == {
+        "init",
+        "start",
+        "phase",
+        "done",
+        "status",
+        "sync",
+        "history",
+        "doctor",
+        "demo",
+    }

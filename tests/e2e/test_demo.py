@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -158,9 +161,9 @@ def test_child_environment_swaps_every_tracker_credential_for_the_sandboxs() -> 
     assert env == {
         "PATH": "/bin",
         "NO_COLOR": "1",
-        "GITHUB_TOKEN": "sandbox-github-token",
-        "JIRA_EMAIL": "demo@example.com",
-        "JIRA_API_TOKEN": "sandbox-jira-token",
+        "DEBUSSY_DEMO_GITHUB_TOKEN": "sandbox-github-token",
+        "DEBUSSY_DEMO_JIRA_EMAIL": "demo@example.com",
+        "DEBUSSY_DEMO_JIRA_TOKEN": "sandbox-jira-token",
     }
 
 
@@ -204,3 +207,52 @@ def test_python_m_debussy_sandbox_seed_demo_serves_the_demo_issues() -> None:
     assert [label["name"] for label in issue["labels"]] == ["debussy:in-progress"]
     assert jira["fields"]["status"]["name"] == "In Review"
     assert process.returncode == 0, err
+
+
+class _Listener(http.server.BaseHTTPRequestHandler):
+    """Whatever took the port of a demo's sandbox after it stopped: it notes every credential."""
+
+    seen: ClassVar[list[str]] = []
+
+    def _answer(self) -> None:
+        self.seen.append(self.headers.get("Authorization") or "")
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"message": "Bad credentials"}')
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_kept_demo_folder_never_sends_the_users_tokens_to_its_old_port(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Listener)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        old_port = SimpleNamespace(github_api_url=f"{url}/api/v3", jira_url=url)
+        from debussy.demo.layout import write_config
+
+        write_config(tmp_path, old_port)  # type: ignore[arg-type]
+        fake_gh = tmp_path / "bin" / "gh"
+        fake_gh.parent.mkdir()
+        fake_gh.write_text("#!/bin/sh\necho gho_fromTheGitHubCliMustStayHome0004\n")
+        fake_gh.chmod(0o755)
+        path = f"{fake_gh.parent}{os.pathsep}{os.environ.get('PATH', '')}"
+        result = debussy("doctor", cwd=tmp_path, env={**REAL_LOOKING_SECRETS, "PATH": path})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 1
+    assert "DEBUSSY_DEMO_GITHUB_TOKEN" in result.stdout, "doctor names the variable to set"
+    assert _Listener.seen, "the listener was asked (without credentials)"
+    sent = " ".join(_Listener.seen)
+    for secret in [*REAL_LOOKING_SECRETS.values(), "gho_fromTheGitHubCliMustStayHome0004"]:
+        assert secret not in sent
+    assert "Basic" not in sent
+    assert "Bearer" not in sent

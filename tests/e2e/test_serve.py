@@ -78,9 +78,9 @@ def test_serve_alone_lays_out_the_drifted_project_and_stops_on_sigint(tmp_path: 
     assert drifted == demo.FIRST_LOOK_DRIFT, "the hand changes are there to explore"
     assert {issue["source"] for issue in dashboard["issues"]} == {"fresh"}
     assert env == {
-        "GITHUB_TOKEN": "sandbox-github-token",
-        "JIRA_EMAIL": "demo@example.com",
-        "JIRA_API_TOKEN": "sandbox-jira-token",
+        "DEBUSSY_DEMO_GITHUB_TOKEN": "sandbox-github-token",
+        "DEBUSSY_DEMO_JIRA_EMAIL": "demo@example.com",
+        "DEBUSSY_DEMO_JIRA_TOKEN": "sandbox-jira-token",
     }
     for secret in REAL_LOOKING_SECRETS.values():
         assert secret not in "".join(seen) + out + err

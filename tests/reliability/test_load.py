@@ -95,7 +95,7 @@ def fill_history(path: Path) -> None:
                 "ci@runner",
                 "from-tracker",
                 1,
-                "1 phase change(s) applied",
+                "1 phase change applied",
                 actions,
                 actions,
             )

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from debussy import timeutil
 from debussy.config import STATE_DIR, Config
+from debussy.errors import EXIT_DRIFT, EXIT_ERROR, EXIT_OK
 from debussy.issues import Drift, GitHubRef, IssueRef, IssueStatus, ref_from_canonical
 from debussy.state.manager import LinkedIssue, RunRecord, Snapshot, StateManager
 from debussy.state.status import PhaseStatus
@@ -41,9 +42,6 @@ if TYPE_CHECKING:
     from debussy.sync.trackers.clients import TrackerClients
 
 SCHEMA_VERSION = 1
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_DRIFT = 3
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,12 +7,26 @@ only needs the cache never pays for what it does not use.
 
 from __future__ import annotations
 
+import time
 from functools import cached_property
 from pathlib import Path
 
 from debussy.config import CONFIG_FILE, STATE_DIR, Config, find_project_root, load_config
-from debussy.errors import ConfigError
+from debussy.errors import ConfigError, StateError
 from debussy.state.manager import STATE_FILE, StateManager
+
+EMPTY_GRACE_SECONDS = 10.0
+"""A state.db empty for less than this is being created by another process right now
+(``StateManager`` creates the file, then SQLite writes its first page under the lock)."""
+
+
+def left_empty(path: Path) -> bool:
+    """True for a 0-byte state.db that nobody is creating: truncated, or replaced."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return False
+    return stat.st_size == 0 and time.time() - stat.st_mtime > EMPTY_GRACE_SECONDS
 
 
 class Project:
@@ -47,7 +61,15 @@ class Project:
 
     @cached_property
     def state(self) -> StateManager:
-        return StateManager(self.state_path)
+        path = self.state_path
+        if left_empty(path):
+            # SQLite would take an empty file for a new database and silently start
+            # over; a state.db that became empty lost its runs, and the user must know.
+            raise StateError(
+                f"{path} is empty (0 bytes): its runs and history are gone; restore it from "
+                "a backup, or delete it to start afresh"
+            )
+        return StateManager(path)
 
     def close(self) -> None:
         if "state" in self.__dict__:

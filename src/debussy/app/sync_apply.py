@@ -37,7 +37,7 @@ from debussy.sync.reconcile import (
 )
 from debussy.sync.status_fetcher import FetchResult, IssueStatusFetcher
 from debussy.sync.trackers.clients import TrackerClients
-from debussy.sync.writes import ConvergeTarget, WriteResult
+from debussy.sync.writes import ConvergeTarget, TrackerWrite, WriteResult
 
 
 class IncompleteDataError(DebussyError):
@@ -56,20 +56,43 @@ class SyncOutcome:
     def failed_writes(self) -> list[WriteResult]:
         return [r for r in self.results if r.outcome in ("error", "skipped")]
 
+    def write_rows(self) -> list[tuple[TrackerWrite, WriteResult | None]]:
+        """Each planned write with what became of it, then writes only the apply found.
+
+        ``--apply`` converges from its own fresh read, so its writes are matched to the
+        plan's by what they do. A planned write the apply no longer needed (someone
+        fixed it meanwhile) is shown as already so; one it added is listed after.
+        """
+        if not self.applied:
+            return [(write, None) for write in self.plan.writes]
+        by_what = {result.write.describe(): result for result in self.results}
+        rows: list[tuple[TrackerWrite, WriteResult | None]] = []
+        for write in self.plan.writes:
+            result = by_what.pop(write.describe(), None)
+            rows.append((write, result or WriteResult(write, "unchanged")))
+        rows += [(result.write, result) for result in by_what.values()]
+        return rows
+
     @property
     def summary(self) -> str:
+        """One line for people and for ``--json``; an incomplete fetch says so first."""
+        if not self.applied and not self.fetch.complete:
+            return f"incomplete: {self._summary()} among the issues that could be read"
+        return self._summary()
+
+    def _summary(self) -> str:
         plan = self.plan
         if not self.applied:
             if plan.empty:
                 return "no changes"
             if plan.direction == "from-tracker":
-                return f"{len(plan.phase_actions)} phase change(s) planned"
-            return f"{len(plan.writes)} tracker write(s) planned"
+                return f"{_count(len(plan.phase_actions), 'phase change')} planned"
+            return f"{_count(len(plan.writes), 'tracker write')} planned"
         if plan.direction == "from-tracker":
-            return f"{len(self.transitions)} phase change(s) applied"
+            return f"{_count(len(self.transitions), 'phase change')} applied"
         done = len(self.results) - len(self.failed_writes)
         failed = len(self.failed_writes)
-        return f"{done} tracker write(s) applied" + (f", {failed} failed" if failed else "")
+        return f"{_count(done, 'tracker write')} applied" + (f", {failed} failed" if failed else "")
 
     def document(self, *, force: bool) -> dict[str, Any]:
         """The ``sync --json`` document: one object, ``schema_version`` first."""
@@ -81,6 +104,7 @@ class SyncOutcome:
             "applied": self.applied,
             "force": force,
             "fetch": {
+                "complete": self.fetch.complete,
                 "requests": self.fetch.total_requests,
                 "fetched": self.fetch.fetched,
                 "errors": [error.as_json() for error in self.fetch.errors],
@@ -101,6 +125,11 @@ class SyncOutcome:
             ],
             "summary": self.summary,
         }
+
+
+def _count(count: int, noun: str) -> str:
+    """``1 phase change``, ``2 phase changes``: the summary is read by people too."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def prepare_sync(
@@ -147,7 +176,7 @@ def require_complete(outcome: SyncOutcome) -> None:
     reasons = [f"{e.platform}: {e.message}" for e in fetch.errors]
     unknown = sum(1 for issue in fetch.issues.values() if issue.source == "unknown")
     if unknown and not reasons:
-        reasons.append(f"{unknown} issue(s) could not be read")
+        reasons.append(f"{unknown} issue{'' if unknown == 1 else 's'} could not be read")
     raise IncompleteDataError("nothing applied: " + "; ".join(reasons))
 
 
@@ -161,7 +190,7 @@ def apply_from_tracker(state: StateManager, outcome: SyncOutcome) -> SyncOutcome
         plan.run.id,
         direction=plan.direction,
         applied=True,
-        outcome=f"{len(actions)} phase change(s) applied",
+        outcome=f"{_count(len(actions), 'phase change')} applied",
         actions=actions,
         results=results,
     )

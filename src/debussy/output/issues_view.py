@@ -8,7 +8,6 @@ Rich is imported inside the functions that draw, never at module import.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections.abc import Generator, Sequence
@@ -18,24 +17,28 @@ from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 
 from debussy.app.dashboard import Dashboard, IssueRow, dashboard_document
-from debussy.issues import Drift
+from debussy.errors import redact
+from debussy.issues import GitHubRef
 from debussy.output.console import color_wanted, is_tty
+from debussy.output.documents import print_json
+from debussy.output.words import WARNING, number_ranges, platform_name, plural
 from debussy.sync.drift_detector import describe_actual
 from debussy.timeutil import humanize_age
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.text import Text
+    from rich.status import Status
+    from rich.text import Span, Text
 
-PLATFORM_NAMES = {"github": "GitHub", "jira": "Jira"}
 RECENT_SECONDS = 7 * 86400
 """Younger than this, "Last Updated" shows an age ("3h ago"); older, a date."""
 NEWER_LABELS = {"tracker": "tracker newer", "debussy": "Debussy newer"}
 COLUMNS = ("Issue", "Phase", "Current State", "Expected State", "Last Updated", "Drift")
+ISSUE, PHASE, CURRENT, EXPECTED, UPDATED, DRIFT = range(len(COLUMNS))
 GAP = "  "
-SHRINKABLE = (3, 2, 5, 0)
-"""Columns narrowed when a terminal is too narrow: Expected, Current, Drift, Issue."""
 MIN_WIDTH = 8
+"""Narrowest a shrinkable column gets before the next step of ``layout``."""
+log = logging.getLogger(__name__)
 
 
 # --- JSON -------------------------------------------------------------------------------------
@@ -44,13 +47,9 @@ MIN_WIDTH = 8
 def print_document(dashboard: Dashboard, stream: TextIO | None = None) -> None:
     """Exactly one JSON document on stdout, for ``jq``.
 
-    Indented for a person at a terminal; one compact line when piped (as ``gh``
-    does), which json's C encoder also writes several times faster.
+    Formatted by the one rule of ``output.documents.print_json``.
     """
-    out = stream or sys.stdout
-    indent = 2 if is_tty(out) else None
-    out.write(json.dumps(dashboard_document(dashboard), indent=indent) + "\n")
-    out.flush()
+    print_json(dashboard_document(dashboard), stream)
 
 
 # --- people -----------------------------------------------------------------------------------
@@ -64,95 +63,195 @@ def render_dashboard(console: Console, dashboard: Dashboard) -> None:
     run = dashboard.run
     console.print(
         f"[bold]{escape(run.plan_title)}[/] ({escape(run.plan_path)}) · run {run.id} · "
-        f"{escape(run.status)}"
+        f"{escape(run.status)}",
+        soft_wrap=True,
     )
     if not dashboard.rows:
         console.print("No issues are linked to this run.")
         return
     if dashboard.drift_count:
         console.print(Text(drift_banner(dashboard.drift_count), style="bold yellow"))
-    console.print(issue_table(console, dashboard), soft_wrap=True)
-    details = Text(style="dim")
+    _emit(console, issue_table(console, dashboard))
+    lines: list[str] = []
     for row in dashboard.drifted:
         for drift in row.drifts:
-            details.append(f"  {row.key}: {drift.detail}\n")
-    for line in freshness_lines(dashboard):
-        details.append(f"{line}\n")
-    details.rstrip()
-    if details.plain:
-        console.print(details, soft_wrap=True)
+            if drift.type != "missing":
+                lines.append(f"  {row.key}: {drift.detail}")
+    lines += [f"  {line}" for line in collapsed_missing(dashboard.rows)]
+    lines += freshness_lines(dashboard)
+    if lines:
+        _emit(console, Text("\n".join(lines), style="dim"))
+
+
+def _emit(console: Console, text: Text) -> None:
+    """Print a many-line ``Text``. Piped without colour its characters are all there is:
+    written directly, rather than split by Rich into segments per line and joined again."""
+    if console.no_color and not console.is_terminal:
+        console.file.write(text.plain + "\n")
+    else:
+        console.print(text, soft_wrap=True)
 
 
 def drift_banner(count: int) -> str:
-    issues = "1 issue" if count == 1 else f"{count} issues"
-    return f"{issues} diverged from Debussy's state — run `debussy sync` to see the plan"
+    return (
+        f"{plural(count, 'issue')} diverged from Debussy's state — "
+        "run `debussy sync` to see the plan"
+    )
+
+
+def collapsed_missing(rows: Sequence[IssueRow]) -> list[str]:
+    """Issues the tracker does not know, one line per repository or Jira project.
+
+    ``1,994 issues not found on GitHub in octo/app: #101–#2094`` instead of 1,994
+    lines; each issue is still logged under ``-v`` and listed in the JSON document.
+    """
+    groups: dict[tuple[str, str], list[IssueRow]] = {}
+    for row in rows:
+        if row.status is not None and row.status.missing:
+            where = row.ref.repo if isinstance(row.ref, GitHubRef) else row.key.rsplit("-", 1)[0]
+            groups.setdefault((row.ref.platform, where), []).append(row)
+    lines: list[str] = []
+    for (platform, where), missing in groups.items():
+        for row in missing:
+            log.info("%s: not found on %s", row.key, platform_name(platform))
+        if platform == "github":
+            numbers = [row.ref.number for row in missing if isinstance(row.ref, GitHubRef)]
+            listed = number_ranges(numbers)
+        else:
+            numbers = [int(row.key.rsplit("-", 1)[1]) for row in missing]
+            listed = number_ranges(numbers, prefix=f"{where}-")
+        lines.append(
+            f"{plural(len(missing), 'issue')} not found on {platform_name(platform)} "
+            f"in {where}: {listed}"
+        )
+    return lines
 
 
 @dataclass(frozen=True, slots=True)
 class Cell:
-    """Plain text and the style to show it in (colour is dropped where colour is off)."""
+    """Plain text and the style to show it in (colour is dropped where colour is off).
+
+    ``short`` is a narrower text with the same meaning, used when the terminal is
+    too narrow for ``text`` (the drift types without who changed last).
+    """
 
     text: str
     style: str | None = None
+    short: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Which columns are shown, how wide each is, and whether drift uses its short form."""
+
+    columns: tuple[int, ...]
+    widths: tuple[int, ...]
+    short_drift: bool = False
 
 
 def issue_table(console: Console, dashboard: Dashboard) -> Text:
-    """The table as one styled ``Text``.
+    """The table as one styled ``Text``, each line built once as a string plus spans.
 
     Laid out here rather than with ``rich.table.Table``, which measures and wraps
     every cell and takes about half a second for 500 rows: more than the warm
-    path's whole budget. On a terminal, too-wide columns are cut with an ellipsis (as ``gh``
-    does) and a rule sits under the header; piped output keeps every character.
+    path's whole budget. On a terminal the table fits its width (see ``layout``);
+    piped output keeps every character.
     """
-    from rich.text import Text
+    from rich.text import Span, Text
 
     now = dashboard.generated_at
     header = tuple(Cell(name, "bold") for name in COLUMNS)
     body = [row_cells(row, now) for row in dashboard.rows]
     limit = console.width if console.is_terminal else None
-    widths = column_widths([header, *body], limit)
-    text = Text()
-    _append_line(text, header, widths)
-    if console.is_terminal:
-        rule = "─" * (sum(widths) + len(GAP) * (len(widths) - 1))
-        text.append(rule + "\n", style="dim")
-    for cells in body:
-        _append_line(text, cells, widths)
-    text.rstrip()
-    return text
+    plan = layout([header, *body], limit)
+    parts: list[str] = []
+    spans: list[Span] = []
+    offset = 0
+    for index, cells in enumerate([header, *body]):
+        line, line_spans = render_line(cells, plan, offset)
+        parts.append(line)
+        spans += line_spans
+        offset += len(line) + 1
+        if index == 0 and console.is_terminal:
+            rule = "─" * (sum(plan.widths) + len(GAP) * (len(plan.widths) - 1))
+            parts.append(rule)
+            spans.append(Span(offset, offset + len(rule), "dim"))
+            offset += len(rule) + 1
+    return Text("\n".join(parts), spans=spans)
 
 
-def column_widths(lines: Sequence[Sequence[Cell]], limit: int | None) -> list[int]:
-    """Each column as wide as its widest cell, narrowed (widest first) to fit ``limit``."""
+def _natural(lines: Sequence[Sequence[Cell]], column: int, short: bool = False) -> int:
     from rich.cells import cell_len
 
-    widths = [max(cell_len(line[i].text) for line in lines) for i in range(len(COLUMNS))]
-    if limit is None:
-        return widths
-    excess = sum(widths) + len(GAP) * (len(widths) - 1) - limit
-    while excess > 0:
-        column = max(SHRINKABLE, key=lambda index: widths[index])
-        if widths[column] <= MIN_WIDTH:
+    texts = [line[column].text for line in lines]
+    if short:
+        texts = [line[column].short or line[column].text for line in lines]
+    return max(len(text) if text.isascii() else cell_len(text) for text in texts)
+
+
+def layout(lines: Sequence[Sequence[Cell]], limit: int | None) -> Layout:
+    """Fit the columns into ``limit`` cells, giving up the least important first.
+
+    What identifies a row (the issue key) and what is wrong with it (the drift
+    types) are never cut. In order: Last Updated is dropped; Expected, then
+    Current, narrow to ``MIN_WIDTH``; drift loses its "(tracker newer)" notes
+    (the detail lines below the table still say it); Expected is dropped; Phase
+    narrows. Whatever still does not fit overflows rather than cutting a key.
+    """
+    widths = {column: _natural(lines, column) for column in range(len(COLUMNS))}
+    columns = list(range(len(COLUMNS)))
+    short = False
+
+    def excess() -> int:
+        return sum(widths[c] for c in columns) + len(GAP) * (len(columns) - 1) - (limit or 0)
+
+    if limit is None or excess() <= 0:
+        return Layout(tuple(columns), tuple(widths[c] for c in columns))
+    steps: list[tuple[str, int]] = [
+        ("drop", UPDATED),
+        ("shrink", EXPECTED),
+        ("shrink", CURRENT),
+        ("short", DRIFT),
+        ("drop", EXPECTED),
+        ("shrink", PHASE),
+    ]
+    for action, column in steps:
+        over = excess()
+        if over <= 0:
             break
-        widths[column] -= 1
-        excess -= 1
-    return widths
-
-
-def _append_line(text: Text, cells: Sequence[Cell], widths: Sequence[int]) -> None:
-    from rich.cells import cell_len, set_cell_size
-
-    last = len(cells) - 1
-    for index, (cell, width) in enumerate(zip(cells, widths, strict=True)):
-        value = cell.text
-        if cell_len(value) > width:
-            value = set_cell_size(value, width - 1) + "…"
-        if index < last:
-            text.append(set_cell_size(value, width), cell.style)
-            text.append(GAP)
+        if action == "drop":
+            columns.remove(column)
+        elif action == "shrink":
+            floor = min(widths[column], MIN_WIDTH if column != PHASE else 5)
+            widths[column] = max(floor, widths[column] - over)
         else:
-            text.append(value, cell.style)
-    text.append("\n")
+            short = True
+            widths[column] = _natural(lines, column, short=True)
+    return Layout(tuple(columns), tuple(widths[c] for c in columns), short)
+
+
+def render_line(cells: Sequence[Cell], plan: Layout, offset: int) -> tuple[str, list[Span]]:
+    """One line of the table and its style spans (``offset``: where the line starts)."""
+    from rich.cells import cell_len, set_cell_size
+    from rich.text import Span
+
+    pieces: list[str] = []
+    spans: list[Span] = []
+    position = offset
+    last = len(plan.columns) - 1
+    for index, (column, width) in enumerate(zip(plan.columns, plan.widths, strict=True)):
+        cell = cells[column]
+        value = cell.short if plan.short_drift and cell.short else cell.text
+        cells_wide = len(value) if value.isascii() else cell_len(value)
+        if column not in (ISSUE, DRIFT) and cells_wide > width:
+            value = set_cell_size(value, width - 1) + "…"
+            cells_wide = width
+        if cell.style and value:
+            spans.append(Span(position, position + len(value), cell.style))
+        padded = value + " " * max(0, width - cells_wide) + GAP if index < last else value
+        pieces.append(padded)
+        position += len(padded)
+    return "".join(pieces).rstrip(), spans
 
 
 def row_cells(row: IssueRow, now: datetime) -> tuple[Cell, ...]:
@@ -164,7 +263,7 @@ def row_cells(row: IssueRow, now: datetime) -> tuple[Cell, ...]:
         current_state_cell(row),
         Cell(row.expected.describe()),
         Cell(last_updated(row, now)),
-        drift_cell(row.drifts),
+        drift_cell(row),
     )
 
 
@@ -191,7 +290,13 @@ def last_updated(row: IssueRow, now: datetime) -> str:
     return status.last_updated.strftime("%Y-%m-%d")
 
 
-def drift_cell(drifts: tuple[Drift, ...]) -> Cell:
+def drift_cell(row: IssueRow) -> Cell:
+    """The drift column: ``?`` when the issue could not be read (drift is then unknown)."""
+    if row.source == "disabled":
+        return Cell("-", "dim")
+    if row.status is None:
+        return Cell("?", "bold red")
+    drifts = row.drifts
     if not drifts:
         return Cell("none", "green")
     parts: list[str] = []
@@ -199,7 +304,8 @@ def drift_cell(drifts: tuple[Drift, ...]) -> Cell:
         label = NEWER_LABELS.get(drift.newer)
         parts.append(f"{drift.type} ({label})" if label else drift.type)
     only_labels = all(drift.type == "label_mismatch" for drift in drifts)
-    return Cell(", ".join(parts), "yellow" if only_labels else "red")
+    short = ", ".join(drift.type for drift in drifts)
+    return Cell(", ".join(parts), "yellow" if only_labels else "red", short)
 
 
 def freshness_lines(dashboard: Dashboard) -> list[str]:
@@ -211,21 +317,18 @@ def freshness_lines(dashboard: Dashboard) -> list[str]:
     disabled = [row for row in rows if row.source == "disabled"]
     parts: list[str] = []
     if fetched:
-        requests = fetch.total_requests
-        plural = "request" if requests == 1 else "requests"
-        count = f" {fetched} issue{'s' if fetched != 1 else ''}" if fetched < len(rows) else ""
-        parts.append(f"Fetched{count} just now: {requests} {plural}")
+        count = f" {plural(fetched, 'issue')}" if fetched < len(rows) else ""
+        parts.append(f"Fetched{count} just now: {plural(fetch.total_requests, 'request')}")
     if cached:
         age = humanize_age(max(cached))
         parts.append(f"{len(cached)} cached {age}" if fetched else f"Cached {age}")
         parts.append("use --refresh to update")
     lines = [" · ".join(parts)] if parts else []
     if disabled:
-        names = sorted({PLATFORM_NAMES[row.ref.platform] for row in disabled})
-        count = len(disabled)
+        names = sorted({platform_name(row.ref.platform) for row in disabled})
         lines.append(
-            f"{' and '.join(names)} disabled in config: {count} issue"
-            f"{'s' if count != 1 else ''} not checked"
+            f"{' and '.join(names)} disabled in config: {plural(len(disabled), 'issue')} "
+            "not checked"
         )
     return lines
 
@@ -244,8 +347,8 @@ def problem_lines(dashboard: Dashboard) -> list[str]:
         if error.kind == "auth":
             lines.append(f"Error: {error.message} ({shown})")
         else:
-            name = PLATFORM_NAMES.get(error.platform, error.platform)
-            lines.append(f"Warning: {name} could not be read: {error.message} ({shown})")
+            name = platform_name(error.platform)
+            lines.append(f"{WARNING} {name} could not be read: {error.message} ({shown})")
     return lines
 
 
@@ -263,22 +366,60 @@ def render_problems(dashboard: Dashboard, console: Console | None = None) -> Non
         console.print(Text(line, style="bold red" if line.startswith("Error:") else "yellow"))
 
 
-def fetching_spinner(stderr: TextIO | None = None) -> AbstractContextManager[object]:
-    """A spinner on stderr while the trackers are asked.
+def fetching_spinner(
+    stderr: TextIO | None = None, message: str = "Reading issue statuses…"
+) -> AbstractContextManager[object]:
+    """A spinner on stderr while the trackers are asked, naming each retry and its cause.
 
     Nothing when stderr is not a TTY, nor with ``-v``: log lines and a live
-    spinner on one stream would garble each other.
+    spinner on one stream would garble each other (``-v`` prints the same news
+    as log lines instead).
     """
     stream = stderr or sys.stderr
     if not is_tty(stream) or logging.getLogger("debussy").isEnabledFor(logging.INFO):
         return nullcontext()
-    return _spinner(stream)
+    return _spinner(stream, message)
+
+
+PROGRESS_LOGGERS = ("debussy.http", "debussy.progress")
+"""Info lines from these loggers show in the spinner: retries (``debussy.http``) and any
+progress a long operation reports (``debussy.progress``, e.g. "3/12 issues written")."""
+
+
+class _SpinnerNews(logging.Handler):
+    """Shows the request layer's retry notices and progress lines in the spinner's line.
+
+    ``TrackerHttp`` logs each scheduled retry on ``debussy.http`` at info level
+    ("GitHub is unavailable (502); retry 1 in 0.6 s"), which ``-v`` prints as a
+    line; while the spinner runs, this handler puts it next to the spinner instead.
+    """
+
+    def __init__(self, status: Status, message: str) -> None:
+        super().__init__(logging.INFO)
+        self._status = status
+        self._message = message
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from rich.markup import escape
+
+        self._status.update(f"{self._message} {escape(redact(record.getMessage()))}")
 
 
 @contextmanager
-def _spinner(stream: TextIO) -> Generator[object]:
+def _spinner(stream: TextIO, message: str) -> Generator[object]:
     from rich.console import Console
 
     console = Console(file=stream, no_color=not color_wanted(stream), highlight=False)
-    with console.status("Reading issue statuses…", spinner="dots") as status:
-        yield status
+    sources = [logging.getLogger(name) for name in PROGRESS_LOGGERS]
+    previous = [source.level for source in sources]
+    with console.status(message, spinner="dots") as status:
+        news = _SpinnerNews(status, message)
+        for source in sources:
+            source.addHandler(news)
+            source.setLevel(logging.INFO)
+        try:
+            yield status
+        finally:
+            for source, level in zip(sources, previous, strict=True):
+                source.removeHandler(news)
+                source.setLevel(level)

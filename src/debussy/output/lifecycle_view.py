@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from debussy.app.runs import RerunCheck
 from debussy.output.run_view import styled_status
+from debussy.output.words import platform_name, plural
 from debussy.state.manager import PhaseTransition
 from debussy.sync.converge import Convergence
 from debussy.sync.writes import WriteResult
@@ -32,7 +33,8 @@ def render_transition(console: Console, transition: PhaseTransition) -> None:
     if transition.run_completed and transition.feature is not None:
         console.print(
             f"[green]Run {transition.run_id} completed[/]: all phases done; recorded feature "
-            f"'{escape(transition.feature.name)}' with {len(transition.feature.issues)} issue(s)."
+            f"'{escape(transition.feature.name)}' with "
+            f"{plural(len(transition.feature.issues), 'issue')}."
         )
 
 
@@ -60,7 +62,8 @@ def render_convergence(console: Console, errors: Console, outcome: Convergence) 
 
     for failure in outcome.read_failures:
         errors.print(
-            f"[yellow]Warning:[/] could not read {failure.issues} {failure.platform} issue(s): "
+            f"[yellow]Warning:[/] could not read {plural(failure.issues, 'issue')} on "
+            f"{platform_name(failure.platform)}: "
             f"{escape(failure.message)}"
         )
     for note in outcome.notes:
@@ -73,9 +76,9 @@ def render_convergence(console: Console, errors: Console, outcome: Convergence) 
             )
             return
         console.print(
-            f"Dry run: the phase change is recorded; these {len(outcome.writes)} tracker "
-            "write(s) were NOT sent (replay the command, or run `debussy sync --direction "
-            "to-tracker --apply`, to send them):"
+            f"Dry run: the phase change is recorded; these "
+            f"{plural(len(outcome.writes), 'tracker write')} were NOT sent (replay the "
+            "command, or run `debussy sync --direction to-tracker --apply`, to send them):"
         )
         for write in outcome.writes:
             console.print(f"  ~ {escape(write.describe())}")
@@ -92,9 +95,9 @@ def push_failure_message(outcome: Convergence, replay: str) -> str:
     unread = sum(failure.issues for failure in outcome.read_failures)
     parts: list[str] = []
     if failed:
-        parts.append(f"{failed} tracker write(s) did not go through")
+        parts.append(f"{plural(failed, 'tracker write')} did not go through")
     if unread:
-        parts.append(f"{unread} issue(s) could not be read")
+        parts.append(f"{plural(unread, 'issue')} could not be read")
     return (
         f"{' and '.join(parts) or 'the push did not finish'}; the phase change is recorded. "
         f"Fix the cause, then replay `{replay}` (or run `debussy sync --direction to-tracker "

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from debussy.output.documents import SCHEMA_VERSION
 from debussy.state.manager import (
     LinkedIssue,
     PhaseRecord,
@@ -19,8 +20,6 @@ from debussy.state.manager import (
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-SCHEMA_VERSION = 1
 
 STATUS_STYLES = {
     "pending": "dim",
@@ -118,10 +117,20 @@ def render_status(
     )
     plan_issues = keys.get(None, [])
     if plan_issues:
-        console.print(f"Plan issues: {escape(', '.join(plan_issues))}")
+        console.print(f"Plan issues: {escape(', '.join(plan_issues))}", soft_wrap=True)
     table = Table(box=_box(console), header_style="bold", pad_edge=False)
-    for column in ("Phase", "Title", "Status", "Reason", "Changed", "Issues"):
-        table.add_column(column)
+    # An issue key is what a reader copies and searches for: it is never split over
+    # two lines. On a terminal each key gets its own line in a column as wide as the
+    # longest key; the title and reason wrap instead. Piped output is one line per phase.
+    widest = max((len(key) for phase_keys in keys.values() for key in phase_keys), default=6)
+    terminal = console.is_terminal
+    table.add_column("Phase", no_wrap=True)
+    table.add_column("Title", ratio=2)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Reason", ratio=1)
+    table.add_column("Changed", no_wrap=terminal, max_width=20 if terminal else None)
+    table.add_column("Issues", no_wrap=True, min_width=widest if terminal else None)
+    joiner = "\n" if terminal else ", "
     for phase in phases:
         table.add_row(
             escape(phase.phase_id),
@@ -129,7 +138,7 @@ def render_status(
             styled_status(phase.status),
             escape(phase.reason or ""),
             phase.changed_at or "",
-            escape(", ".join(keys.get(phase.phase_id, []))),
+            escape(joiner.join(keys.get(phase.phase_id, []))),
         )
     for phase in removed:
         table.add_row(

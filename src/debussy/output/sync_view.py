@@ -8,10 +8,13 @@ direction would change, ``?`` an issue that is missing or cannot be fixed,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from debussy.app.sync_apply import SyncOutcome
 from debussy.output.run_view import styled_status
+from debussy.output.words import platform_name, plural
+from debussy.sync.status_fetcher import PlatformError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -41,9 +44,13 @@ def render_sync(
         f"{plan.direction}: {truth}"
     )
     fetch = outcome.fetch
-    console.print(f"Fetched {fetch.fetched} issue(s) fresh in {fetch.total_requests} request(s).")
-    for error in fetch.errors:
-        console.print(f"[yellow]Warning:[/] {error.platform}: {escape(error.message)}")
+    console.print(
+        f"Fetched {plural(fetch.fetched, 'issue')} fresh in "
+        f"{plural(fetch.total_requests, 'request')}."
+    )
+    if not fetch.complete:
+        # The failure itself is printed once, on stderr (render_fetch_errors).
+        console.print(f"[bold yellow]{escape(incomplete_line(outcome))}[/]")
     console.print()
     if plan.phase_actions:
         verb = "Changed" if outcome.applied else "Changes"
@@ -58,9 +65,7 @@ def render_sync(
     if plan.writes:
         verb = "Sent to" if outcome.applied else "Changes to"
         console.print(f"[bold]{verb} the trackers:[/]")
-        results = {id(r.write): r for r in outcome.results}
-        for write in plan.writes:
-            result = results.get(id(write))
+        for write, result in outcome.write_rows():
             mark = ""
             if result is not None:
                 mark = {
@@ -75,21 +80,53 @@ def render_sync(
         console.print("[bold]Not changed:[/]")
         for item in plan.skipped:
             console.print(f"  {SKIP_SYMBOLS[item.kind]} {escape(item.detail)}")
-    if plan.empty and not plan.skipped:
+    if plan.empty and not plan.skipped and outcome.fetch.complete and not apply_requested:
+        # One line says it all; a "Plan: No changes." under it would repeat it.
         console.print("[green]No changes.[/] Debussy and the trackers agree.")
+        return
     console.print()
     console.print(_summary_line(outcome, force=force, apply_requested=apply_requested))
+
+
+def incomplete_line(outcome: SyncOutcome) -> str:
+    """Why the plan cannot be trusted to be whole: which tracker, how many issues unread."""
+    fetch = outcome.fetch
+    unknown = sum(1 for issue in fetch.issues.values() if issue.source == "unknown")
+    names = " and ".join(platform_name(error.platform) for error in fetch.errors)
+    unread = f"{names} could not be read" if names else "some issues could not be read"
+    return (
+        f"Plan incomplete: {unread}; {plural(unknown, 'issue')} not compared "
+        "(see the error on stderr)."
+    )
+
+
+def render_fetch_errors(errors: Sequence[PlatformError], console: Console | None = None) -> None:
+    """Each tracker that could not be read, once, on stderr."""
+    if not errors:
+        return
+    from rich.markup import escape
+
+    from debussy.output.console import make_console
+
+    console = console or make_console(stderr=True)
+    for error in errors:
+        console.print(
+            f"[bold red]Error:[/] {platform_name(error.platform)} could not be read: "
+            f"{escape(error.message)}"
+        )
 
 
 def _summary_line(outcome: SyncOutcome, *, force: bool, apply_requested: bool) -> str:
     plan = outcome.plan
     conflicts = sum(1 for s in plan.skipped if s.kind == "conflict")
     other_way = sum(1 for s in plan.skipped if s.kind == "needs_to_tracker")
-    parts = [outcome.summary.capitalize()]
+    summary = outcome.summary
+    parts = [summary[:1].upper() + summary[1:]]
     if conflicts:
-        parts.append(f"{conflicts} conflict(s) skipped (use --force)")
+        parts.append(f"{plural(conflicts, 'conflict')} skipped (use --force)")
     if other_way:
-        parts.append(f"{other_way} difference(s) need --direction to-tracker")
+        needs = "needs" if other_way == 1 else "need"
+        parts.append(f"{plural(other_way, 'difference')} {needs} --direction to-tracker")
     line = "Plan: " + ", ".join(parts) + "." if not outcome.applied else ", ".join(parts) + "."
     if apply_requested and not outcome.applied:
         line += "\nNothing was applied."

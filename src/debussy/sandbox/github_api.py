@@ -187,6 +187,7 @@ class GitHubApi:
             route("GET", repo + "/labels", self.list_labels, public=True),
             route("POST", repo + "/labels", self.create_label),
             route("GET", repo + "/labels/{name}", self.get_label, public=True),
+            route("GET", repo, self.get_repo, public=True),
             route("GET", "/api/v3/user", self.user),
             route("GET", "/api/v3/rate_limit", self.rate_limit, public=True, charged=False),
         ]
@@ -642,7 +643,48 @@ class GitHubApi:
             "created_at": created,
             "updated_at": created,
         }
-        return Response.json(200, {**self._user(), **profile})
+        # A classic token's scopes, as GitHub reports them on every authenticated answer
+        # (https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/scopes-for-oauth-apps).
+        scopes = self.site.github_scopes
+        headers = (
+            {} if scopes is None else {"X-OAuth-Scopes": scopes, "X-Accepted-OAuth-Scopes": ""}
+        )
+        return Response.json(200, {**self._user(), **profile}, headers)
+
+    def get_repo(self, request: Request, params: Params) -> Response:
+        """``GET /repos/{owner}/{repo}``: the fields ``debussy doctor`` reads, and permissions
+        only for an authenticated caller, as GitHub does."""
+        with self.store.lock:
+            repo = self.store.repo(f"{params['owner']}/{params['repo']}")
+            if repo is None:
+                return _error(
+                    404, "Not Found", "https://docs.github.com/rest/repos/repos#get-a-repository"
+                )
+            api = self.site.github_api
+            payload: JSON = {
+                "id": repo.id,
+                "node_id": node_id("R", repo.id),
+                "name": repo.name,
+                "full_name": repo.full_name,
+                "private": False,
+                "owner": self._user() | {"login": repo.owner},
+                "html_url": f"{self.site.url}/{repo.full_name}",
+                "url": f"{api}/repos/{repo.full_name}",
+                "has_issues": True,
+                "open_issues_count": sum(1 for i in repo.issues.values() if i.state == "open"),
+                "visibility": "public",
+                "default_branch": "main",
+                "created_at": iso(repo.created_at),
+            }
+        if self._authenticated(request) is True:
+            payload["permissions"] = {
+                "admin": False,
+                "maintain": False,
+                "push": True,
+                "triage": True,
+                "pull": True,
+            }
+        return Response.json(200, payload)
 
     def rate_limit(self, request: Request, params: Params) -> Response:
         authenticated = self._authenticated(request) is True

@@ -192,6 +192,7 @@ class JiraApi:
             route("POST", issue + "/transitions", self.do_transition),
             route("POST", issue + "/comment", self.add_comment),
             route("GET", api + "/myself", self.myself),
+            route("GET", api + "/project/{project}/statuses", self.project_statuses),
             route("GET", api + "/serverInfo", self.server_info, public=True),
             route("GET", api + "/status", self.statuses),
             route("GET", api + "/statuscategory", self.status_categories),
@@ -655,6 +656,27 @@ class JiraApi:
     def myself(self, request: Request, params: Params) -> Response:
         user = self._user(params["version"])
         return _ok({**user, "locale": "en_US", "expand": "groups,applicationRoles"})
+
+    def project_statuses(self, request: Request, params: Params) -> Response:
+        """The statuses of the project's workflow per issue type (one type, one workflow here)."""
+        key = params["project"]
+        version = params["version"]
+        with self.store.lock:
+            known = any(k.rsplit("-", 1)[0] == key for k in self.store.jira_issues)
+        if not known:
+            return _error(404, f"No project could be found with key '{key}'.")
+        api = self._api(version)
+        return _ok(
+            [
+                {
+                    "self": f"{api}/issuetype/10001",
+                    "id": "10001",
+                    "name": "Task",
+                    "subtask": False,
+                    "statuses": [self._status(status, version) for status in STATUSES],
+                }
+            ]
+        )
 
     def server_info(self, request: Request, params: Params) -> Response:
         now = jira_time(self.store.clock())

@@ -260,7 +260,9 @@ class SandboxTracker:
     Use as ``with SandboxTracker() as sandbox: ...``. Seed and change issues "by
     hand" with the methods below (they work before ``start()`` too), point clients
     at ``github_api_url`` and ``jira_url``, and assert on ``requests``.
-    ``clock`` replaces the wall clock for issue timestamps (tests that compare
+    ``github_scopes`` is the ``X-OAuth-Scopes`` answer of ``GET /user`` (None: a
+    fine-grained token, which gets no such header). ``clock`` replaces the wall
+    clock for issue timestamps (tests that compare
     which side changed last).
     """
 
@@ -275,11 +277,14 @@ class SandboxTracker:
         port: int = 0,
         clock: Clock | None = None,
         jira_scoped_token: str | None = None,
+        github_scopes: str | None = "repo",
     ) -> None:
         self.latency = latency
         self._port = port
         self._store = Store(clock or system_clock)
-        self._site = Site(require_auth, github_token, jira_email, jira_token)
+        self._site = Site(
+            require_auth, github_token, jira_email, jira_token, github_scopes=github_scopes
+        )
         self._site.jira_scoped_token = jira_scoped_token
         self._github = GitHubApi(self._store, self._site)
         self._jira = JiraApi(self._store, self._site)

@@ -160,6 +160,8 @@ class Site:
     saml_orgs: set[str] = field(default_factory=set[str])
     """GitHub organisations enforcing SAML SSO the token is not authorised for."""
     quirks: Quirks = field(default_factory=Quirks)
+    github_scopes: str | None = "repo"
+    """``X-OAuth-Scopes`` of the GitHub token (a classic token); None: a fine-grained one."""
 
     @property
     def github_api(self) -> str:

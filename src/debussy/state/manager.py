@@ -239,6 +239,8 @@ class StateManager:
         self.path = path
         self._clock = clock
         self._busy_timeout = busy_timeout
+        self.read_only = False
+        """True when the folder or file refused writing: reads work, each write says why not."""
         self._conn = self._connect(path)
         try:
             self._migrate()
@@ -249,6 +251,35 @@ class StateManager:
     # --- connection and schema -------------------------------------------------
 
     def _connect(self, path: Path) -> sqlite3.Connection:
+        """Open for writing; a read-only ``.debussy/`` (or file) is opened read-only instead.
+
+        Commands that only read (``status``, ``history``, a cached ``status --issues``)
+        then work, and a write fails naming the file and the permission to fix.
+        """
+        try:
+            return self._connect_writable(path)
+        except StateError:
+            writable = os.access(path.parent, os.W_OK) and os.access(path, os.W_OK)
+            if not path.is_file() or writable:
+                raise
+        self.read_only = True
+        return self._connect_read_only(path)
+
+    def _connect_read_only(self, path: Path) -> sqlite3.Connection:
+        """``mode=ro``; ``immutable=1`` when SQLite cannot even create its WAL index there
+        (nothing can change a database in a folder nobody may write to)."""
+        uri = path.resolve().as_uri()
+        for flags in ("mode=ro", "mode=ro&immutable=1"):
+            try:
+                conn = sqlite3.connect(f"{uri}?{flags}", uri=True, isolation_level=None)
+                conn.row_factory = sqlite3.Row
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                return conn
+            except sqlite3.DatabaseError as exc:
+                failure = exc
+        raise self._error(failure)
+
+    def _connect_writable(self, path: Path) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             # Created private: it names repositories and issues of possibly private projects.
@@ -264,8 +295,19 @@ class StateManager:
             raise self._error(exc) from exc
         return conn
 
+    def _refused(self, what: str) -> StateError:
+        """A write refused by the file system: which file, and which permission to fix."""
+        folder = self.path.parent
+        return StateError(
+            f"{self.path}: cannot {what}: {folder} is read-only for this user; give it and "
+            f"{self.path.name} write permission (e.g. chmod u+w {folder} {self.path}) "
+            "or run as their owner"
+        )
+
     def _error(self, exc: sqlite3.Error) -> StateError:
         text = str(exc)
+        if "readonly" in text or "read-only" in text:
+            return self._refused("write")
         if "locked" in text or "busy" in text:
             return StateError(
                 f"{self.path}: the state database is locked by another debussy process; "
@@ -284,6 +326,8 @@ class StateManager:
             )
         if version == SCHEMA_VERSION:
             return
+        if self.read_only:
+            raise self._refused("upgrade the state database to this Debussy's schema")
         with self._write() as conn:
             # Re-read under the write lock: another process may have migrated meanwhile.
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -316,6 +360,8 @@ class StateManager:
         SQLite errors raised inside become one-line ``StateError``s here, once, for
         every write method.
         """
+        if self.read_only:
+            raise self._refused("save the change")
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -408,7 +454,12 @@ class StateManager:
             return _run(rows[0])
         if not rows:
             raise StateError(f"no run with id '{run_id}' (see `debussy history`)")
-        raise StateError(f"run id '{run_id}' is ambiguous: it starts {len(rows)} run ids")
+        candidates = ", ".join(str(row["id"]) for row in rows[:10])
+        more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
+        raise StateError(
+            f"run id '{run_id}' is ambiguous: it starts {len(rows)} run ids ({candidates}{more}); "
+            "give more characters"
+        )
 
     def list_runs(self, limit: int | None = None) -> list[RunRecord]:
         sql = "SELECT * FROM runs ORDER BY started_at DESC, rowid DESC"

@@ -207,6 +207,10 @@ class IssueCache:
         return self._conn
 
     def _open(self) -> sqlite3.Connection:
+        if self.path.is_file() and not os.access(self.path.parent, os.W_OK | os.X_OK):
+            # A read-only .debussy/: the cache still answers (`status --issues` works),
+            # and what it cannot store is simply fetched again next time.
+            return _open_read_only(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         _create_private(self.path)
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS)
@@ -242,6 +246,18 @@ class IssueCache:
         log.warning("cache: cannot use %s (%s); continuing without the cache", self.path, exc)
         self.close()
         self._broken = True
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """``mode=ro``, or ``immutable=1`` where SQLite cannot even create its lock files."""
+    uri = path.resolve().as_uri()
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        conn.close()
+        conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True)
+    return conn
 
 
 def _create_private(path: Path) -> None:

@@ -14,11 +14,13 @@ from debussy.config import Config, GitHubConfig
 from debussy.issues import Drift, GitHubRef, IssueStatus
 from debussy.output.issues_view import (
     Cell,
+    collapsed_missing,
     drift_banner,
     fetching_spinner,
     freshness_lines,
     issue_table,
     last_updated,
+    layout,
     problem_lines,
     render_dashboard,
     row_cells,
@@ -116,6 +118,12 @@ def test_plan_level_stale_unknown_and_disabled_rows() -> None:
     assert row_cells(row(2, "unknown", state=None), NOW)[2] == Cell("unknown", "bold red")
     assert row_cells(row(3, "disabled", state=None), NOW)[2] == Cell("disabled", "dim")
     assert row_cells(row(4, "fresh"), NOW)[5] == Cell("none", "green")
+
+
+def test_an_unreadable_issue_has_unknown_drift_not_none() -> None:
+    """A tracker that could not be read says nothing about drift: `?`, never `none`."""
+    assert row_cells(row(2, "unknown", state=None), NOW)[5] == Cell("?", "bold red")
+    assert row_cells(row(3, "disabled", state=None), NOW)[5].text == "-"
 
 
 def test_last_updated_is_an_age_when_recent_and_a_date_when_old() -> None:
@@ -290,3 +298,78 @@ def test_no_color_wins_over_clicolor_force(project: SandboxProject) -> None:
 def test_json_is_never_coloured(project: SandboxProject) -> None:
     result = project.cli("status", "--issues", "--json", env={"CLICOLOR_FORCE": "1"})
     assert ANSI not in result.stdout
+
+
+# --- missing issues, collapsed ------------------------------------------------------------------
+
+
+def missing(number: int, repo: str = "octo/app") -> IssueRow:
+    ref = GitHubRef(repo, number)
+    status = IssueStatus.missing_issue(ref)
+    gone = Drift(type="missing", newer="unknown", detail=f"{repo}#{number} not found")
+    base = row(number, "fresh", drifts=(gone,))
+    return IssueRow(
+        link=LinkedIssue(RUN.id, "1", "github", ref.canonical, f"GH {repo}#{number}"),
+        ref=ref,
+        fetched=FetchedIssue(ref, status, "fresh", 0.0),
+        expected=base.expected,
+        debussy_status="running",
+        debussy_changed_at=None,
+        drifts=base.drifts,
+    )
+
+
+def test_many_missing_issues_are_one_line_per_repository(caplog: pytest.LogCaptureFixture) -> None:
+    rows = [missing(n) for n in range(101, 2095)] + [missing(7, "octo/lib")]
+    with caplog.at_level(logging.INFO, logger="debussy"):
+        lines = collapsed_missing(rows)
+    assert lines == [
+        "1,994 issues not found on GitHub in octo/app: #101–#2094",
+        "1 issue not found on GitHub in octo/lib: #7",
+    ]
+    assert len([r for r in caplog.records if "not found on GitHub" in r.getMessage()]) == 1995
+
+
+def test_the_dashboard_prints_the_collapsed_line_not_one_per_issue() -> None:
+    console = Console(file=io.StringIO(), no_color=True, width=200)
+    text = render(console, dashboard(*[missing(n) for n in range(1, 51)], requests=1))
+    assert "50 issues not found on GitHub in octo/app: #1–#50" in text
+    assert "not found\n" not in text.replace("octo/app: #1–#50", "")
+
+
+# --- fitting the terminal ------------------------------------------------------------------------
+
+
+def test_layout_gives_up_last_updated_then_narrows_expected_and_current_then_drift_notes() -> None:
+    cells = [
+        (
+            Cell("GH acme/infra#21"),
+            Cell("3"),
+            Cell("closed (not planned)"),
+            Cell("open, debussy:in-progress"),
+            Cell("2026-11-27"),
+            Cell("reopened_externally (tracker newer)", short="reopened_externally"),
+        )
+    ]
+    wide = layout(cells, 200)
+    assert wide.columns == (0, 1, 2, 3, 4, 5)
+    assert not wide.short_drift
+    at_100 = layout(cells, 100)
+    assert 4 not in at_100.columns, "Last Updated goes first"
+    assert not at_100.short_drift
+    at_80 = layout(cells, 80)
+    assert at_80.widths[at_80.columns.index(0)] == len("GH acme/infra#21"), "keys never shrink"
+    drift_width = at_80.widths[at_80.columns.index(5)]
+    assert drift_width >= len("reopened_externally"), "drift types never shrink"
+    assert sum(at_80.widths) + 2 * (len(at_80.columns) - 1) <= 80
+
+
+def test_the_spinner_shows_retries_and_progress_lines() -> None:
+    logging.getLogger("debussy").setLevel(logging.WARNING)  # restored by conftest
+    stream = Terminal()
+    with fetching_spinner(stream, message="Updating 12 issues on GitHub…") as status:
+        logging.getLogger("debussy.http").info("GitHub is unavailable (502); retry 1 in 0.6 s")
+        assert "retry 1 in 0.6 s" in str(status.renderable.text)  # type: ignore[attr-defined]
+        logging.getLogger("debussy.progress").info("3/12 issues written")
+        assert "3/12 issues written" in str(status.renderable.text)  # type: ignore[attr-defined]
+    assert logging.getLogger("debussy.progress").handlers == [], "the spinner cleans up"

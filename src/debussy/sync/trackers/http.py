@@ -49,9 +49,20 @@ from debussy.sync.trackers.retry import (
 
 log = logging.getLogger("debussy.http")
 
+
+def _log_retry(details: stamina.instrumentation.RetryDetails) -> None:
+    """Each scheduled retry, with its cause and wait, as one ``-v`` line (and spinner news)."""
+    log.info(
+        "%s; retry %d in %.1f s",
+        redact(str(details.caused_by)),
+        details.retry_num,
+        details.wait_for,
+    )
+
+
 # stamina's default hooks print every scheduled retry on stderr (through structlog or
-# plain logging); TrackerHttp logs its own retries under ``-v``, so turn them off.
-stamina.instrumentation.set_on_retry_hooks([])
+# plain logging); ours logs it under ``-v`` only, where the spinner also shows it.
+stamina.instrumentation.set_on_retry_hooks([_log_retry])
 
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 PLATFORM_NAMES = {"github": "GitHub", "jira": "Jira"}

@@ -23,20 +23,23 @@ log line or repr; error hints name the environment variable instead.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
+import shutil
+import subprocess
 import time
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any, Literal, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
-from debussy.config import GitHubConfig
+from debussy.config import GitHubConfig, is_loopback_host
 from debussy.errors import (
     BadResponseError,
     RateLimitedError,
@@ -77,6 +80,7 @@ from debussy.sync.trackers.github.query import (
     status_from_rest,
 )
 from debussy.sync.trackers.http import TrackerHttp, decode_json, parse_retry_after, rate_limited
+from debussy.sync.trackers.probe import ProbeAnswer, probe
 from debussy.sync.trackers.retry import HintedRateLimitError
 from debussy.sync.writes import TrackerWrite, WriteResult
 
@@ -91,6 +95,8 @@ SECONDARY_LIMIT_WAIT = 60.0
 minute before retrying" (REST best practices; octokit's throttling plugin does the same).
 Longer than ``MAX_HINTED_WAIT``, so the command fails at once naming the time to retry."""
 SAML_HEADER = "x-github-sso"
+GH_CLI_TIMEOUT = 10.0
+"""Seconds to wait for ``gh auth token`` (it reads a file or the OS keyring)."""
 _ISSUE_GONE = frozenset({301, 404, 410})
 """Answers about one issue that mean it is not there (any more): moved, absent, deleted."""
 
@@ -130,12 +136,74 @@ class _BearerAuth(httpx.Auth):
         return "<BearerAuth ***>"
 
 
+GH_CLI = "the GitHub CLI (gh auth token)"
+"""The token source named in hints and ``-v`` when no variable holds a token."""
+FALLBACK_TOKEN_VARIABLES = ("GH_TOKEN", "GITHUB_TOKEN")
+
+
 def _token_source(config: GitHubConfig) -> str | None:
-    """The environment variable ``config.token()`` reads the token from, if any."""
-    for name in (config.token_env, "GH_TOKEN", "GITHUB_TOKEN"):
+    """Where the token comes from: a variable's name, ``GH_CLI``, or None for no token.
+
+    Order: the variable ``token_env`` names, then ``GH_TOKEN`` and ``GITHUB_TOKEN``,
+    then ``gh auth token --hostname HOST`` when the GitHub CLI is installed and
+    logged in (as gh's own extensions and many GitHub tools do). For a loopback
+    ``api_url`` (the sandbox, a kept demo folder) only ``token_env`` is read: once
+    the sandbox is gone anything may listen on that port, and a user's real token
+    must never be sent to it.
+    """
+    names = [config.token_env]
+    loopback = is_loopback_host(urlsplit(config.api_url).hostname or "")
+    if not loopback:
+        names += [name for name in FALLBACK_TOKEN_VARIABLES if name != config.token_env]
+    for name in names:
         if os.environ.get(name, "").strip():
             return name
+    if not loopback and _gh_cli_token(_gh_host(config)):
+        return GH_CLI
     return None
+
+
+def resolve_token(config: GitHubConfig) -> tuple[str | None, str | None]:
+    """``(token, source)`` by the rules of ``_token_source``; ``(None, None)`` without one."""
+    source = _token_source(config)
+    if source is None:
+        return None, None
+    if source == GH_CLI:
+        return _gh_cli_token(_gh_host(config)), source
+    return os.environ[source].strip(), source
+
+
+def _gh_host(config: GitHubConfig) -> str:
+    """The ``--hostname`` gh knows this GitHub by: ``github.com`` or the Enterprise host."""
+    return "github.com" if config.is_github_com else (urlsplit(config.api_url).hostname or "")
+
+
+@functools.cache
+def _gh_cli_token(host: str) -> str | None:
+    """``gh auth token --hostname HOST``, asked once per process; None when gh cannot say.
+
+    gh prints the token of the account logged in to that host and exits 1 when
+    there is none (https://cli.github.com/manual/gh_auth_token).
+    """
+    gh = shutil.which("gh")
+    if gh is None or not host:
+        return None
+    try:
+        answer = subprocess.run(  # noqa: S603 -- a fixed argv, no shell
+            [gh, "auth", "token", "--hostname", host],
+            capture_output=True,
+            text=True,
+            timeout=GH_CLI_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    token = answer.stdout.strip()
+    if answer.returncode != 0 or not token or any(c.isspace() for c in token):
+        return None
+    register_secret(token)
+    log.info("GitHub: no token variable set; using the GitHub CLI's token for %s", host)
+    return token
 
 
 def _auth_hint(config: GitHubConfig, source: str | None, has_token: bool) -> str:
@@ -166,8 +234,9 @@ class GitHubClient(AsyncClosing):
         token: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        source = None if token else _token_source(config)
-        token = token or config.token()
+        source = None
+        if not token:
+            token, source = resolve_token(config)
         register_secret(token)
         self._config = config
         self._has_token = bool(token)
@@ -208,6 +277,10 @@ class GitHubClient(AsyncClosing):
     @property
     def has_token(self) -> bool:
         return self._has_token
+
+    async def probe(self, path: str) -> ProbeAnswer:
+        """One GET for ``debussy doctor``, seeing 401/403/404 as answers (see ``probe``)."""
+        return await probe(self._http, path)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -54,6 +54,7 @@ from debussy.issues import IssueStatus, JiraRef
 from debussy.plans.refs import is_jira_key
 from debussy.sync.trackers.base import AsyncClosing, bad_fields_message, gather_all
 from debussy.sync.trackers.http import TrackerHttp, decode_json
+from debussy.sync.trackers.probe import ProbeAnswer, probe
 from debussy.sync.writes import IssueView, OfferedTransition, TrackerWrite, WriteResult
 from debussy.timeutil import parse_iso
 
@@ -319,6 +320,10 @@ class JiraClient(AsyncClosing):
     def requests(self) -> int:
         """HTTP requests sent so far, retries included (the freshness line shows it)."""
         return self._http.requests
+
+    async def probe(self, path: str) -> ProbeAnswer:
+        """One GET for ``debussy doctor``, seeing 401/403/404 as answers (see ``probe``)."""
+        return await probe(self._http, path)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -1,0 +1,38 @@
+"""The few words every view shares, so that all output says things the same way.
+
+Counts agree with their nouns ("1 phase", "2 phases"), trackers are named as their
+vendors write them ("GitHub", "Jira"), and every warning starts with ``Warning:``.
+"""
+
+from __future__ import annotations
+
+PLATFORM_NAMES = {"github": "GitHub", "jira": "Jira"}
+WARNING = "Warning:"
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 issue``, ``2 issues``, ``1,994 issues`` (thousands separated for long lists)."""
+    word = noun if count == 1 else (nouns or noun + "s")
+    return f"{count:,} {word}"
+
+
+def platform_name(platform: str) -> str:
+    """``GitHub`` for ``github``; an unknown platform id is shown as it is."""
+    return PLATFORM_NAMES.get(platform, platform)
+
+
+def number_ranges(numbers: list[int], prefix: str = "#") -> str:
+    """``#101–#2094, #3000``: consecutive issue numbers collapsed into ranges."""
+    parts: list[str] = []
+    ordered = sorted(set(numbers))
+    start = previous = None
+    for number in [*ordered, None]:
+        if number is not None and previous is not None and number == previous + 1:
+            previous = number
+            continue
+        if start is not None and previous is not None:
+            parts.append(
+                f"{prefix}{start}" if start == previous else f"{prefix}{start}–{prefix}{previous}"
+            )
+        start = previous = number
+    return ", ".join(parts)
