@@ -266,3 +266,18 @@ def test_sync_results_as_markdown_mark_each_write(started: SandboxProject) -> No
         line.startswith("| GH-10: set label debussy:in-progress | phase 1 is running | ✓")
         for line in result.stdout.splitlines()
     ), result.stdout
+
+
+def test_v_reports_how_many_issues_each_tracker_has_written(started: SandboxProject) -> None:
+    event = started.run("phase", "start", "1", "-v")
+    assert event.exit_code == 0, event.output
+    progress = [line for line in event.stderr.splitlines() if "issues written" in line]
+    assert progress, event.stderr
+    for tracker in ("GitHub", "Jira"):
+        counts = [
+            (int(m[1]), int(m[2]))
+            for line in progress
+            if (m := re.search(tracker + r": (\d+)/(\d+) issues written$", line))
+        ]
+        assert counts, (tracker, progress)
+        assert counts[-1][0] == counts[-1][1] > 0  # ends with every issue written

@@ -85,6 +85,8 @@ from debussy.sync.trackers.retry import HintedRateLimitError
 from debussy.sync.writes import TrackerWrite, WriteResult
 
 log = logging.getLogger("debussy.github")
+progress = logging.getLogger("debussy.progress")
+"""``n/N issues written`` lines: the spinner shows them on a terminal, ``-v`` logs them."""
 
 API_VERSION = "2022-11-28"
 GRAPHQL_CONCURRENCY = 4
@@ -473,6 +475,8 @@ class GitHubClient(AsyncClosing):
                 continue
             outcome, stop = await self._send_chunk(chunk)
             results.update(outcome)
+            done = min(start + MAX_ISSUES_PER_MUTATION, len(groups))
+            progress.info("GitHub: %d/%d issues written", done, len(groups))
         return [results[i] for i in range(len(writes))]
 
     def _label_key(self, ref: GitHubRef, write: TrackerWrite) -> tuple[str, str] | None:

@@ -59,6 +59,8 @@ from debussy.sync.writes import IssueView, OfferedTransition, TrackerWrite, Writ
 from debussy.timeutil import parse_iso
 
 log = logging.getLogger("debussy.jira")
+progress = logging.getLogger("debussy.progress")
+"""``n/N issues written`` lines: the spinner shows them on a terminal, ``-v`` logs them."""
 
 PLATFORM = "jira"
 BATCH_SIZE = 100
@@ -637,6 +639,7 @@ class JiraClient(AsyncClosing):
         """
         limiter = asyncio.Semaphore(MAX_CONCURRENT_TRANSITIONS)
         stop: list[str] = []
+        done: list[TrackerWrite] = []
 
         async def send(write: TrackerWrite) -> WriteResult:
             async with limiter:
@@ -648,6 +651,9 @@ class JiraClient(AsyncClosing):
                     if isinstance(exc, RateLimitedError | TrackerAuthError):
                         stop.append(f"not sent: {exc.message}")
                     return WriteResult(write, "error", exc.message)
+                finally:
+                    done.append(write)
+                    progress.info("Jira: %d/%d issues written", len(done), len(writes))
                 return WriteResult(write, "ok")
 
         return list(await asyncio.gather(*(send(write) for write in writes)))
