@@ -281,3 +281,15 @@ def test_v_reports_how_many_issues_each_tracker_has_written(started: SandboxProj
         ]
         assert counts, (tracker, progress)
         assert counts[-1][0] == counts[-1][1] > 0  # ends with every issue written
+
+
+def test_a_write_on_a_run_with_no_phase_started_gives_a_reason_that_fits_its_header(
+    started: SandboxProject,
+) -> None:
+    started.sandbox.set_labels("octo/app", 1, ["debussy:in-progress"])
+    result = started.ok("sync", "--direction", "to-tracker")
+    header = started.ok("status").stdout.splitlines()[0]
+    assert "running" in header, header
+    assert "GH-1: remove Debussy labels" in result.stdout, result.stdout
+    assert "why: the run has no phase started yet" in result.stdout
+    assert "the run is pending" not in result.stdout

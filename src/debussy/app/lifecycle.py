@@ -22,7 +22,7 @@ from debussy.config import Config
 from debussy.issues import ref_from_canonical
 from debussy.state.manager import LinkedIssue, NewPush, PhaseRecord, RunRecord
 from debussy.sync.converge import Convergence, run_convergence
-from debussy.sync.drift_detector import expectation_for, linked_contexts
+from debussy.sync.drift_detector import expectation_for, linked_contexts, why_expected
 from debussy.sync.expected import closes_issues
 from debussy.sync.writes import ConvergeTarget, WriteResult
 
@@ -56,14 +56,14 @@ def lifecycle_targets(
             disabled.append(link)
             continue
         expectation = expectation_for(context, config, auto_close=closes)
-        where = f"phase {link.phase_id}" if link.phase_id is not None else "run"
         targets.append(
             ConvergeTarget(
                 ref_from_canonical(link.platform, link.ref),
                 link.display_key,
                 link.phase_id,
                 expectation,
-                why=f"{where} {context.status}" + (" (auto-close)" if closes else ""),
+                why=why_expected(link.phase_id, context.status)
+                + (" (auto-close)" if closes else ""),
                 close_comment=comment if closes and link.platform == "github" else None,
             )
         )

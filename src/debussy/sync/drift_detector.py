@@ -84,6 +84,20 @@ def linked_contexts(
     return contexts
 
 
+def why_expected(phase_id: str | None, status: PhaseStatus) -> str:
+    """The reason a write gives, in the words the run's header uses.
+
+    A plan-level issue follows the run: a started run with no phase started yet
+    expects "pending" of its issues, but its header says running, so the reason
+    says what is really going on instead of contradicting the header.
+    """
+    if phase_id is not None:
+        return f"phase {phase_id} is {status}"
+    if status == "pending":
+        return "the run has no phase started yet"
+    return f"the run is {status}"
+
+
 def _when(phase: PhaseRecord) -> datetime | None:
     return parse_iso(phase.changed_at) if phase.changed_at else None
 

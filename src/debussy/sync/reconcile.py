@@ -28,7 +28,7 @@ from debussy.config import Config
 from debussy.issues import DriftReport, IssueStatus, ref_from_canonical
 from debussy.state.manager import GuardedChange, IssueKey, LinkedIssue, PhaseRecord, RunRecord
 from debussy.state.status import PhaseStatus
-from debussy.sync.drift_detector import DriftDetector, Judgement
+from debussy.sync.drift_detector import DriftDetector, Judgement, why_expected
 from debussy.sync.expected import BLOCKED_CLOSE_REASONS, BLOCKED_RESOLUTIONS
 from debussy.sync.writes import ConvergeTarget, TrackerWrite, writes_to_match
 
@@ -334,11 +334,8 @@ def _writes(
     judgement: Judgement, actual: IssueStatus, config: Config
 ) -> tuple[list[TrackerWrite], str | None]:
     link = judgement.link
-    if judgement.unlinked:
-        why = "no longer in the plan"
-    else:
-        where = f"phase {link.phase_id}" if link.phase_id else "the run"
-        why = f"{where} is {judgement.status}"
+    status = judgement.status
+    why = "no longer in the plan" if status is None else why_expected(link.phase_id, status)
     target = ConvergeTarget(
         ref_from_canonical(link.platform, link.ref),
         link.display_key,
