@@ -566,7 +566,9 @@ def sync(apply_changes: bool, direction: str, force: bool, fmt: str, run_id: str
             except DebussyError as exc:
                 failure = exc
     if fmt == "json":
-        _print_json(outcome.document(force=force))
+        from debussy.output.documents import sync_document
+
+        _print_json(sync_document(outcome, force=force))
     elif fmt == "markdown":
         from debussy.output.markdown import sync_markdown
 

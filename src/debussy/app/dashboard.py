@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from debussy import timeutil
@@ -40,8 +40,6 @@ from debussy.timeutil import Clock
 
 if TYPE_CHECKING:
     from debussy.sync.trackers.clients import TrackerClients
-
-SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,60 +207,6 @@ def agreed_snapshots(dashboard: Dashboard) -> list[Snapshot]:
     return snapshots
 
 
-# --- the §6 JSON document -------------------------------------------------------------------
-
-
-def dashboard_document(dashboard: Dashboard) -> dict[str, Any]:
-    """``status --issues --json`` (PRODUCT.md §6): stable keys, UTC times, no secrets."""
-    fetch = dashboard.fetch
-    run = dashboard.run
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "run": {"id": run.id, "plan": run.plan_path, "status": run.status},
-        "cache": {
-            "from_cache": fetch.from_cache,
-            "fetched": fetch.fetched,
-            "requests": fetch.total_requests,
-            "oldest_age_seconds": _seconds(fetch.oldest_age_seconds),
-            "stale": fetch.stale,
-        },
-        "issues": [issue_document(row, dashboard.config) for row in dashboard.rows],
-        "drift_count": dashboard.drift_count,
-        "errors": [error.as_json() for error in fetch.errors],
-    }
-
-
-def issue_document(row: IssueRow, config: Config) -> dict[str, Any]:
-    status = row.status
-    document: dict[str, Any] = {"key": row.key, "platform": row.ref.platform}
-    if isinstance(row.ref, GitHubRef):
-        document["repo"] = row.ref.repo
-        document["number"] = row.ref.number
-    document.update(
-        {
-            "phase": row.phase,
-            "url": (status.url if status is not None else None) or issue_url(row.ref, config),
-            "state": _visible_state(status),
-            "state_reason": status.state_reason if status is not None else None,
-            "status_category": status.status_category if status is not None else None,
-            "labels": list(status.labels) if status is not None else [],
-            "milestone": status.milestone if status is not None else None,
-            "expected": row.expected.as_json(),
-            "last_updated": _iso(status.last_updated if status is not None else None),
-            "debussy_changed_at": _iso(row.debussy_changed_at),
-            "drift": [
-                {"type": drift.type, "newer": drift.newer, "detail": drift.detail}
-                for drift in row.drifts
-            ],
-            "source": row.source,
-            "age_seconds": _seconds(row.fetched.age_seconds),
-            "error": row.fetched.error,
-            "moved_to": status.moved_to if status is not None else None,
-        }
-    )
-    return document
-
-
 def issue_url(ref: IssueRef, config: Config) -> str | None:
     """Where a person would look at the issue, also when the tracker could not be asked."""
     if isinstance(ref, GitHubRef):
@@ -271,15 +215,5 @@ def issue_url(ref: IssueRef, config: Config) -> str | None:
     return config.jira.browse_url(ref.key) if config.jira.url else None
 
 
-def _visible_state(status: IssueStatus | None) -> str | None:
-    if status is None:
-        return None
-    return "missing" if status.missing else status.state
-
-
 def _iso(moment: datetime | None) -> str | None:
     return timeutil.to_iso(moment) if moment is not None else None
-
-
-def _seconds(value: float | None) -> int | None:
-    return round(value) if value is not None else None

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from debussy.app.lifecycle import lifecycle_targets
 from debussy.config import Config
@@ -29,7 +28,6 @@ from debussy.sync.cache import IssueCache
 from debussy.sync.converge import Convergence, converge
 from debussy.sync.drift_detector import UNLINKED, DriftDetector
 from debussy.sync.reconcile import (
-    SCHEMA_VERSION,
     Direction,
     SyncPlan,
     plan_from_tracker,
@@ -93,38 +91,6 @@ class SyncOutcome:
         done = len(self.results) - len(self.failed_writes)
         failed = len(self.failed_writes)
         return f"{_count(done, 'tracker write')} applied" + (f", {failed} failed" if failed else "")
-
-    def document(self, *, force: bool) -> dict[str, Any]:
-        """The ``sync --json`` document: one object, ``schema_version`` first."""
-        plan = self.plan
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "direction": plan.direction,
-            "run": {"id": plan.run.id, "plan": plan.run.plan_path, "status": plan.run.status},
-            "applied": self.applied,
-            "force": force,
-            "fetch": {
-                "complete": self.fetch.complete,
-                "requests": self.fetch.total_requests,
-                "fetched": self.fetch.fetched,
-                "errors": [error.as_json() for error in self.fetch.errors],
-            },
-            "actions": plan.actions_json(),
-            "skipped": [item.as_json() for item in plan.skipped],
-            "results": [r.as_json() for r in self.results]
-            + [
-                {
-                    "kind": "phase",
-                    "phase": t.phase_id,
-                    "from": t.old_status,
-                    "to": t.new_status,
-                    "outcome": "ok",
-                    "run_completed": t.run_completed,
-                }
-                for t in self.transitions
-            ],
-            "summary": self.summary,
-        }
 
 
 def _count(count: int, noun: str) -> str:

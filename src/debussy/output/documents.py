@@ -9,9 +9,17 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TextIO
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TextIO
 
+from debussy import timeutil
+from debussy.app.dashboard import Dashboard, IssueRow, issue_url
+from debussy.issues import GitHubRef, IssueStatus
 from debussy.output.console import is_tty
+
+if TYPE_CHECKING:
+    from debussy.app.sync_apply import SyncOutcome
+    from debussy.config import Config
 
 SCHEMA_VERSION = 1
 """Bumped when a key of any ``--json`` document changes meaning or disappears."""
@@ -23,3 +31,108 @@ def print_json(document: object, stream: TextIO | None = None) -> None:
     indent = 2 if is_tty(out) else None
     out.write(json.dumps(document, indent=indent) + "\n")
     out.flush()
+
+
+# --- status --issues --json (PRODUCT.md §6) ------------------------------------------
+
+
+def dashboard_document(dashboard: Dashboard) -> dict[str, Any]:
+    """``status --issues --json`` (PRODUCT.md §6): stable keys, UTC times, no secrets."""
+    fetch = dashboard.fetch
+    run = dashboard.run
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run": {"id": run.id, "plan": run.plan_path, "status": run.status},
+        "cache": {
+            "from_cache": fetch.from_cache,
+            "fetched": fetch.fetched,
+            "requests": fetch.total_requests,
+            "oldest_age_seconds": _seconds(fetch.oldest_age_seconds),
+            "stale": fetch.stale,
+        },
+        "issues": [issue_document(row, dashboard.config) for row in dashboard.rows],
+        "drift_count": dashboard.drift_count,
+        "errors": [error.as_json() for error in fetch.errors],
+    }
+
+
+def issue_document(row: IssueRow, config: Config) -> dict[str, Any]:
+    status = row.status
+    document: dict[str, Any] = {"key": row.key, "platform": row.ref.platform}
+    if isinstance(row.ref, GitHubRef):
+        document["repo"] = row.ref.repo
+        document["number"] = row.ref.number
+    document.update(
+        {
+            "phase": row.phase,
+            "url": (status.url if status is not None else None) or issue_url(row.ref, config),
+            "state": _visible_state(status),
+            "state_reason": status.state_reason if status is not None else None,
+            "status_category": status.status_category if status is not None else None,
+            "labels": list(status.labels) if status is not None else [],
+            "milestone": status.milestone if status is not None else None,
+            "expected": row.expected.as_json(),
+            "last_updated": _iso(status.last_updated if status is not None else None),
+            "debussy_changed_at": _iso(row.debussy_changed_at),
+            "drift": [
+                {"type": drift.type, "newer": drift.newer, "detail": drift.detail}
+                for drift in row.drifts
+            ],
+            "source": row.source,
+            "age_seconds": _seconds(row.fetched.age_seconds),
+            "error": row.fetched.error,
+            "moved_to": status.moved_to if status is not None else None,
+        }
+    )
+    return document
+
+
+def _visible_state(status: IssueStatus | None) -> str | None:
+    if status is None:
+        return None
+    return "missing" if status.missing else status.state
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return timeutil.to_iso(moment) if moment is not None else None
+
+
+def _seconds(value: float | None) -> int | None:
+    return round(value) if value is not None else None
+
+
+# --- sync --json (PRODUCT.md §8) -----------------------------------------------------------
+
+
+def sync_document(outcome: SyncOutcome, *, force: bool) -> dict[str, Any]:
+    """The ``sync --json`` document: one object, ``schema_version`` first."""
+    plan = outcome.plan
+    fetch = outcome.fetch
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "direction": plan.direction,
+        "run": {"id": plan.run.id, "plan": plan.run.plan_path, "status": plan.run.status},
+        "applied": outcome.applied,
+        "force": force,
+        "fetch": {
+            "complete": fetch.complete,
+            "requests": fetch.total_requests,
+            "fetched": fetch.fetched,
+            "errors": [error.as_json() for error in fetch.errors],
+        },
+        "actions": plan.actions_json(),
+        "skipped": [item.as_json() for item in plan.skipped],
+        "results": [r.as_json() for r in outcome.results]
+        + [
+            {
+                "kind": "phase",
+                "phase": t.phase_id,
+                "from": t.old_status,
+                "to": t.new_status,
+                "outcome": "ok",
+                "run_completed": t.run_completed,
+            }
+            for t in outcome.transitions
+        ],
+        "summary": outcome.summary,
+    }

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 
-from debussy.app.dashboard import Dashboard, IssueRow, dashboard_document
+from debussy.app.dashboard import Dashboard, IssueRow
 from debussy.errors import redact
 from debussy.issues import GitHubRef
 from debussy.output.console import color_wanted, is_tty
-from debussy.output.documents import print_json
+from debussy.output.documents import dashboard_document, print_json
 from debussy.output.words import WARNING, number_ranges, platform_name, plural
 from debussy.sync.drift_detector import describe_actual
 from debussy.timeutil import humanize_age

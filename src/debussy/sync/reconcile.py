@@ -35,8 +35,6 @@ from debussy.sync.writes import ConvergeTarget, TrackerWrite, writes_to_match
 Direction = Literal["from-tracker", "to-tracker"]
 SkipKind = Literal["conflict", "needs_to_tracker", "waiting", "missing", "cannot_fix"]
 
-SCHEMA_VERSION = 1
-
 
 @dataclass(frozen=True, slots=True)
 class PhaseAction:
