@@ -16,6 +16,7 @@ private projects are in it; tokens never are (only ``IssueStatus`` values go in)
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import sqlite3
@@ -102,7 +103,7 @@ class IssueCache:
         """Store ``statuses`` as fetched now, replacing what was there."""
         fetched_at = timeutil.to_iso(self._clock())
         rows = [
-            (host, status.platform, status.id, status.model_dump_json(), fetched_at)
+            (host, status.platform, status.id, _encode(status), fetched_at)
             for status in statuses
         ]
         if rows:
@@ -128,13 +129,15 @@ class IssueCache:
     # --- entries --------------------------------------------------------------------------
 
     def _entry(self, payload: str, fetched_text: str, now: datetime) -> CacheEntry | None:
-        """Decode one row; a row that no longer parses is a miss, not an error."""
-        from pydantic import ValidationError
+        """Decode one row; a row that no longer parses is a miss, not an error.
 
+        Rows are decoded straight into ``IssueStatus`` dataclasses with the stdlib
+        ``json`` module: no pydantic on the warm path (PRODUCT.md §12).
+        """
         try:
-            status = IssueStatus.model_validate_json(payload)
+            status = IssueStatus.from_json(json.loads(payload))
             fetched_at = timeutil.parse_iso(fetched_text)
-        except (ValidationError, ValueError):
+        except ValueError:  # json.JSONDecodeError is a ValueError too
             log.debug("cache: ignoring an unreadable entry")
             return None
         age = max(0.0, (now - fetched_at).total_seconds())
@@ -242,6 +245,10 @@ class IssueCache:
         log.warning("cache: cannot use %s (%s); continuing without the cache", self.path, exc)
         self.close()
         self._broken = True
+
+
+def _encode(status: IssueStatus) -> str:
+    return json.dumps(status.as_json(), separators=(",", ":"))
 
 
 def _create_private(path: Path) -> None:

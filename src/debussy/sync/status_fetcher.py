@@ -255,7 +255,9 @@ class IssueStatusFetcher:
     async def _complete_github(self, pending: _Pending[GitHubRef]) -> None:
         async def read(missing: list[GitHubRef]) -> dict[GitHubRef, IssueStatus]:
             # Old entries still revalidate over REST: a 304 costs no rate-limit quota.
-            known = {ref: entry.status for ref, entry in pending.cached.items() if ref in missing}
+            # (A set, not the list: ``in`` over a list was quadratic at thousands of issues.)
+            asked = set(missing)
+            known = {ref: entry.status for ref, entry in pending.cached.items() if ref in asked}
             client = self._tracker_clients().github()
             return await client.fetch_issues(missing, known=known)
 
