@@ -314,7 +314,7 @@ def _issue_dashboard(
     from debussy.sync.cache import IssueCache
 
     with _project() as project:
-        config = project.config
+        config = project.read_config  # the snapshot: no YAML, no pydantic while unchanged
         with (
             IssueCache(cache_path(project.root), config.cache.ttl_seconds) as cache,
             fetching_spinner(),

@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from debussy.config_snapshot import CONFIG_FILE, STATE_DIR, find_project_root
 from debussy.errors import ConfigError
 
-STATE_DIR = ".debussy"
-CONFIG_FILE = "config.yaml"
+__all__ = ["CONFIG_FILE", "STATE_DIR", "find_project_root"]  # re-exported: they import no pydantic
 MAX_CONFIG_BYTES = 256 * 1024
 
 DEFAULT_GITHUB_API = "https://api.github.com"
@@ -205,15 +205,6 @@ class Config(_Strict):
     github: GitHubConfig = GitHubConfig()
     jira: JiraConfig = JiraConfig(enabled=False)
     cache: CacheConfig = CacheConfig()
-
-
-def find_project_root(start: Path | None = None) -> Path | None:
-    """The nearest folder at or above ``start`` that holds ``.debussy/``, as git finds ``.git``."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / STATE_DIR).is_dir():
-            return folder
-    return None
 
 
 def _format_validation_error(path: Path, exc: ValidationError) -> str:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from debussy import timeutil
-from debussy.config import STATE_DIR, Config
+from debussy.config_snapshot import STATE_DIR
 from debussy.issues import Drift, GitHubRef, IssueRef, IssueStatus, ref_from_canonical
 from debussy.state.manager import LinkedIssue, RunRecord, Snapshot, StateManager
 from debussy.state.status import PhaseStatus
@@ -35,6 +35,7 @@ from debussy.sync.status_fetcher import FetchedIssue, FetchResult, IssueStatusFe
 from debussy.timeutil import Clock
 
 if TYPE_CHECKING:
+    from debussy.config import Config
     from debussy.sync.trackers.clients import TrackerClients
 
 SCHEMA_VERSION = 1

@@ -103,8 +103,7 @@ class IssueCache:
         """Store ``statuses`` as fetched now, replacing what was there."""
         fetched_at = timeutil.to_iso(self._clock())
         rows = [
-            (host, status.platform, status.id, _encode(status), fetched_at)
-            for status in statuses
+            (host, status.platform, status.id, _encode(status), fetched_at) for status in statuses
         ]
         if rows:
             self._guarded(lambda conn: self._replace(conn, rows), default=None)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from debussy.config import Config
 from debussy.issues import Drift, DriftReport, DriftType, IssueStatus, Newer
 from debussy.state.manager import (
     IssueKey,
@@ -30,6 +30,9 @@ from debussy.sync.expected import (
     jira_expectation,
 )
 from debussy.timeutil import parse_iso
+
+if TYPE_CHECKING:  # annotations only: the warm path never imports pydantic
+    from debussy.config import Config
 
 
 @dataclass(frozen=True, slots=True)

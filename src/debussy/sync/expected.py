@@ -13,10 +13,12 @@ names differ between workflows and categories do not.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from debussy.config import GitHubConfig, JiraConfig
 from debussy.state.status import ACTIVE_STATUSES, PhaseStatus
+
+if TYPE_CHECKING:  # annotations only: the warm path never imports pydantic
+    from debussy.config import GitHubConfig, JiraConfig
 
 NOT_DONE = frozenset({"new", "indeterminate"})
 ANY_CATEGORY = frozenset({"new", "indeterminate", "done"})

@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
 
 from debussy import timeutil
-from debussy.config import Config
 from debussy.errors import TrackerError
 from debussy.issues import GitHubRef, IssueRef, IssueStatus, JiraRef, Platform
 from debussy.sync.cache import CacheEntry, IssueCache
 from debussy.timeutil import Clock, humanize_age
 
 if TYPE_CHECKING:
+    from debussy.config import Config
     from debussy.sync.trackers.clients import TrackerClients
 
 cache_log = logging.getLogger("debussy.cache")
@@ -315,9 +315,11 @@ class IssueStatusFetcher:
 
     def _tracker_clients(self) -> TrackerClients:
         if self._clients is None:
+            from debussy.config_snapshot import full_config
             from debussy.sync.trackers.clients import TrackerClients
 
-            self._clients = TrackerClients(self._config)
+            # The dashboard may hold a snapshot view; the clients get the pydantic models.
+            self._clients = TrackerClients(full_config(self._config))
         return self._clients
 
     def _requests_so_far(self) -> dict[str, int]:
