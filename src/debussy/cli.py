@@ -443,53 +443,55 @@ def _print_json(document: object) -> None:
 
 
 def main() -> None:
-    """Console-script entry point: run the command, then leave without tearing down.
+    """Console-script entry point: run the command, and skip the interpreter's teardown.
 
-    ``gc.freeze()`` first: the objects of the imports (a few hundred thousand)
-    are never garbage, so the collections that the dashboard's rows trigger skip
-    them. Once the command has returned and its output is flushed, freeing every
-    object one by one only makes the user wait (40-60 ms at 500 issues,
-    docs/PERFORMANCE.md); ``_leave`` ends the process at once when nothing is
-    left to do at exit.
+    ``gc.freeze()`` first: the objects of the imports (hundreds of thousands) are
+    never garbage, so the collections that the dashboard's rows trigger skip them.
+    And once the command is over, freeing every object one by one only makes the
+    user wait (10-20 ms at 500-2,000 issues, docs/PERFORMANCE.md):
+    ``_skip_teardown`` is registered with ``atexit`` before anything else the
+    command registers, so it runs *last*, after every other exit handler
+    (logging, temporary folders, ...), and ends the process with the command's code.
     """
+    import atexit
     import gc
 
     gc.freeze()
+    atexit.register(_skip_teardown)
     try:
         cli.main(prog_name="debussy")
     except SystemExit as done:
-        _leave(done)
-    raise SystemExit(0)  # pragma: no cover -- click's standalone mode always raises SystemExit
+        code = 0 if done.code is None else done.code
+        if isinstance(code, int):
+            _exit_code.append(code)
+        raise
 
 
-def _leave(done: SystemExit) -> NoReturn:
-    """``os._exit`` with ``done``'s code when that is safe; otherwise the usual exit.
+_exit_code: list[int] = []
+"""The code ``main`` exited with, for ``_skip_teardown`` (empty: leave normally)."""
 
-    Safe means: an integer code, both streams flushed, no other thread running,
-    no pending ``weakref.finalize`` (a temporary folder to remove, say) and no
-    coverage measurement (its data is written at exit). The state database and
-    the cache are closed by the commands' ``with`` blocks before this runs.
+
+def _skip_teardown() -> None:
+    """``os._exit`` when it loses nothing: streams flushed, no coverage data left to save.
+
+    The state database and the cache were closed by the commands' ``with``
+    blocks; non-daemon threads were joined before exit handlers run; a
+    ``weakref.finalize`` still pending (registered before ``main``) means "leave normally".
     """
-    import threading
     import weakref
 
-    code = done.code if done.code is not None else 0
     pending = getattr(weakref.finalize, "_registry", None)
-    if (
-        not isinstance(code, int)
-        or threading.active_count() > 1
-        or pending
-        or "coverage" in sys.modules
-        or os.environ.get("DEBUSSY_NO_FAST_EXIT")
-    ):
-        raise done
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        raise done from None
+    if not _exit_code or pending or "coverage" in sys.modules:
+        return
+    if os.environ.get("DEBUSSY_NO_FAST_EXIT"):
+        return
     if "logging" in sys.modules:
         import logging
 
         logging.shutdown()
-    os._exit(code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    os._exit(_exit_code[-1])
