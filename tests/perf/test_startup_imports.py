@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -58,22 +59,22 @@ HELP_SCREENS = [
 
 
 def imported_by(
-    *args: str, cwd: Path | None = None
+    *args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None
 ) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     """Run debussy in a fresh interpreter and list every module it ended up with.
 
     Coverage's subprocess hook is left out of the child's environment: it would
     load sqlite3 itself and hide what debussy does.
     """
-    env = {
+    child_env = {
         name: value
-        for name, value in os.environ.items()
+        for name, value in {**os.environ, **(env or {})}.items()
         if not name.startswith(("COVERAGE_", "COV_CORE_"))
     }
     done = subprocess.run(
         [sys.executable, "-c", RUNNER, *args],
         cwd=cwd,
-        env=env,
+        env=child_env,
         capture_output=True,
         text=True,
         timeout=60,
