@@ -16,10 +16,11 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from debussy.config_snapshot import CONFIG_FILE, STATE_DIR, find_project_root
+from debussy.config_snapshot import CONFIG_FILE as CONFIG_FILE  # these three import no pydantic
+from debussy.config_snapshot import STATE_DIR as STATE_DIR
+from debussy.config_snapshot import find_project_root as find_project_root
 from debussy.errors import ConfigError
 
-__all__ = ["CONFIG_FILE", "STATE_DIR", "find_project_root"]  # re-exported: they import no pydantic
 MAX_CONFIG_BYTES = 256 * 1024
 
 DEFAULT_GITHUB_API = "https://api.github.com"

@@ -30,7 +30,7 @@ import contextlib
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ class _Section:
     """Attribute access over one mapping of validated settings; nested mappings are sections."""
 
     __slots__ = ("settings",)
-    _nested: dict[str, type[_Section]] = {}
+    _nested: ClassVar[dict[str, type[_Section]]] = {}
 
     def __init__(self, settings: dict[str, Any]) -> None:
         self.settings = settings
@@ -169,7 +169,7 @@ class _LabelsView(_Section):
 
 class _GitHubView(_Section):
     __slots__ = ()
-    _nested = {"labels": _LabelsView}
+    _nested: ClassVar[dict[str, type[_Section]]] = {"labels": _LabelsView}
 
     @property
     def is_github_com(self) -> bool:
@@ -224,4 +224,4 @@ class ConfigView(_Section):
     """A validated config read back from its snapshot; see the module docstring."""
 
     __slots__ = ()
-    _nested = {"github": _GitHubView, "jira": _JiraView}
+    _nested: ClassVar[dict[str, type[_Section]]] = {"github": _GitHubView, "jira": _JiraView}

@@ -47,7 +47,7 @@ def public_members(model: type[BaseModel]) -> list[str]:
     """Every field, property and argument-less (or one-string) method a caller could use."""
     names = set(model.model_fields)
     for name, member in inspect.getmembers(model):
-        if name.startswith("_") or name.startswith("model_") or hasattr(BaseModel, name):
+        if name.startswith(("_", "model_")) or hasattr(BaseModel, name):
             continue
         if isinstance(member, property) or inspect.isfunction(member):
             names.add(name)
@@ -107,7 +107,8 @@ def test_any_change_to_the_file_is_validated_again(tmp_path: Path) -> None:
     remembered_config(tmp_path)
     path.write_text("cache:\n  ttl_seconds: 61\n")  # a different size
     changed = remembered_config(tmp_path)
-    assert isinstance(changed, Config) and changed.cache.ttl_seconds == 61
+    assert isinstance(changed, Config)
+    assert changed.cache.ttl_seconds == 61
 
     remembered_config(tmp_path)
     stat = path.stat()
@@ -143,7 +144,8 @@ def test_the_snapshot_holds_variable_names_never_secrets(
     remembered_config(tmp_path)
     text = (tmp_path / ".debussy" / SNAPSHOT_FILE).read_text()
     assert "GITHUB_TOKEN" in text
-    assert "ghp_secretvalue123" not in text and "jira-secret-456" not in text
+    assert "ghp_secretvalue123" not in text
+    assert "jira-secret-456" not in text
 
 
 def test_an_unwritable_folder_only_costs_the_snapshot(tmp_path: Path) -> None:
