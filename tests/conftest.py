@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -39,6 +40,26 @@ def _no_tracker_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never pick up a developer's real tokens from the environment."""
     for name in ("GITHUB_TOKEN", "GH_TOKEN", "JIRA_API_TOKEN", "JIRA_EMAIL", "NO_COLOR"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _children_can_be_interrupted() -> Iterator[None]:
+    """Children that tests stop with SIGINT must see it even when the runner ignores SIGINT.
+
+    A runner started in the background (``cmd &`` in a script, some CI agents) has
+    SIGINT ignored, an ignored signal stays ignored across ``exec``, and Python then
+    installs no ``KeyboardInterrupt`` handler: ``demo --serve`` would never stop
+    and the test would wait out its timeout. A handled signal is reset to the
+    default at ``exec``, so handling it here makes every child interruptible.
+    """
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 # A live sandbox tracker and a project wired to it, for every end-to-end test.
