@@ -16,11 +16,8 @@ Design points a successor must keep:
 from __future__ import annotations
 
 import dataclasses
-import getpass
 import json
 import os
-import secrets
-import socket
 import sqlite3
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
@@ -188,6 +185,9 @@ class SyncEntry:
 
 def _actor() -> str:
     """``user@host`` for the sync history: who ran it, for a shared CI database."""
+    import getpass  # here, not at the top: read-only commands never need them (issue 16)
+    import socket
+
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
@@ -326,6 +326,8 @@ class StateManager:
         github_repo: str | None = None,
     ) -> RunRecord:
         """Record a new run with all phases pending and its linked issues."""
+        import secrets  # only `start` needs it; read-only commands skip the import
+
         run_id = secrets.token_hex(4)
         now = self._now()
         with self._write() as conn:

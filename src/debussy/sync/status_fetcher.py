@@ -238,15 +238,18 @@ class IssueStatusFetcher:
         if refs and self._cache is not None:
             entries = self._cache.get_many(host, refs)
             pending.cached = {ref: entries[ref] for ref in refs if ref in entries}
+        verbose = cache_log.isEnabledFor(logging.INFO)  # -v: the messages' ages cost per issue
         for ref in refs:
             entry = pending.cached.get(ref)
             if entry is not None and entry.fresh and not refresh:
-                cache_log.info("cache hit: %s (fetched %s)", ref.canonical, _age(entry))
+                if verbose:
+                    cache_log.info("cache hit: %s (fetched %s)", ref.canonical, _age(entry))
                 pending.issues[ref] = FetchedIssue(ref, entry.status, "cache", entry.age_seconds)
             else:
-                cache_log.info(
-                    "cache miss: %s (%s)", ref.canonical, self._miss_reason(entry, refresh)
-                )
+                if verbose:
+                    cache_log.info(
+                        "cache miss: %s (%s)", ref.canonical, self._miss_reason(entry, refresh)
+                    )
                 pending.missing.append(ref)
         return pending
 
