@@ -137,21 +137,25 @@ def full_config(config: Config) -> Config:
 class _Section:
     """Attribute access over one mapping of validated settings; nested mappings are sections."""
 
-    __slots__ = ("settings",)
+    __slots__ = ("_sections", "settings")
     _nested: ClassVar[dict[str, type[_Section]]] = {}
 
     def __init__(self, settings: dict[str, Any]) -> None:
         self.settings = settings
+        self._sections: dict[str, _Section] = {}
 
     def __getattr__(self, name: str) -> Any:
         try:
             value = self.settings[name]
         except KeyError:
             raise AttributeError(name) from None
-        section = self._nested.get(name)
-        if section is None and isinstance(value, dict):
-            section = _Section
-        return section(cast(dict[str, Any], value)) if section is not None else value
+        if not isinstance(value, dict):
+            return value
+        section = self._sections.get(name)  # ``config.github`` is read once per issue
+        if section is None:
+            kind = self._nested.get(name, _Section)
+            section = self._sections[name] = kind(cast(dict[str, Any], value))
+        return section
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _Section) and other.settings == self.settings

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 Platform = Literal["github", "jira"]
 PLATFORMS: tuple[Platform, ...] = ("github", "jira")
@@ -172,47 +172,54 @@ class IssueStatus:
         """
         if not isinstance(data, dict):
             raise ValueError("a cached status must be a JSON object")
-        platform = data.get("platform")
-        if platform not in ("github", "jira"):
-            raise ValueError("a cached status needs a platform")
-        labels = data.get("labels", [])
-        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):  # pyright: ignore[reportUnknownVariableType]
-            raise ValueError("cached labels must be a list of strings")
+        fields = cast(dict[str, Any], data)
+        platform = fields.get("platform")
+        labels = fields.get("labels", [])
+        texts = [fields.get(key) for key in _TEXT_FIELDS]
+        if (
+            platform not in PLATFORMS
+            or not isinstance(fields.get("id"), str)
+            or not isinstance(labels, list)
+            or not all(value is None or isinstance(value, str) for value in texts)
+        ):
+            raise ValueError("not a cached status")
+        names = cast(list[Any], labels)
+        if not all(isinstance(name, str) for name in names):
+            raise ValueError("cached labels must be text")
+        state, reason, category, milestone, title, url, etag, updated, changed = texts
         return cls(
-            platform="github" if platform == "github" else "jira",
-            id=_text(data, "id", required=True) or "",
-            missing=data.get("missing", False) is True,
-            state=_text(data, "state"),
-            state_reason=_text(data, "state_reason"),
-            status_category=_text(data, "status_category"),
-            labels=tuple(labels),  # pyright: ignore[reportUnknownArgumentType]
-            milestone=_text(data, "milestone"),
-            title=_text(data, "title"),
-            url=_text(data, "url"),
-            last_updated=_moment(data, "last_updated"),
-            state_changed_at=_moment(data, "state_changed_at"),
-            etag=_text(data, "etag"),
+            platform=platform,
+            id=fields["id"],
+            missing=fields.get("missing") is True,
+            state=state,
+            state_reason=reason,
+            status_category=category,
+            labels=tuple(cast(list[str], names)),
+            milestone=milestone,
+            title=title,
+            url=url,
+            last_updated=datetime.fromisoformat(updated) if updated is not None else None,
+            state_changed_at=datetime.fromisoformat(changed) if changed is not None else None,
+            etag=etag,
         )
+
+
+_TEXT_FIELDS = (
+    "state",
+    "state_reason",
+    "status_category",
+    "milestone",
+    "title",
+    "url",
+    "etag",
+    "last_updated",
+    "state_changed_at",
+)
+"""The optional text fields of a cached status, in the order ``from_json`` unpacks them."""
 
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
-
-
-def _text(data: dict[str, Any], key: str, *, required: bool = False) -> str | None:
-    value = data.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"cached {key} must be text")
-    return value
-
-
-def _moment(data: dict[str, Any], key: str) -> datetime | None:
-    text = _text(data, key)
-    if text is None:
-        return None
-    return datetime.fromisoformat(text)
 
 
 DriftType = Literal[

@@ -16,6 +16,7 @@ Design points a successor must keep:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import sqlite3
@@ -786,7 +787,13 @@ RecordT = TypeVar("RecordT", "LinkedIssue", "PushRecord")
 
 def _from_row(cls: type[RecordT], row: sqlite3.Row) -> RecordT:
     """A record whose fields are all columns of ``row`` (other columns are ignored)."""
-    return cls(**{f.name: row[f.name] for f in dataclasses.fields(cls)})
+    return cls(**{name: row[name] for name in _field_names(cls)})
+
+
+@functools.cache
+def _field_names(cls: type[Any]) -> tuple[str, ...]:
+    """``dataclasses.fields`` once per class, not once per row (thousands of linked issues)."""
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def _run(row: sqlite3.Row) -> RunRecord:

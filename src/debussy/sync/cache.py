@@ -92,9 +92,10 @@ class IssueCache:
         rows = self._guarded(lambda conn: self._select(conn, host, list(wanted)), default=[])
         now = self._clock()
         entries: dict[IssueRef, CacheEntry] = {}
+        moments: dict[str, datetime] = {}  # one ``put_many`` writes one time for all its rows
         for platform, canonical, payload, fetched_text in rows:
             ref = wanted.get((platform, canonical))
-            entry = self._entry(payload, fetched_text, now)
+            entry = self._entry(payload, fetched_text, now, moments)
             if ref is not None and entry is not None:
                 entries[ref] = entry
         return entries
@@ -127,7 +128,9 @@ class IssueCache:
 
     # --- entries --------------------------------------------------------------------------
 
-    def _entry(self, payload: str, fetched_text: str, now: datetime) -> CacheEntry | None:
+    def _entry(
+        self, payload: str, fetched_text: str, now: datetime, moments: dict[str, datetime]
+    ) -> CacheEntry | None:
         """Decode one row; a row that no longer parses is a miss, not an error.
 
         Rows are decoded straight into ``IssueStatus`` dataclasses with the stdlib
@@ -135,7 +138,9 @@ class IssueCache:
         """
         try:
             status = IssueStatus.from_json(json.loads(payload))
-            fetched_at = timeutil.parse_iso(fetched_text)
+            fetched_at = moments.get(fetched_text)
+            if fetched_at is None:
+                fetched_at = moments[fetched_text] = timeutil.parse_iso(fetched_text)
         except ValueError:  # json.JSONDecodeError is a ValueError too
             log.debug("cache: ignoring an unreadable entry")
             return None
