@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -58,6 +59,15 @@ HELP_SCREENS = [
 ]
 
 
+PYCACHE = Path(tempfile.gettempdir()) / f"debussy-tests-pycache-{os.getuid()}"
+"""Bytecode for the children (``PYTHONPYCACHEPREFIX``): compiled once, not in every child.
+
+Importing is what these tests look at, and compiling every module on every start
+(``PYTHONDONTWRITEBYTECODE=1`` in this environment) would be most of their time.
+Python checks each ``.pyc`` against its source, so a stale one is never used.
+"""
+
+
 def imported_by(
     *args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None
 ) -> tuple[subprocess.CompletedProcess[str], set[str]]:
@@ -69,8 +79,9 @@ def imported_by(
     child_env = {
         name: value
         for name, value in {**os.environ, **(env or {})}.items()
-        if not name.startswith(("COVERAGE_", "COV_CORE_"))
+        if not name.startswith(("COVERAGE_", "COV_CORE_")) and name != "PYTHONDONTWRITEBYTECODE"
     }
+    child_env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
     done = subprocess.run(
         [sys.executable, "-c", RUNNER, *args],
         cwd=cwd,
