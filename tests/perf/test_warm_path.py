@@ -86,3 +86,20 @@ def test_a_cold_run_from_the_snapshot_still_gets_validated_clients(warm: Sandbox
     assert document["cache"]["fetched"] == len(document["issues"]) > 0
     assert {"pydantic", "httpx"} <= modules
     assert warm.sandbox.request_count() > 0
+
+
+def test_leaving_without_teardown_keeps_output_exit_codes_and_committed_state(
+    warm: SandboxProject,
+) -> None:
+    """``os._exit`` after the command (no coverage in these children): nothing is lost."""
+    done, _ = imported_by("phase", "start", "2", cwd=warm.root, env=warm.env)
+    assert done.returncode == 0, done.stderr
+    assert warm.phase_statuses()["2"] == "running", "the transaction was committed"
+    assert warm.sandbox.request_count(writes_only=True) > 0, "and the pushes were sent"
+
+    done, _ = imported_by("status", "--issues", "--json", cwd=warm.root, env=warm.env)
+    assert len(json.loads(done.stdout)["issues"]) == 8, "the whole document was flushed"
+
+    done, _ = imported_by("status", "--run", "nope", cwd=warm.root, env=warm.env)
+    assert done.returncode == 1
+    assert "nope" in done.stderr
