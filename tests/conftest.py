@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import stamina
@@ -60,6 +63,34 @@ def _children_can_be_interrupted() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _children_start_from_bytecode() -> Iterator[None]:
+    """``debussy`` children compile each module once per machine, not once per start.
+
+    Hundreds of tests run ``debussy`` (or the demo, which runs it again) as a child
+    process. With ``PYTHONDONTWRITEBYTECODE=1``, as in this development environment,
+    every one of them compiled click, pydantic, rich, httpx and Debussy itself
+    (0.3-0.5 s each): most of the suite's time. Children inherit this prefix and
+    share one bytecode cache outside the repository; Python checks every ``.pyc``
+    against its source, so an edit is never missed. A child that sets its own
+    prefix (tests/reliability, bench) keeps it.
+    """
+    saved = {
+        name: os.environ.get(name) for name in ("PYTHONPYCACHEPREFIX", "PYTHONDONTWRITEBYTECODE")
+    }
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ.setdefault(
+        "PYTHONPYCACHEPREFIX",
+        str(Path(tempfile.gettempdir()) / f"debussy-tests-pycache-{os.getuid()}"),
+    )
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 # A live sandbox tracker and a project wired to it, for every end-to-end test.
