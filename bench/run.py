@@ -98,6 +98,8 @@ DEBUSSY = Path(sys.executable).parent / "debussy"
 @dataclass(frozen=True, slots=True)
 class Sample:
     wall_seconds: float
+    cpu_seconds: float
+    """User + system time of the command (``wait4``): what the shared machine's load hides."""
     peak_rss_mib: float
     requests: dict[str, int]
     kinds: dict[str, int]
@@ -120,6 +122,10 @@ class Measurement:
     @property
     def wall(self) -> float:
         return statistics.median(sample.wall_seconds for sample in self.samples)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(sample.cpu_seconds for sample in self.samples)
 
     @property
     def fastest(self) -> float:
@@ -165,7 +171,7 @@ if pid == 0:
         os._exit(127)
 _, status, usage = os.wait4(pid, 0)
 wall = time.perf_counter() - started
-print(wall, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+print(wall, usage.ru_maxrss, os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime)
 """
 """Forks the measured command from a small interpreter (``-I -S``, about 8 MiB).
 
@@ -196,13 +202,14 @@ def run_child(
             text=True,
             check=True,
         )
-        wall, peak_kib, code = done.stdout.split()
+        wall, peak_kib, code, cpu = done.stdout.split()
         if int(code) != 0:
             message = err.read_text(errors="replace").strip()[-2000:]
             raise CommandFailed(f"{' '.join(argv)} exited {code}: {message}")
     records = sandbox.requests if sandbox is not None else []
     return Sample(
         wall_seconds=float(wall),
+        cpu_seconds=float(cpu),
         peak_rss_mib=int(peak_kib) / 1024,  # Linux reports KiB
         requests=dict(Counter(record.platform for record in records)),
         kinds=dict(Counter(f"{record.platform}:{record.kind}" for record in records)),
@@ -411,7 +418,8 @@ def _progress(row: Measurement) -> None:
     source = " (before)" if row.source == "before" else ""
     print(
         f"  {row.label:<28} {row.mode:<8} {where:<7}{latency:<7}"
-        f"{row.wall:6.3f} s  requests {row.requests('github')}+{row.requests('jira')}"
+        f"{row.wall:6.3f} s (cpu {row.cpu:5.3f})  "
+        f"requests {row.requests('github')}+{row.requests('jira')}"
         f"{bytecode}{source}",
         file=sys.stderr,
         flush=True,
@@ -596,7 +604,13 @@ def machine() -> dict[str, str]:
         "memory": ram,
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "os": f"{system or platform.system()} (kernel {platform.release()})",
+        "load": _load(),
     }
+
+
+def _load() -> str:
+    """The 1-minute load average: other work sharing the cores shows in every wall time."""
+    return f"{os.getloadavg()[0]:.1f}"
 
 
 def _has_os_release() -> bool:
@@ -623,7 +637,9 @@ def results_markdown(
     lines = [
         f"Measured {when:%Y-%m-%d %H:%M} UTC with `uv run python bench/run.py` on: "
         f"{info['cpu']}, {info['cores']} cores, {info['memory']} RAM, {info['os']}, "
-        f"{info['python']}.",
+        f"{info['python']}. Load average {info['load']} at the start, "
+        f"{info.get('load_end', '?')} at the end (2 cores: above 2, other processes were "
+        "competing for them; the CPU column is the command's own user + system time).",
         "",
         f"Median of {options.runs} runs ({options.large_runs} for n ≥ {LARGE}) after one "
         "unmeasured run; wall time from spawn to exit of the console script; "
@@ -645,8 +661,8 @@ def results_markdown(
         "",
         "### Startup",
         "",
-        "| command | bytecode | wall (s) | above baseline (s) | peak RSS (MiB) |",
-        "|---|---|---|---|---|",
+        "| command | bytecode | wall (s) | above baseline (s) | CPU (s) | peak RSS (MiB) |",
+        "|---|---|---|---|---|---|",
     ]
     for row in results:
         if row.mode in ("baseline", "help") and row.source == "after":
@@ -654,7 +670,7 @@ def results_markdown(
             above = row.wall - (own_start.wall if own_start else start)
             lines.append(
                 f"| `{row.label}` | {'yes' if row.bytecode else 'no'} | {_seconds(row.wall)} | "
-                f"{_seconds(above)} | {row.peak_rss_mib:.0f} |"
+                f"{_seconds(above)} | {_seconds(row.cpu)} | {row.peak_rss_mib:.0f} |"
             )
     lines += [
         "",
@@ -667,8 +683,8 @@ def results_markdown(
         "a fresh read of every issue, then the plan).",
         "",
         "| n | mode | latency (ms) | GitHub requests | Jira requests | wall (s) "
-        "| above baseline (s) | fastest run (s) | peak RSS (MiB) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| above baseline (s) | fastest run (s) | CPU (s) | peak RSS (MiB) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     order = {"cold": 0, "refresh": 1, "warm": 2, "status": 3, "sync": 4}
     rows = sorted(
@@ -680,7 +696,7 @@ def results_markdown(
         lines.append(
             f"| {row.size} | {row.mode} | {latency} | {row.requests_text('github')} | "
             f"{row.requests_text('jira')} | {_seconds(row.wall)} | {_seconds(row.wall - start)} | "
-            f"{_seconds(row.fastest)} | {row.peak_rss_mib:.0f} |"
+            f"{_seconds(row.fastest)} | {_seconds(row.cpu)} | {row.peak_rss_mib:.0f} |"
         )
     lines += before_after(results, options)
     without = [row for row in results if not row.bytecode]
@@ -721,8 +737,9 @@ def before_after(results: Sequence[Measurement], options: Options) -> list[str]:
         "Same interpreter, projects and sandbox; the two trees' runs alternate, so both see "
         "the same load.",
         "",
-        "| command | n | latency (ms) | before (s) | after (s) | after / before |",
-        "|---|---|---|---|---|---|",
+        "| command | n | latency (ms) | before (s) | after (s) | after / before "
+        "| CPU before (s) | CPU after (s) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for before, after in pairs:
         if after is None:
@@ -730,7 +747,8 @@ def before_after(results: Sequence[Measurement], options: Options) -> list[str]:
         latency = "—" if before.latency_ms is None else str(before.latency_ms)
         lines.append(
             f"| `{before.label}` ({before.mode}) | {before.size} | {latency} | "
-            f"{_seconds(before.wall)} | {_seconds(after.wall)} | {after.wall / before.wall:.2f} |"
+            f"{_seconds(before.wall)} | {_seconds(after.wall)} | {after.wall / before.wall:.2f} | "
+            f"{_seconds(before.cpu)} | {_seconds(after.cpu)} |"
         )
     return lines
 
@@ -865,6 +883,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if (options.profile)
             else []
         )
+    info["load_end"] = _load()
     found = verdicts(bench.results, modules)
     section = results_markdown(bench.results, found, info, options, when)
     raw = RESULTS / f"bench-{when:%Y%m%dT%H%M%S}.json"
