@@ -164,11 +164,20 @@ class _Section:
 
 
 class _LabelsView(_Section):
-    __slots__ = ()
+    __slots__ = ("_all",)
 
     def all(self) -> tuple[str, ...]:
-        """As ``GitHubLabels.all``."""
-        return (self.in_progress, self.completed, self.failed, self.blocked)
+        """As ``GitHubLabels.all`` (asked for every label of every issue: built once)."""
+        try:
+            return self._all
+        except AttributeError:
+            self._all: tuple[str, ...] = (
+                self.in_progress,
+                self.completed,
+                self.failed,
+                self.blocked,
+            )
+            return self._all
 
 
 class _GitHubView(_Section):

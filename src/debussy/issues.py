@@ -170,31 +170,35 @@ class IssueStatus:
         there to turn an old or damaged row into a cache miss, not to validate
         a tracker (the clients did that before the status was built).
         """
-        if not isinstance(data, dict):
+        if data.__class__ is not dict:
             raise ValueError("a cached status must be a JSON object")
         fields = cast(dict[str, Any], data)
-        platform = fields.get("platform")
-        labels = fields.get("labels", [])
-        texts = [fields.get(key) for key in _TEXT_FIELDS]
+        get = fields.get
+        platform, identity, labels = get("platform"), get("id"), get("labels", [])
+        texts = [get(key) for key in _TEXT_FIELDS]
         if (
             platform not in PLATFORMS
-            or not isinstance(fields.get("id"), str)
-            or not isinstance(labels, list)
-            or not all(value is None or isinstance(value, str) for value in texts)
+            or identity.__class__ is not str
+            or labels.__class__ is not list
         ):
             raise ValueError("not a cached status")
-        names = cast(list[Any], labels)
-        if not all(isinstance(name, str) for name in names):
-            raise ValueError("cached labels must be text")
+        # Plain loops, not all(...): this runs for every cached issue on the warm path.
+        for value in texts:
+            if value is not None and value.__class__ is not str:
+                raise ValueError("cached fields must be text")
+        names = tuple(cast(list[Any], labels))
+        for name in names:
+            if name.__class__ is not str:
+                raise ValueError("cached labels must be text")
         state, reason, category, milestone, title, url, etag, updated, changed = texts
         return cls(
             platform=platform,
-            id=fields["id"],
-            missing=fields.get("missing") is True,
+            id=cast(str, identity),
+            missing=get("missing") is True,
             state=state,
             state_reason=reason,
             status_category=category,
-            labels=tuple(cast(list[str], names)),
+            labels=names,
             milestone=milestone,
             title=title,
             url=url,
