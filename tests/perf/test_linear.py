@@ -118,3 +118,30 @@ def test_a_fetch_compares_refs_a_number_of_times_linear_in_the_issues(
     for mode in ("cold", "warm", "refresh"):
         assert large[mode] <= 10 * 2_000, (mode, large[mode])  # quadratic: ~2,000,000
         assert large[mode] <= 4 * small[mode] + 100, (mode, small[mode], large[mode])
+
+
+def test_refresh_decodes_no_cached_entry_unless_a_tracker_fails(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``--refresh`` ignores the cache, so it must not pay for reading it (issue 16)."""
+    decoded = [0]
+    original = IssueStatus.from_json.__func__  # pyright: ignore[reportFunctionMemberAccess]
+
+    def counting(cls: type[IssueStatus], data: Any) -> IssueStatus:
+        decoded[0] += 1
+        return original(cls, data)
+
+    monkeypatch.setattr(IssueStatus, "from_json", classmethod(counting))
+    refs: list[IssueRef] = [GitHubRef("octo/app", n) for n in range(50)]
+    with IssueCache(tmp_path / "cache.db", 300, clock=lambda: NOW) as cache:
+        stub = StubTrackers()
+        fetcher = IssueStatusFetcher(
+            config(), cache=cache, clients=cast(TrackerClients, stub), clock=lambda: NOW
+        )
+        fetcher.fetch_blocking(refs)
+        assert fetcher.fetch_blocking(refs).from_cache == 50
+        assert decoded[0] == 50, "the check sees the warm path decode"
+        decoded[0] = 0
+        result = fetcher.fetch_blocking(refs, refresh=True)
+    assert result.fetched == 50
+    assert decoded[0] == 0

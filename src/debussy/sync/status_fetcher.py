@@ -108,6 +108,8 @@ class _Pending(Generic[RefT]):
     missing: list[RefT] = field(default_factory=list[RefT])
     cached: dict[RefT, CacheEntry] = field(default_factory=dict[RefT, CacheEntry])
     error: TrackerError | None = None
+    cache_unread: bool = False
+    """``--refresh``: the cache is read only if the tracker fails (for the fallback)."""
 
 
 class IssueStatusFetcher:
@@ -235,9 +237,12 @@ class IssueStatusFetcher:
             for ref in refs:
                 pending.issues[ref] = FetchedIssue(ref, None, "disabled", None)
             return pending
-        if refs and self._cache is not None:
-            entries = self._cache.get_many(host, refs)
-            pending.cached = {ref: entries[ref] for ref in refs if ref in entries}
+        if refs and self._cache is not None and refresh:
+            # Nothing cached is served under --refresh: decoding thousands of entries
+            # only to ignore them made --refresh slower than no cache at all (issue 16).
+            pending.cache_unread = True
+        elif refs and self._cache is not None:
+            pending.cached = self._cached(host, refs)
         verbose = cache_log.isEnabledFor(logging.INFO)  # -v: the messages' ages cost per issue
         for ref in refs:
             entry = pending.cached.get(ref)
@@ -281,6 +286,8 @@ class IssueStatusFetcher:
         except TrackerError as exc:
             log.info("%s: %s", pending.platform, exc.message)
             pending.error = exc
+            if pending.cache_unread:
+                pending.cached = self._cached(pending.host, pending.missing)
             for ref in pending.missing:
                 pending.issues[ref] = _fallback(ref, pending.cached.get(ref), exc)
             return
@@ -308,13 +315,20 @@ class IssueStatusFetcher:
         _summarise(result)
         return result
 
+    def _cached(self, host: str, refs: Sequence[RefT]) -> dict[RefT, CacheEntry]:
+        if self._cache is None:
+            return {}
+        entries = self._cache.get_many(host, refs)
+        return {ref: entries[ref] for ref in refs if ref in entries}
+
     def _miss_reason(self, entry: CacheEntry | None, refresh: bool) -> str:
         if self._cache is None or not self._cache.reads_enabled:
             return "cache disabled"
+        if refresh:
+            return "--refresh"
         if entry is None:
             return "not cached"
-        why = "--refresh" if refresh else "expired"
-        return f"{why}; fetched {_age(entry)}"
+        return f"expired; fetched {_age(entry)}"
 
     def _tracker_clients(self) -> TrackerClients:
         if self._clients is None:
