@@ -8,7 +8,6 @@ that hold them (``token_env``, ``email_env``).
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -16,9 +15,10 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from debussy.config_snapshot import CONFIG_FILE as CONFIG_FILE  # these three import no pydantic
+from debussy.config_snapshot import CONFIG_FILE as CONFIG_FILE  # these import no pydantic
 from debussy.config_snapshot import STATE_DIR as STATE_DIR
 from debussy.config_snapshot import find_project_root as find_project_root
+from debussy.config_snapshot import is_loopback_host as is_loopback_host
 from debussy.errors import ConfigError
 
 MAX_CONFIG_BYTES = 256 * 1024
@@ -28,16 +28,6 @@ DEFAULT_GITHUB_API = "https://api.github.com"
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for ``localhost`` and loopback addresses, the only hosts allowed over http."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _check_base_url(value: str) -> str:

@@ -20,13 +20,17 @@ snapshot that cannot be written is silently skipped (it is only a cache).
 their computed members (``host``, ``web_host``, ``active``, ``browse_url``,
 ``labels.all()``, ...); ``tests/config/test_config_snapshot.py`` compares both for
 every public member, so a member added to the models without its mirror fails
-there. Code that needs the real models (tracker clients, writes, ``sync``) asks
-``full_config``, which validates the view's data with pydantic on the spot.
+there. Only ``status --issues`` reads a view (``Project.read_config``); its tracker
+clients read settings from it as from the models (a cold dashboard then never
+builds the models either: ~30 ms). Everything that writes or syncs uses
+``Project.config``, the models themselves; ``full_config`` turns a view into them
+for code that needs the real thing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
 from pathlib import Path
@@ -51,6 +55,20 @@ def find_project_root(start: Path | None = None) -> Path | None:
         if (folder / STATE_DIR).is_dir():
             return folder
     return None
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses, the only hosts allowed over http.
+
+    Here rather than beside the models so that the HTTP layer can ask without
+    building them (re-exported by ``debussy.config``).
+    """
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 # --- the snapshot file ------------------------------------------------------------------------

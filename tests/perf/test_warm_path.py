@@ -79,13 +79,21 @@ def test_an_edited_config_is_validated_again_and_its_errors_still_name_the_key(
     assert "Traceback" not in done.stderr
 
 
-def test_a_cold_run_from_the_snapshot_still_gets_validated_clients(warm: SandboxProject) -> None:
-    """``--refresh`` with a snapshot: the clients are built from the pydantic models, and work."""
-    output, modules = run(warm, "status", "--issues", "--json", "--refresh")
-    document = json.loads(output)
+def test_a_cold_run_from_the_snapshot_reads_both_trackers_without_the_config_models(
+    warm: SandboxProject,
+) -> None:
+    """``--refresh`` with a snapshot: the clients read the view, and every issue is fetched."""
+    done, modules = imported_by(
+        "status", "--issues", "--json", "--refresh", cwd=warm.root, env=warm.env
+    )
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
     assert document["cache"]["fetched"] == len(document["issues"]) > 0
-    assert {"pydantic", "httpx"} <= modules
-    assert warm.sandbox.request_count() > 0
+    assert document["errors"] == []
+    assert {"pydantic", "httpx"} <= tops(modules), "the clients validate the answers"
+    assert "debussy.config" not in modules, "the config models are never built"
+    assert warm.sandbox.request_count("github") > 0
+    assert warm.sandbox.request_count("jira") > 0
 
 
 def test_leaving_without_teardown_keeps_output_exit_codes_and_committed_state(

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from debussy.config import Config
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the models are built only by commands that validate config
+    from debussy.config import Config
     from debussy.sync.trackers.github.client import GitHubClient
     from debussy.sync.trackers.jira.client import JiraClient
 

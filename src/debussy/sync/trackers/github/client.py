@@ -26,11 +26,10 @@ import time
 from collections.abc import Coroutine, Generator, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
 
-from debussy.config import GitHubConfig
 from debussy.errors import (
     BadResponseError,
     DebussyError,
@@ -54,6 +53,9 @@ from debussy.sync.trackers.github.query import (
 )
 from debussy.sync.trackers.http import TrackerHttp, decode_json, parse_retry_after, rate_limited
 from debussy.sync.trackers.retry import HintedRateLimitError
+
+if TYPE_CHECKING:  # the models are built only by commands that validate config
+    from debussy.config import GitHubConfig
 
 log = logging.getLogger("debussy.github")
 
