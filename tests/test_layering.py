@@ -42,7 +42,13 @@ LAYERS: list[tuple[str, ...]] = [
     ("debussy.app",),
     ("debussy.sync",),
     ("debussy.plans", "debussy.state"),
-    ("debussy.issues", "debussy.config", "debussy.logs", "debussy.timeutil"),
+    (
+        "debussy.issues",
+        "debussy.config",
+        "debussy.config_snapshot",
+        "debussy.logs",
+        "debussy.timeutil",
+    ),
     ("debussy.errors",),
 ]
 # The sandbox tracker stands beside the product: it imports nothing of it but timeutil.

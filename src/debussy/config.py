@@ -9,8 +9,6 @@ that hold them (``token_env``, ``email_env``).
 from __future__ import annotations
 
 import functools
-import ipaddress
-import os
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -24,11 +22,14 @@ from pydantic import (
     model_validator,
 )
 
+from debussy.config_snapshot import CONFIG_FILE as CONFIG_FILE  # these import no pydantic
+from debussy.config_snapshot import PHASE_STATUS_KEYS, GitHubRules, JiraRules, LabelsRules
+from debussy.config_snapshot import STATE_DIR as STATE_DIR
+from debussy.config_snapshot import find_project_root as find_project_root
+from debussy.config_snapshot import is_loopback_host as is_loopback_host
 from debussy.errors import ConfigError
 from debussy.issues import is_repo_name
 
-STATE_DIR = ".debussy"
-CONFIG_FILE = "config.yaml"
 MAX_CONFIG_BYTES = 256 * 1024
 
 DEFAULT_GITHUB_API = "https://api.github.com"
@@ -36,16 +37,6 @@ DEFAULT_GITHUB_API = "https://api.github.com"
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for ``localhost`` and loopback addresses, the only hosts allowed over http."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _check_base_url(value: str) -> str:
@@ -66,7 +57,7 @@ def _check_env_name(value: str) -> str:
     return value
 
 
-class GitHubLabels(_Strict):
+class GitHubLabels(LabelsRules, _Strict):
     """The ``debussy:*`` label Debussy puts on an issue for each phase status."""
 
     in_progress: str = "debussy:in-progress"
@@ -94,9 +85,6 @@ class GitHubLabels(_Strict):
                 )
         return self
 
-    def all(self) -> tuple[str, ...]:
-        return (self.in_progress, self.completed, self.failed, self.blocked)
-
 
 class GitHubLabelColors(_Strict):
     """Colors (6 hex digits) used when Debussy creates its labels."""
@@ -115,7 +103,7 @@ class GitHubLabelColors(_Strict):
         return value
 
 
-class GitHubConfig(_Strict):
+class GitHubConfig(GitHubRules, _Strict):
     enabled: bool = True
     repo: str | None = Field(default=None, description="default repository for #N references")
     api_url: str = DEFAULT_GITHUB_API
@@ -143,38 +131,6 @@ class GitHubConfig(_Strict):
     def _token_env(cls, value: str) -> str:
         return _check_env_name(value)
 
-    @property
-    def is_github_com(self) -> bool:
-        return urlsplit(self.api_url).hostname == "api.github.com"
-
-    @property
-    def graphql_url(self) -> str:
-        """``https://api.github.com/graphql``, or ``https://host/api/graphql`` on Enterprise."""
-        if self.is_github_com:
-            return f"{self.api_url}/graphql"
-        base = self.api_url.removesuffix("/v3")
-        return f"{base}/graphql"
-
-    @property
-    def web_host(self) -> str:
-        """The host of issue URLs: ``github.com``, or the Enterprise host itself."""
-        if self.is_github_com:
-            return "github.com"
-        return urlsplit(self.api_url).netloc
-
-    @property
-    def host(self) -> str:
-        """Cache namespace: the API host (with port, for loopback sandboxes)."""
-        return urlsplit(self.api_url).netloc
-
-    def token(self) -> str | None:
-        """The token from ``token_env``, then ``GH_TOKEN``, then ``GITHUB_TOKEN``."""
-        for name in (self.token_env, "GH_TOKEN", "GITHUB_TOKEN"):
-            value = os.environ.get(name, "").strip()
-            if value:
-                return value
-        return None
-
 
 class JiraTransitions(_Strict):
     """Target status *names* per phase status; ``null`` means "leave Jira alone"."""
@@ -186,13 +142,10 @@ class JiraTransitions(_Strict):
     pending: str | None = None
 
 
-PHASE_STATUS_KEYS = ("in_progress", "completed", "failed", "blocked", "pending")
-"""The phase statuses ``jira.transitions`` and ``jira.transition_fields`` are keyed by."""
-
 TransitionFields = dict[str, dict[str, Any]]
 
 
-class JiraConfig(_Strict):
+class JiraConfig(JiraRules, _Strict):
     enabled: bool = True
     url: str | None = None
     api_url: str | None = Field(
@@ -228,48 +181,10 @@ class JiraConfig(_Strict):
                     raise ValueError(f"an empty field name under '{status}'")
         return value
 
-    @property
-    def api_base(self) -> str | None:
-        """Where REST calls go: ``api_url`` when set (scoped tokens), else the site ``url``."""
-        return self.api_url or self.url
-
-    def fields_for(self, status_name: str) -> dict[str, Any]:
-        """Fields to send with a transition to ``status_name`` (matched through ``transitions``).
-
-        The write path only knows the target status name; the phase statuses that
-        configure that name say which fields go with it.
-        """
-        wanted = status_name.strip().casefold()
-        fields: dict[str, Any] = {}
-        for status, target in self.transitions.model_dump().items():
-            if isinstance(target, str) and target.strip().casefold() == wanted:
-                fields.update(self.transition_fields.get(status, {}))
-        return fields
-
     @field_validator("email_env", "token_env")
     @classmethod
     def _env_names(cls, value: str) -> str:
         return _check_env_name(value)
-
-    @property
-    def active(self) -> bool:
-        """Enabled *and* pointed somewhere: only then is Jira ever contacted."""
-        return self.enabled and self.url is not None
-
-    @property
-    def host(self) -> str:
-        return urlsplit(self.url or "").netloc
-
-    def browse_url(self, key: str) -> str:
-        return f"{self.url}/browse/{key}"
-
-    def token(self) -> str | None:
-        value = os.environ.get(self.token_env, "").strip()
-        return value or None
-
-    def email(self) -> str | None:
-        value = os.environ.get(self.email_env, "").strip()
-        return value or None
 
 
 class CacheConfig(_Strict):
@@ -281,15 +196,6 @@ class Config(_Strict):
     github: GitHubConfig = GitHubConfig()
     jira: JiraConfig = JiraConfig(enabled=False)
     cache: CacheConfig = CacheConfig()
-
-
-def find_project_root(start: Path | None = None) -> Path | None:
-    """The nearest folder at or above ``start`` that holds ``.debussy/``, as git finds ``.git``."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / STATE_DIR).is_dir():
-            return folder
-    return None
 
 
 _PLAIN_WORDS = {

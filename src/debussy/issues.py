@@ -1,18 +1,24 @@
 """Values shared by the tracker clients, the cache, drift detection and sync.
 
-Issue references are small frozen dataclasses (hashable, cheap: a plan may link
-hundreds); what comes back from a tracker is a pydantic ``IssueStatus`` because it
-crosses a trust boundary and is persisted in the cache as JSON.
+Every value here is a frozen, slotted dataclass and the module imports nothing
+but the standard library: the warm ``status --issues`` path builds thousands of
+them and must not pay for pydantic (PRODUCT.md §12). Tracker answers are
+validated where they cross the trust boundary (the clients' own pydantic models
+of the raw JSON) and reach ``IssueStatus`` already typed; the cache stores
+``IssueStatus.as_json()`` and reads it back with ``IssueStatus.from_json``.
+
+References are compared and hashed many times per issue (sets and dicts in the
+fetcher, drift detection, sync plans: 5,000 issues mean tens of thousands of
+lookups), so each ``GitHubRef`` computes its canonical key once, when built, and
+``__eq__``/``__hash__`` only read it.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any, ClassVar, Literal, cast
 
 Platform = Literal["github", "jira"]
 PLATFORMS: tuple[Platform, ...] = ("github", "jira")
@@ -44,21 +50,25 @@ class GitHubRef:
 
     repo: str
     number: int
+    canonical: str = field(init=False, repr=False)
+    """``owner/name#12`` lower-cased: computed once in ``__post_init__``."""
+    _repo_key: str = field(init=False, repr=False)
 
     platform: ClassVar[Literal["github"]] = "github"
 
-    @property
-    def canonical(self) -> str:
-        return f"{self.repo.lower()}#{self.number}"
+    def __post_init__(self) -> None:
+        repo_key = self.repo.lower()
+        object.__setattr__(self, "_repo_key", repo_key)
+        object.__setattr__(self, "canonical", f"{repo_key}#{self.number}")
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, GitHubRef) and other.canonical == self.canonical
 
     def __hash__(self) -> int:
-        return hash(("github", self.canonical))
+        return hash(self.canonical)  # str caches its hash: O(1) after the first call
 
     def __lt__(self, other: GitHubRef) -> bool:
-        return (self.repo.lower(), self.number) < (other.repo.lower(), other.number)
+        return (self._repo_key, self.number) < (other._repo_key, other.number)
 
     @property
     def owner(self) -> str:
@@ -106,7 +116,8 @@ def ref_from_canonical(platform: str, canonical: str) -> IssueRef:
     return JiraRef(canonical)
 
 
-class IssueStatus(BaseModel):
+@dataclass(frozen=True, slots=True)
+class IssueStatus:
     """An issue as its tracker sees it right now (or as the cache last saw it).
 
     GitHub: ``state`` is ``open``/``closed``, ``state_reason`` the lower-cased
@@ -116,12 +127,12 @@ class IssueStatus(BaseModel):
     what drift is judged by, and ``state_reason`` the resolution name.
     ``state_changed_at`` is GitHub's ``closedAt`` or Jira's
     ``statuscategorychangedate``: the best answer to "when did the state change".
+    ``id`` is the canonical reference (``owner/repo#12`` or ``PROJ-1``); ``etag``
+    the REST ETag kept for ``If-None-Match`` revalidation.
     """
 
-    model_config = ConfigDict(frozen=True)
-
     platform: Platform
-    id: str = Field(description="canonical reference: 'owner/repo#12' or 'PROJ-1'")
+    id: str
     missing: bool = False
     state: str | None = None
     state_reason: str | None = None
@@ -132,12 +143,14 @@ class IssueStatus(BaseModel):
     url: str | None = None
     last_updated: datetime | None = None
     state_changed_at: datetime | None = None
-    etag: str | None = Field(default=None, description="REST ETag for If-None-Match revalidation")
-    moved_to: str | None = Field(
-        default=None,
-        description="Jira: the key the issue answers to now, when it was moved to another "
-        "project (the plan still links the old key, which Jira keeps following)",
-    )
+    etag: str | None = None
+    moved_to: str | None = None
+    """Jira: the key the issue answers to now, when it was moved to another project
+    (the plan still links the old key, which Jira keeps following)."""
+
+    def __post_init__(self) -> None:
+        if self.labels.__class__ is not tuple:  # a list from a caller stays hashable and equal
+            object.__setattr__(self, "labels", tuple(self.labels))
 
     @property
     def is_closed(self) -> bool:
@@ -151,6 +164,90 @@ class IssueStatus(BaseModel):
         """The status of an issue the tracker says does not exist or cannot be seen."""
         return cls(platform=ref.platform, id=ref.canonical, missing=True)
 
+    def as_json(self) -> dict[str, Any]:
+        """A JSON-ready mapping (times as ISO 8601) that ``from_json`` reads back exactly."""
+        return {
+            "platform": self.platform,
+            "id": self.id,
+            "missing": self.missing,
+            "state": self.state,
+            "state_reason": self.state_reason,
+            "status_category": self.status_category,
+            "labels": list(self.labels),
+            "milestone": self.milestone,
+            "title": self.title,
+            "url": self.url,
+            "last_updated": _iso(self.last_updated),
+            "state_changed_at": _iso(self.state_changed_at),
+            "etag": self.etag,
+            "moved_to": self.moved_to,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> IssueStatus:
+        """Rebuild what ``as_json`` wrote; raises ``ValueError`` for anything else.
+
+        Only the cache calls this, on rows Debussy wrote itself: the checks are
+        there to turn an old or damaged row into a cache miss, not to validate
+        a tracker (the clients did that before the status was built).
+        """
+        if data.__class__ is not dict:
+            raise ValueError("a cached status must be a JSON object")
+        fields = cast(dict[str, Any], data)
+        get = fields.get
+        platform, identity, labels = get("platform"), get("id"), get("labels", [])
+        texts = [get(key) for key in _TEXT_FIELDS]
+        if (
+            platform not in PLATFORMS
+            or identity.__class__ is not str
+            or labels.__class__ is not list
+        ):
+            raise ValueError("not a cached status")
+        # Plain loops, not all(...): this runs for every cached issue on the warm path.
+        for value in texts:
+            if value is not None and value.__class__ is not str:
+                raise ValueError("cached fields must be text")
+        names = tuple(cast(list[Any], labels))
+        for name in names:
+            if name.__class__ is not str:
+                raise ValueError("cached labels must be text")
+        state, reason, category, milestone, title, url, etag, updated, changed, moved = texts
+        return cls(
+            platform=platform,
+            id=cast(str, identity),
+            missing=get("missing") is True,
+            state=state,
+            state_reason=reason,
+            status_category=category,
+            labels=names,
+            milestone=milestone,
+            title=title,
+            url=url,
+            last_updated=datetime.fromisoformat(updated) if updated is not None else None,
+            state_changed_at=datetime.fromisoformat(changed) if changed is not None else None,
+            etag=etag,
+            moved_to=moved,
+        )
+
+
+_TEXT_FIELDS = (
+    "state",
+    "state_reason",
+    "status_category",
+    "milestone",
+    "title",
+    "url",
+    "etag",
+    "last_updated",
+    "state_changed_at",
+    "moved_to",
+)
+"""The optional text fields of a cached status, in the order ``from_json`` unpacks them."""
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
 
 DriftType = Literal[
     "closed_externally",
@@ -163,25 +260,27 @@ DriftType = Literal[
 Newer = Literal["tracker", "debussy", "unknown"]
 
 
-class Drift(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Drift:
     """One way an issue differs from what Debussy expects (PRODUCT.md §7)."""
-
-    model_config = ConfigDict(frozen=True)
 
     type: DriftType
     newer: Newer
     detail: str
 
 
-class DriftReport(BaseModel):
-    """An issue with at least one drift, as ``sync`` plans from and ``status`` shows."""
+@dataclass(frozen=True, slots=True)
+class DriftReport:
+    """An issue with at least one drift, as ``sync`` plans from and ``status`` shows.
 
-    model_config = ConfigDict(frozen=True)
+    ``issue`` is the display key (GH-12, GH octo/other#7, PROJ-3), ``ref`` the
+    canonical reference, ``phase`` the phase id (None for a plan-level issue).
+    """
 
-    issue: str = Field(description="display key: GH-12, GH octo/other#7, PROJ-3")
+    issue: str
     platform: Platform
-    ref: str = Field(description="canonical reference")
-    phase: str | None = Field(description="phase id, None for a plan-level issue")
+    ref: str
+    phase: str | None
     expected_state: str
     actual_state: str
     drift_type: DriftType

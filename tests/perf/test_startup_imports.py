@@ -12,6 +12,8 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -24,7 +26,8 @@ try:
     runpy.run_module("debussy", run_name="__main__", alter_sys=True)
 except SystemExit as exit:
     code = exit.code or 0
-sys.stderr.write("\\nMODULES:" + ",".join(sorted(sys.modules)) + "\\n")
+# A None entry is a placeholder that blocks an import (debussy.sync.trackers), not a module.
+sys.stderr.write("\\nMODULES:" + ",".join(sorted(n for n, m in sys.modules.items() if m)) + "\\n")
 sys.exit(code)
 """
 
@@ -57,23 +60,33 @@ HELP_SCREENS = [
 ]
 
 
+PYCACHE = Path(tempfile.gettempdir()) / f"debussy-tests-pycache-{os.getuid()}"
+"""Bytecode for the children (``PYTHONPYCACHEPREFIX``): compiled once, not in every child.
+
+Importing is what these tests look at, and compiling every module on every start
+(``PYTHONDONTWRITEBYTECODE=1`` in this environment) would be most of their time.
+Python checks each ``.pyc`` against its source, so a stale one is never used.
+"""
+
+
 def imported_by(
-    *args: str, cwd: Path | None = None
+    *args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None
 ) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     """Run debussy in a fresh interpreter and list every module it ended up with.
 
     Coverage's subprocess hook is left out of the child's environment: it would
     load sqlite3 itself and hide what debussy does.
     """
-    env = {
+    child_env = {
         name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("COVERAGE_", "COV_CORE_"))
+        for name, value in {**os.environ, **(env or {})}.items()
+        if not name.startswith(("COVERAGE_", "COV_CORE_")) and name != "PYTHONDONTWRITEBYTECODE"
     }
+    child_env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
     done = subprocess.run(
         [sys.executable, "-c", RUNNER, *args],
         cwd=cwd,
-        env=env,
+        env=child_env,
         capture_output=True,
         text=True,
         timeout=60,

@@ -220,3 +220,65 @@ def test_an_unusable_cache_never_fails_the_command(
     messages = [r.getMessage() for r in cache_warnings.records]
     assert len(messages) == 1, "one warning, not one per use"
     assert "continuing without the cache" in messages[0]
+
+
+def test_every_field_survives_the_round_trip(cache: IssueCache) -> None:
+    """Rows are decoded with the stdlib (no pydantic on the warm path): nothing may be lost."""
+    moment = datetime(2026, 11, 27, 9, 30, 15, tzinfo=UTC)
+    full = github(
+        APP_1,
+        "closed",
+        state_reason="not_planned",
+        labels=("debussy:failed", "bug"),
+        milestone="v2",
+        title='Crash on \u00e9t\u00e9 "quotes"',
+        url="https://github.com/octo/app/issues/1",
+        last_updated=moment,
+        state_changed_at=moment - timedelta(hours=1),
+        etag='W/"abc"',
+    )
+    cache.put_many(HOST, [full, IssueStatus.missing_issue(APP_2), jira(PROJ_1, "done")])
+    entries = cache.get_many(HOST, [APP_1, APP_2, PROJ_1])
+    assert entries[APP_1].status == full
+    assert entries[APP_2].status == IssueStatus.missing_issue(APP_2)
+    assert entries[PROJ_1].status == jira(PROJ_1, "done")
+
+
+def test_rows_written_by_the_pydantic_version_still_read(path: Path, cache: IssueCache) -> None:
+    """Existing cache files (``model_dump_json``: ``Z`` times, every key) stay warm after upgrade."""
+    cache.put_many(HOST, [github(APP_1)])
+    cache.close()
+    old = (
+        '{"platform":"github","id":"octo/app#1","missing":false,"state":"closed",'
+        '"state_reason":"completed","status_category":null,"labels":["debussy:completed"],'
+        '"milestone":null,"title":"T","url":"https://github.com/octo/app/issues/1",'
+        '"last_updated":"2026-11-27T09:00:00Z","state_changed_at":"2026-11-27T08:00:00Z",'
+        '"etag":null}'
+    )
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE entries SET status = ? WHERE ref = 'octo/app#1'", (old,))
+    status = cache.get_many(HOST, [APP_1])[APP_1].status
+    assert status.labels == ("debussy:completed",)
+    assert status.last_updated == datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    assert status.is_closed
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "not json",
+        "[]",
+        '{"platform": "gitlab", "id": "octo/app#1"}',
+        '{"platform": "github"}',
+        '{"platform": "github", "id": "octo/app#1", "labels": "bug"}',
+        '{"platform": "github", "id": "octo/app#1", "labels": [1]}',
+        '{"platform": "github", "id": "octo/app#1", "state": 3}',
+        '{"platform": "github", "id": "octo/app#1", "last_updated": "yesterday"}',
+    ],
+)
+def test_a_damaged_row_is_a_miss_not_an_error(path: Path, cache: IssueCache, payload: str) -> None:
+    cache.put_many(HOST, [github(APP_1), github(APP_2)])
+    cache.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE entries SET status = ? WHERE ref = 'octo/app#1'", (payload,))
+    assert set(cache.get_many(HOST, [APP_1, APP_2])) == {APP_2}

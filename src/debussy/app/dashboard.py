@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from debussy import timeutil
-from debussy.config import STATE_DIR, Config
+from debussy.config_snapshot import STATE_DIR
 from debussy.errors import EXIT_DRIFT, EXIT_ERROR, EXIT_OK
 from debussy.issues import Drift, GitHubRef, IssueRef, IssueStatus, ref_from_canonical
 from debussy.state.manager import LinkedIssue, RunRecord, Snapshot, StateManager
@@ -39,6 +39,7 @@ from debussy.sync.status_fetcher import FetchedIssue, FetchResult, IssueStatusFe
 from debussy.timeutil import Clock
 
 if TYPE_CHECKING:
+    from debussy.config import Config
     from debussy.sync.trackers.clients import TrackerClients
 
 

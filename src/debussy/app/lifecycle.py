@@ -17,14 +17,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from debussy.config import Config
 from debussy.issues import ref_from_canonical
 from debussy.state.manager import LinkedIssue, NewPush, PhaseRecord, RunRecord
 from debussy.sync.converge import Convergence, run_convergence
 from debussy.sync.drift_detector import expectation_for, linked_contexts, why_expected
 from debussy.sync.expected import closes_issues
 from debussy.sync.writes import ConvergeTarget, WriteResult
+
+if TYPE_CHECKING:  # annotations only: pydantic loads when a command validates config
+    from debussy.config import Config
 
 
 def lifecycle_targets(

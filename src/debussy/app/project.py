@@ -10,10 +10,14 @@ from __future__ import annotations
 import time
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from debussy.config import CONFIG_FILE, STATE_DIR, Config, find_project_root, load_config
+from debussy.config_snapshot import CONFIG_FILE, STATE_DIR, find_project_root, remembered_config
 from debussy.errors import ConfigError, StateError
 from debussy.state.manager import STATE_FILE, StateManager
+
+if TYPE_CHECKING:  # the models import pydantic: only commands that read config pay for it
+    from debussy.config import Config
 
 EMPTY_GRACE_SECONDS = 10.0
 """A state.db empty for less than this is being created by another process right now
@@ -57,7 +61,21 @@ class Project:
 
     @cached_property
     def config(self) -> Config:
+        """The validated pydantic models (what writes, clients and ``sync`` use)."""
+        from debussy.config import load_config
+
         return load_config(self.root)
+
+    @cached_property
+    def read_config(self) -> Config:
+        """The config for read-only commands: from its snapshot while the file is unchanged.
+
+        No YAML parse and no pydantic import on a hit (``debussy.config_snapshot``);
+        ``full_config`` turns it into the models where a tracker client needs them.
+        """
+        if "config" in self.__dict__:
+            return self.config
+        return remembered_config(self.root)
 
     @cached_property
     def state(self) -> StateManager:

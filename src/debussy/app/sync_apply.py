@@ -18,9 +18,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from debussy.app.lifecycle import lifecycle_targets
-from debussy.config import Config
 from debussy.errors import DebussyError
 from debussy.issues import ref_from_canonical
 from debussy.state.manager import PhaseTransition, StateManager
@@ -36,6 +36,9 @@ from debussy.sync.reconcile import (
 from debussy.sync.status_fetcher import FetchResult, IssueStatusFetcher
 from debussy.sync.trackers.clients import TrackerClients
 from debussy.sync.writes import ConvergeTarget, TrackerWrite, WriteResult
+
+if TYPE_CHECKING:  # annotations only: pydantic loads when a command validates config
+    from debussy.config import Config
 
 
 class IncompleteDataError(DebussyError):

@@ -13,11 +13,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from debussy import timeutil
-from debussy.app.dashboard import Dashboard, IssueRow, issue_url
 from debussy.issues import GitHubRef, IssueStatus
 from debussy.output.console import is_tty
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # run_view and doctor_view print documents without loading the dashboard
+    from debussy.app.dashboard import Dashboard, IssueRow
     from debussy.app.sync_apply import SyncOutcome
     from debussy.config import Config
 
@@ -57,6 +57,8 @@ def dashboard_document(dashboard: Dashboard) -> dict[str, Any]:
 
 
 def issue_document(row: IssueRow, config: Config) -> dict[str, Any]:
+    from debussy.app.dashboard import issue_url
+
     status = row.status
     document: dict[str, Any] = {"key": row.key, "platform": row.ref.platform}
     if isinstance(row.ref, GitHubRef):

@@ -16,11 +16,9 @@ Design points a successor must keep:
 from __future__ import annotations
 
 import dataclasses
-import getpass
+import functools
 import json
 import os
-import secrets
-import socket
 import sqlite3
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
@@ -219,6 +217,9 @@ class SyncEntry:
 
 def _actor() -> str:
     """``user@host`` for the sync history: who ran it, for a shared CI database."""
+    import getpass  # here, not at the top: read-only commands never need them (issue 16)
+    import socket
+
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
@@ -404,6 +405,8 @@ class StateManager:
         plan_fingerprint: str | None = None,
     ) -> RunRecord:
         """Record a new run with all phases pending (and untouched) and its linked issues."""
+        import secrets  # only `start` needs it; read-only commands skip the import
+
         run_id = secrets.token_hex(4)
         now = self._now()
         with self._write() as conn:
@@ -1073,7 +1076,13 @@ RecordT = TypeVar("RecordT", "LinkedIssue", "PushRecord")
 
 def _from_row(cls: type[RecordT], row: sqlite3.Row) -> RecordT:
     """A record whose fields are all columns of ``row`` (other columns are ignored)."""
-    return cls(**{f.name: row[f.name] for f in dataclasses.fields(cls)})
+    return cls(**{name: row[name] for name in _field_names(cls)})
+
+
+@functools.cache
+def _field_names(cls: type[Any]) -> tuple[str, ...]:
+    """``dataclasses.fields`` once per class, not once per row (thousands of linked issues)."""
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def _run(row: sqlite3.Row) -> RunRecord:

@@ -16,8 +16,8 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from debussy.config import Config
 from debussy.errors import DebussyError
 from debussy.issues import GitHubRef, IssueRef, JiraRef
 from debussy.sync.cache import IssueCache
@@ -30,6 +30,9 @@ from debussy.sync.writes import (
     WriteResult,
     plan_writes,
 )
+
+if TYPE_CHECKING:  # annotations only: pydantic loads when a command validates config
+    from debussy.config import Config
 
 
 @dataclass(frozen=True, slots=True)

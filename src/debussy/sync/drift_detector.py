@@ -22,8 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from debussy.config import Config
 from debussy.issues import Drift, DriftReport, DriftType, IssueStatus, Newer
 from debussy.state.manager import (
     IssueKey,
@@ -43,6 +43,9 @@ from debussy.sync.expected import (
     jira_expectation,
 )
 from debussy.timeutil import parse_iso
+
+if TYPE_CHECKING:  # annotations only: the warm path never imports pydantic
+    from debussy.config import Config
 
 UNLINKED = GitHubExpectation(frozenset({"open", "closed"}), None, None)
 """What an issue the plan no longer links should look like: as it is, minus Debussy's label.

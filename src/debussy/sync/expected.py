@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from debussy.config import GitHubConfig, JiraConfig
-from debussy.state.manager import RunRecord
 from debussy.state.status import ACTIVE_STATUSES, PhaseStatus, run_aggregate
+
+if TYPE_CHECKING:  # annotations only: the warm path never imports pydantic
+    from debussy.config import GitHubConfig, JiraConfig
+    from debussy.state.manager import RunRecord
 
 NOT_DONE = frozenset({"new", "indeterminate"})
 ANY_CATEGORY = frozenset({"new", "indeterminate", "done"})

@@ -22,15 +22,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from debussy.config import Config
 from debussy.issues import DriftReport, IssueStatus, ref_from_canonical
 from debussy.state.manager import GuardedChange, IssueKey, LinkedIssue, PhaseRecord, RunRecord
 from debussy.state.status import PhaseStatus
 from debussy.sync.drift_detector import DriftDetector, Judgement, why_expected
 from debussy.sync.expected import BLOCKED_CLOSE_REASONS, BLOCKED_RESOLUTIONS
 from debussy.sync.writes import ConvergeTarget, TrackerWrite, writes_to_match
+
+if TYPE_CHECKING:  # annotations only: pydantic loads when a command validates config
+    from debussy.config import Config
 
 Direction = Literal["from-tracker", "to-tracker"]
 SkipKind = Literal["conflict", "needs_to_tracker", "waiting", "missing", "cannot_fix"]

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
 
 from debussy import timeutil
-from debussy.config import Config
 from debussy.errors import TrackerError
 from debussy.issues import GitHubRef, IssueRef, IssueStatus, JiraRef, Platform
 from debussy.sync.cache import CacheEntry, IssueCache
@@ -32,6 +31,7 @@ from debussy.sync.trackers.base import AsyncClosing
 from debussy.timeutil import Clock, humanize_age
 
 if TYPE_CHECKING:
+    from debussy.config import Config
     from debussy.sync.trackers.clients import TrackerClients
 
 cache_log = logging.getLogger("debussy.cache")
@@ -109,6 +109,8 @@ class _Pending(Generic[RefT]):
     missing: list[RefT] = field(default_factory=list[RefT])
     cached: dict[RefT, CacheEntry] = field(default_factory=dict[RefT, CacheEntry])
     error: TrackerError | None = None
+    cache_unread: bool = False
+    """``--refresh``: the cache is read only if the tracker fails (for the fallback)."""
 
 
 class IssueStatusFetcher(AsyncClosing):
@@ -230,18 +232,24 @@ class IssueStatusFetcher(AsyncClosing):
             for ref in refs:
                 pending.issues[ref] = FetchedIssue(ref, None, "disabled", None)
             return pending
-        if refs and self._cache is not None:
-            entries = self._cache.get_many(host, refs)
-            pending.cached = {ref: entries[ref] for ref in refs if ref in entries}
+        if refs and self._cache is not None and refresh:
+            # Nothing cached is served under --refresh: decoding thousands of entries
+            # only to ignore them made --refresh slower than no cache at all (issue 16).
+            pending.cache_unread = True
+        elif refs and self._cache is not None:
+            pending.cached = self._cached(host, refs)
+        verbose = cache_log.isEnabledFor(logging.INFO)  # -v: the messages' ages cost per issue
         for ref in refs:
             entry = pending.cached.get(ref)
             if entry is not None and entry.fresh and not refresh:
-                cache_log.info("cache hit: %s (fetched %s)", ref.canonical, _age(entry))
+                if verbose:
+                    cache_log.info("cache hit: %s (fetched %s)", ref.canonical, _age(entry))
                 pending.issues[ref] = FetchedIssue(ref, entry.status, "cache", entry.age_seconds)
             else:
-                cache_log.info(
-                    "cache miss: %s (%s)", ref.canonical, self._miss_reason(entry, refresh)
-                )
+                if verbose:
+                    cache_log.info(
+                        "cache miss: %s (%s)", ref.canonical, self._miss_reason(entry, refresh)
+                    )
                 pending.missing.append(ref)
         return pending
 
@@ -250,7 +258,9 @@ class IssueStatusFetcher(AsyncClosing):
     async def _complete_github(self, pending: _Pending[GitHubRef]) -> None:
         async def read(missing: list[GitHubRef]) -> dict[GitHubRef, IssueStatus]:
             # Old entries still revalidate over REST: a 304 costs no rate-limit quota.
-            known = {ref: entry.status for ref, entry in pending.cached.items() if ref in missing}
+            # (A set, not the list: ``in`` over a list was quadratic at thousands of issues.)
+            asked = set(missing)
+            known = {ref: entry.status for ref, entry in pending.cached.items() if ref in asked}
             client = self._tracker_clients().github()
             return await client.fetch_issues(missing, known=known)
 
@@ -271,6 +281,8 @@ class IssueStatusFetcher(AsyncClosing):
         except TrackerError as exc:
             log.info("%s: %s", pending.platform, exc.message)
             pending.error = exc
+            if pending.cache_unread:
+                pending.cached = self._cached(pending.host, pending.missing)
             for ref in pending.missing:
                 pending.issues[ref] = _fallback(ref, pending.cached.get(ref), exc)
             return
@@ -298,18 +310,28 @@ class IssueStatusFetcher(AsyncClosing):
         _summarise(result)
         return result
 
+    def _cached(self, host: str, refs: Sequence[RefT]) -> dict[RefT, CacheEntry]:
+        if self._cache is None:
+            return {}
+        entries = self._cache.get_many(host, refs)
+        return {ref: entries[ref] for ref in refs if ref in entries}
+
     def _miss_reason(self, entry: CacheEntry | None, refresh: bool) -> str:
         if self._cache is None or not self._cache.reads_enabled:
             return "cache disabled"
+        if refresh:
+            return "--refresh"
         if entry is None:
             return "not cached"
-        why = "--refresh" if refresh else "expired"
-        return f"{why}; fetched {_age(entry)}"
+        return f"expired; fetched {_age(entry)}"
 
     def _tracker_clients(self) -> TrackerClients:
         if self._clients is None:
             from debussy.sync.trackers.clients import TrackerClients
 
+            # On the dashboard this is a ``ConfigView``: the clients only read settings
+            # (host, URLs, token and email from the environment), which it answers as
+            # the models do, and building the models would cost ~30 ms (issue 16).
             self._clients = TrackerClients(self._config)
         return self._clients
 

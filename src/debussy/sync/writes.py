@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from debussy.config import Config
 from debussy.issues import IssueRef, IssueStatus
 from debussy.sync.expected import GitHubExpectation, JiraExpectation, is_debussy_label
+
+if TYPE_CHECKING:  # annotations only: pydantic loads when a command validates config
+    from debussy.config import Config
 
 WriteAction = Literal["set_label", "close", "reopen", "transition", "comment"]
 Outcome = Literal["ok", "unchanged", "error", "skipped"]

@@ -24,7 +24,9 @@ try:
     runpy.run_module("debussy", run_name="__main__", alter_sys=True)
 except SystemExit as exit:
     code = exit.code or 0
-heavy = sorted(name for name in sys.modules if name.split(".")[0] in ("httpx", "httpcore"))
+heavy = sorted(  # a None entry blocks an import (debussy.sync.trackers): not a module
+    name for name, m in sys.modules.items() if m and name.split(".")[0] in ("httpx", "httpcore")
+)
 sys.stderr.write("\\nHTTP-MODULES:" + ",".join(heavy) + "\\n")
 sys.exit(code)
 """

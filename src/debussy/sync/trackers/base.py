@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine, Iterable
-from typing import Any, Self, TypeVar
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from debussy.errors import DebussyError
+
+if TYPE_CHECKING:  # the warm path never imports pydantic
+    from pydantic import ValidationError
 
 ResultT = TypeVar("ResultT")
 

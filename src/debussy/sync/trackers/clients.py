@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from debussy.config import Config
 from debussy.sync.trackers.base import AsyncClosing
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the models are built only by commands that validate config
     import httpx
 
+    from debussy.config import Config
     from debussy.sync.trackers.github.client import GitHubClient
     from debussy.sync.trackers.jira.client import JiraClient
 

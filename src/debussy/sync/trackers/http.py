@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import stamina
 
-from debussy.config import is_loopback_host
+from debussy.config_snapshot import is_loopback_host
 from debussy.errors import (
     BadResponseError,
     ConfigError,

@@ -34,12 +34,12 @@ from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
 
-from debussy.config import GitHubConfig, is_loopback_host
+from debussy.config_snapshot import is_loopback_host
 from debussy.errors import (
     BadResponseError,
     RateLimitedError,
@@ -83,6 +83,9 @@ from debussy.sync.trackers.http import TrackerHttp, decode_json, parse_retry_aft
 from debussy.sync.trackers.probe import ProbeAnswer, probe
 from debussy.sync.trackers.retry import HintedRateLimitError
 from debussy.sync.writes import TrackerWrite, WriteResult
+
+if TYPE_CHECKING:  # the models are built only by commands that validate config
+    from debussy.config import GitHubConfig
 
 log = logging.getLogger("debussy.github")
 progress = logging.getLogger("debussy.progress")

@@ -32,12 +32,11 @@ import logging
 import re
 from collections.abc import Callable, Collection, Generator, Iterable, Sequence
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from debussy.config import JiraConfig
 from debussy.errors import (
     BadResponseError,
     ConfigError,
@@ -57,6 +56,9 @@ from debussy.sync.trackers.http import TrackerHttp, decode_json
 from debussy.sync.trackers.probe import ProbeAnswer, probe
 from debussy.sync.writes import IssueView, OfferedTransition, TrackerWrite, WriteResult
 from debussy.timeutil import parse_iso
+
+if TYPE_CHECKING:  # the models are built only by commands that validate config
+    from debussy.config import JiraConfig
 
 log = logging.getLogger("debussy.jira")
 progress = logging.getLogger("debussy.progress")

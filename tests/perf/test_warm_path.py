@@ -1,0 +1,123 @@
+"""The warm ``status --issues`` and plain ``status`` load only what they use (issue 16).
+
+The budgets are times (``bench/run.py``); what a test can pin is their cause:
+which libraries a real ``debussy`` process imported. pydantic costs about 70 ms
+to import, rich 30, yaml 10, httpx 60 (docs/PERFORMANCE.md). A project wired to
+the loopback sandbox is started and its cache filled in-process; then each
+command runs in a fresh interpreter that reports ``sys.modules`` at the end.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.perf.test_startup_imports import imported_by
+from tests.sandbox_project import SandboxProject
+
+HTTP = ("httpx", "httpcore", "anyio")
+
+
+def tops(modules: set[str]) -> set[str]:
+    return {name.split(".")[0] for name in modules}
+
+
+@pytest.fixture
+def warm(sandbox_project: SandboxProject) -> SandboxProject:
+    """A started run whose issues are all cached and fresh (and a config snapshot written)."""
+    sandbox_project.ok("start", "plans/MASTER_PLAN.md")
+    sandbox_project.issues_json()
+    sandbox_project.sandbox.clear_requests()
+    return sandbox_project
+
+
+def run(project: SandboxProject, *args: str) -> tuple[str, set[str]]:
+    done, modules = imported_by(*args, cwd=project.root, env=project.env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout, tops(modules)
+
+
+def test_the_warm_table_imports_rich_but_no_pydantic_yaml_or_http(warm: SandboxProject) -> None:
+    output, modules = run(warm, "status", "--issues")
+    assert "GH-10" in output
+    assert "rich" in modules, "the check sees what the table needs"
+    assert modules.isdisjoint({"pydantic", "pydantic_core", "yaml", *HTTP}), modules & {
+        "pydantic",
+        "pydantic_core",
+        "yaml",
+        *HTTP,
+    }
+    assert warm.sandbox.request_count() == 0
+
+
+def test_the_warm_json_document_imports_no_rich_either(warm: SandboxProject) -> None:
+    output, modules = run(warm, "status", "--issues", "--json")
+    assert json.loads(output)["cache"]["requests"] == 0
+    assert modules.isdisjoint({"rich", "pygments", "pydantic", "pydantic_core", "yaml", *HTTP})
+
+
+def test_plain_status_reads_no_config_at_all(warm: SandboxProject) -> None:
+    output, modules = run(warm, "status")
+    assert "Checkout revamp" in output
+    assert modules.isdisjoint({"pydantic", "pydantic_core", "yaml", *HTTP}), modules & {
+        "pydantic",
+        "pydantic_core",
+        "yaml",
+        *HTTP,
+    }
+    output, modules = run(warm, "status", "--json")
+    assert json.loads(output)["run"]["status"]
+    assert modules.isdisjoint({"rich", "pydantic", "yaml", *HTTP})
+
+
+def test_an_edited_config_is_validated_again_and_its_errors_still_name_the_key(
+    warm: SandboxProject,
+) -> None:
+    """The snapshot never hides a change: the next run parses and validates the file."""
+    config = warm.root / ".debussy" / "config.yaml"
+    config.write_text(config.read_text().replace("ttl_seconds: 300", "ttl_seconds: 600"))
+    _, modules = run(warm, "status", "--issues", "--json")
+    assert {"pydantic", "yaml"} <= modules, "a changed file goes through pydantic"
+    _, modules = run(warm, "status", "--issues", "--json")
+    assert modules.isdisjoint({"pydantic", "yaml"}), "and the new snapshot serves the next run"
+
+    config.write_text(config.read_text().replace("ttl_seconds: 600", "ttl_secnds: 600"))
+    done, _ = imported_by("status", "--issues", cwd=warm.root, env=warm.env)
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"Error: {config}: unknown key 'cache.ttl_secnds'")
+    assert "Traceback" not in done.stderr
+
+
+def test_a_cold_run_from_the_snapshot_reads_both_trackers_without_the_config_models(
+    warm: SandboxProject,
+) -> None:
+    """``--refresh`` with a snapshot: the clients read the view, and every issue is fetched."""
+    done, modules = imported_by(
+        "status", "--issues", "--json", "--refresh", cwd=warm.root, env=warm.env
+    )
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["cache"]["fetched"] == len(document["issues"]) > 0
+    assert document["errors"] == []
+    assert {"pydantic", "httpx"} <= tops(modules), "the clients validate the answers"
+    assert "debussy.config" not in modules, "the config models are never built"
+    assert warm.sandbox.request_count("github") > 0
+    assert warm.sandbox.request_count("jira") > 0
+
+
+def test_leaving_without_teardown_keeps_output_exit_codes_and_committed_state(
+    warm: SandboxProject,
+) -> None:
+    """``os._exit`` after the command (no coverage in these children): nothing is lost."""
+    done, _ = imported_by("phase", "start", "2", cwd=warm.root, env=warm.env)
+    assert done.returncode == 0, done.stderr
+    assert warm.phase_statuses()["2"] == "running", "the transaction was committed"
+    assert warm.sandbox.request_count(writes_only=True) > 0, "and the pushes were sent"
+
+    done, _ = imported_by("status", "--issues", "--json", cwd=warm.root, env=warm.env)
+    assert len(json.loads(done.stdout)["issues"]) == 8, "the whole document was flushed"
+
+    done, _ = imported_by("status", "--run", "nope", cwd=warm.root, env=warm.env)
+    assert done.returncode == 1
+    assert "nope" in done.stderr
