@@ -264,6 +264,8 @@ class Options:
     profile: bool
     write_doc: bool
     before: str | None = None
+    writes: bool = True
+    """Run bench/writes.py (the lifecycle write budgets) after the read rows."""
 
 
 class Bench:
@@ -899,11 +901,16 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     parser.add_argument("--profile", action="store_true", help="write profiles too")
     parser.add_argument("--no-doc", action="store_true", help="print, do not write the doc")
     parser.add_argument(
+        "--no-writes", action="store_true", help="skip bench/writes.py (lifecycle writes)"
+    )
+    parser.add_argument(
         "--before", metavar="REV", help="also measure the issue-16 rows with commit REV's source"
     )
     args = parser.parse_args(argv)
     if args.quick:
-        return Options((10, 100), (0, 100), 2, 2, False, args.profile, False, args.before)
+        return Options(
+            (10, 100), (0, 100), 2, 2, False, args.profile, False, args.before, writes=False
+        )
     return Options(
         before=args.before,
         sizes=tuple(int(size) for size in args.sizes.split(",")),
@@ -913,6 +920,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         no_bytecode=not args.no_bytecode_pass,
         profile=args.profile,
         write_doc=not args.no_doc,
+        writes=not args.no_writes,
     )
 
 
@@ -966,8 +974,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nWrote {DOC.relative_to(ROOT)}; raw data in {raw.relative_to(ROOT)}")
     for path in profiles:
         print(f"Profile: {path.relative_to(ROOT)}")
+    writes_ok = True
+    if options.writes:
+        # The write budgets (PRODUCT.md §12): 250 + 250 issues, 100 ms answers, GitHub paced.
+        print("\nLifecycle writes (bench/writes.py):", flush=True)
+        done = subprocess.run([sys.executable, str(ROOT / "bench" / "writes.py")], check=False)
+        writes_ok = done.returncode == 0
     print(f"Took {math.ceil(time.perf_counter() - started)} s.")
-    return 0 if all(verdict.met for verdict in found) else 1
+    return 0 if writes_ok and all(verdict.met for verdict in found) else 1
 
 
 if __name__ == "__main__":
