@@ -8,13 +8,14 @@ they cannot read in the same words.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Coroutine, Iterable
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from debussy.errors import DebussyError
 
-if TYPE_CHECKING:  # the warm path never imports pydantic
+if TYPE_CHECKING:  # the warm path imports neither pydantic nor asyncio
+    import asyncio
+
     from pydantic import ValidationError
 
 ResultT = TypeVar("ResultT")
@@ -43,6 +44,8 @@ async def gather_all(jobs: Iterable[Coroutine[Any, Any, ResultT]]) -> list[Resul
     failure that is not a ``DebussyError`` is a bug, and the whole group is raised so
     nothing about it is lost.
     """
+    import asyncio  # here, not at module level: the warm path never starts an event loop
+
     tasks: list[asyncio.Task[ResultT]] = []
     try:
         async with asyncio.TaskGroup() as group:
