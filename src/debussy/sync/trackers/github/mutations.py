@@ -24,12 +24,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from debussy.errors import BadResponseError, redact
 from debussy.issues import GitHubRef, IssueStatus
 from debussy.sync.trackers.github.query import (
-    LABELS_PER_ISSUE,
     GraphQLProblem,
     GraphQLRequest,
     IssueBatch,
     graphql_problems,
     issue_alias,
+    issue_fields,
     parse_batch,
 )
 
@@ -38,21 +38,8 @@ MAX_ISSUES_PER_MUTATION = 50
 
 
 def write_fields(*, enable_duplicate: bool = True) -> str:
-    state_reason = "stateReason(enableDuplicate: true)" if enable_duplicate else "stateReason"
-    return (
-        "fragment DebussyWriteIssue on Issue {\n"
-        "  id\n"
-        "  number\n"
-        "  state\n"
-        f"  {state_reason}\n"
-        "  title\n"
-        "  url\n"
-        "  updatedAt\n"
-        "  closedAt\n"
-        f"  labels(first: {LABELS_PER_ISSUE}) {{ nodes {{ id name }} }}\n"
-        "  milestone { title }\n"
-        "}\n"
-    )
+    """The read fragment with the node ids mutations need (``query.issue_fields``)."""
+    return issue_fields(enable_duplicate=enable_duplicate, for_writes=True)
 
 
 def label_alias(index: int) -> str:

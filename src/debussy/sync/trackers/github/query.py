@@ -109,16 +109,22 @@ def issue_alias(ref: GitHubRef) -> str:
     return f"i{ref.number}"
 
 
-def issue_fields(*, enable_duplicate: bool = True) -> str:
+def issue_fields(*, enable_duplicate: bool = True, for_writes: bool = False) -> str:
     """The fragment every aliased issue selects.
 
     ``stateReason`` reports ``DUPLICATE`` only when asked with ``enableDuplicate``;
     without it a duplicate reads as ``NOT_PLANNED``. Older GitHub Enterprise
-    servers reject the argument, hence the switch.
+    servers reject the argument, hence the switch. ``for_writes`` adds the node
+    ids the mutations need (the issue's and its labels'), as the write engine's
+    read asks for them (``DebussyWriteIssue``).
     """
     state_reason = "stateReason(enableDuplicate: true)" if enable_duplicate else "stateReason"
+    name, issue_id, label = (
+        ("DebussyWriteIssue", "  id\n", "id name") if for_writes else ("DebussyIssue", "", "name")
+    )
     return (
-        "fragment DebussyIssue on Issue {\n"
+        f"fragment {name} on Issue {{\n"
+        f"{issue_id}"
         "  number\n"
         "  state\n"
         f"  {state_reason}\n"
@@ -126,7 +132,7 @@ def issue_fields(*, enable_duplicate: bool = True) -> str:
         "  url\n"
         "  updatedAt\n"
         "  closedAt\n"
-        f"  labels(first: {LABELS_PER_ISSUE}) {{ nodes {{ name }} }}\n"
+        f"  labels(first: {LABELS_PER_ISSUE}) {{ nodes {{ {label} }} }}\n"
         "  milestone { title }\n"
         "}\n"
     )
