@@ -2,7 +2,7 @@
 
 Reading ``config.yaml`` costs a YAML parse and a pydantic validation, and merely
 importing pydantic costs about 70 ms, half of what the warm ``status --issues``
-may take in all (PRODUCT.md §12). Yet the file rarely changes. So after pydantic
+may take in all (docs/PERFORMANCE.md). Yet the file rarely changes. So after pydantic
 has validated it (``debussy.config.parse_config``) the result is written here as
 JSON, keyed by the config file's ``(mtime_ns, size, inode)`` and by the same of
 ``debussy/config.py`` (the models; a release that adds a key or a default makes

@@ -2,7 +2,7 @@
 
 Every value here is a frozen, slotted dataclass and the module imports nothing
 but the standard library: the warm ``status --issues`` path builds thousands of
-them and must not pay for pydantic (PRODUCT.md §12). Tracker answers are
+them and must not pay for pydantic (docs/PERFORMANCE.md). Tracker answers are
 validated where they cross the trust boundary (the clients' own pydantic models
 of the raw JSON) and reach ``IssueStatus`` already typed; the cache stores
 ``IssueStatus.as_json()`` and reads it back with ``IssueStatus.from_json``.
@@ -262,7 +262,7 @@ Newer = Literal["tracker", "debussy", "unknown"]
 
 @dataclass(frozen=True, slots=True)
 class Drift:
-    """One way an issue differs from what Debussy expects (PRODUCT.md §7)."""
+    """One way an issue differs from what Debussy expects (docs/STATUS_AND_SYNC.md)."""
 
     type: DriftType
     newer: Newer

@@ -4,7 +4,7 @@ By the time this runs, the event is already committed to the state database:
 whatever happens here (tracker down, token wrong, transition missing) is
 reported and recorded, and never undoes or blocks the event.
 
-Which issues an event affects (PRODUCT.md §5), always, whatever the event
+Which issues an event affects (README.md, "Commands"), always, whatever the event
 changed: the phase's issues, expected to match the phase's status, and the
 plan-level issues, expected to match the run's aggregate. When the run is
 complete, every linked issue is included, so auto-close closes them all (with a

@@ -138,7 +138,7 @@ def prepare_sync(
 
 
 def require_complete(outcome: SyncOutcome) -> None:
-    """Refuse to act on a partial picture (PRODUCT.md §8: never act on partial data)."""
+    """Refuse to act on a partial picture (docs/STATUS_AND_SYNC.md: never act on partial data)."""
     fetch = outcome.fetch
     if fetch.complete:
         return

@@ -33,11 +33,11 @@ def print_json(document: object, stream: TextIO | None = None) -> None:
     out.flush()
 
 
-# --- status --issues --json (PRODUCT.md §6) ------------------------------------------
+# --- status --issues --json (docs/STATUS_AND_SYNC.md) --------------------------------
 
 
 def dashboard_document(dashboard: Dashboard) -> dict[str, Any]:
-    """``status --issues --json`` (PRODUCT.md §6): stable keys, UTC times, no secrets."""
+    """``status --issues --json`` (docs/STATUS_AND_SYNC.md): stable keys, UTC times, no secrets."""
     fetch = dashboard.fetch
     run = dashboard.run
     return {
@@ -103,7 +103,7 @@ def _seconds(value: float | None) -> int | None:
     return round(value) if value is not None else None
 
 
-# --- sync --json (PRODUCT.md §8) -----------------------------------------------------------
+# --- sync --json (docs/STATUS_AND_SYNC.md) -------------------------------------------
 
 
 def sync_document(outcome: SyncOutcome, *, force: bool) -> dict[str, Any]:

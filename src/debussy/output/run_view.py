@@ -57,7 +57,7 @@ def status_document(
     issues: Sequence[LinkedIssue],
     removed: Sequence[PhaseRecord] = (),
 ) -> dict[str, Any]:
-    """The ``debussy status --json`` document (PRODUCT.md §5).
+    """The ``debussy status --json`` document (README.md, "Commands").
 
     Phases the plan no longer lists follow the others with status ``removed``
     (their last status in ``last_status``) and no issues: the plan unlinked them.

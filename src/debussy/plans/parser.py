@@ -1,4 +1,4 @@
-"""Master plans and phase files (PRODUCT.md §2).
+"""Master plans and phase files (README.md, "Link issues in your plan").
 
 A master plan is markdown: a ``# Title``, ``**Key:** value`` header lines in its
 preamble, and a phases table whose Title cells link the phase files. Phase files

@@ -1,6 +1,6 @@
 """How a run follows its plan: the difference between what the run tracks and what the plan says.
 
-Plans are living documents (PRODUCT.md §5): people add the issue they just opened,
+Plans are living documents (README.md, "Commands"): people add the issue they just opened,
 split a phase, drop an issue that moved elsewhere. ``diff_plan`` compares the run's
 phases and links with the plan as parsed now and returns a ``PlanEdit``: the phase
 and link changes to make, and the ``PlanChange`` lines to show and keep in history.

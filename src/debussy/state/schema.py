@@ -106,7 +106,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX sync_history_at ON sync_history (at);
     """,
-    # 4: plans are living documents (PRODUCT.md §5, §7). A phase untouched since the
+    # 4: plans are living documents (docs/STATUS_AND_SYNC.md). A phase untouched since the
     # run started has changed_at NULL (the tracker counts as newer): rebuilt because
     # SQLite cannot drop NOT NULL in place. Rows whose phase never had an event and
     # still carry the run's start time were never touched, so they become NULL.

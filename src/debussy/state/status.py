@@ -30,7 +30,7 @@ def as_phase_status(value: str) -> PhaseStatus:
 
 
 def run_aggregate(statuses: Iterable[PhaseStatus]) -> RunStatus:
-    """The run's status as its plan-level issues should reflect it (PRODUCT.md §7).
+    """The run's status as its plan-level issues should reflect it (docs/STATUS_AND_SYNC.md).
 
     All phases pending → pending; all completed → completed; any failed and none
     active → failed; otherwise running. A run between two phases (one done, the

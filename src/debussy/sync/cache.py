@@ -142,7 +142,7 @@ class IssueCache:
         """Decode one row; a row that no longer parses is a miss, not an error.
 
         Rows are decoded straight into ``IssueStatus`` dataclasses with the stdlib
-        ``json`` module: no pydantic on the warm path (PRODUCT.md §12).
+        ``json`` module: no pydantic on the warm path (docs/PERFORMANCE.md).
         """
         try:
             status = IssueStatus.from_json(json.loads(payload) if document is None else document)

@@ -2,7 +2,7 @@
 
 ``DriftDetector`` is the one place drift is decided: the dashboard (``status
 --issues``) and ``sync`` (both directions) ask it, so they can never disagree.
-The rules (PRODUCT.md §7) live in pure functions over plain values, tested
+The rules (docs/STATUS_AND_SYNC.md) live in pure functions over plain values, tested
 without a database or a network; the detector holds one run's phases, links,
 unlinked issues and snapshots, and judges tracker statuses someone fetched.
 

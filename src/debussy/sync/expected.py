@@ -1,8 +1,8 @@
 """What a linked issue should look like, given the status Debussy has for its phase.
 
-This is PRODUCT.md §7's table in code, used three ways: drift detection compares
-an issue with its expectation, lifecycle pushes and ``sync --direction
-to-tracker`` write the expectation out. Keeping it in one place is what makes
+This is the expected-state table of docs/STATUS_AND_SYNC.md in code, used three
+ways: drift detection compares an issue with its expectation, lifecycle pushes and
+``sync --direction to-tracker`` write the expectation out. Keeping it in one place is what makes
 "push, then look" come out clean.
 
 GitHub is judged by state, state reason and the ``debussy:*`` labels; Jira by
@@ -37,7 +37,7 @@ DEBUSSY_LABEL_PREFIX = "debussy:"
 def closes_issues(run: RunRecord, phases: Iterable[PhaseStatus]) -> bool:
     """Whether completed issues are expected closed: only once the whole run completed.
 
-    ``auto_close`` closes the linked issues *when the run completes* (PRODUCT.md
+    ``auto_close`` closes the linked issues *when the run completes* (docs/STATUS_AND_SYNC.md
     §5); before that a completed phase's issue may stay open. Drift detection and
     the convergence engine both ask this, so a push and the next look agree.
     """

@@ -1,7 +1,7 @@
 """Reconciliation: from drift to a plan of actions (pure), and applying a plan.
 
 ``from-tracker`` (the trackers are the source of truth) turns drift into guarded
-phase changes (PRODUCT.md §8):
+phase changes (docs/STATUS_AND_SYNC.md):
 
 - every issue of a phase closed as completed (Jira: done, not as won't do) →
   the phase is completed;

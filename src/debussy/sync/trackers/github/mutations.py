@@ -34,7 +34,7 @@ from debussy.sync.trackers.github.query import (
 )
 
 MAX_ISSUES_PER_MUTATION = 50
-"""Issues whose writes share one mutation request (PRODUCT.md §12: ceil(n/50) requests)."""
+"""Issues whose writes share one mutation request (docs/PERFORMANCE.md: ceil(n/50) requests)."""
 
 
 def write_fields(*, enable_duplicate: bool = True) -> str:
