@@ -161,3 +161,13 @@ class BadResponseError(TrackerError):
 
 class TransitionError(TrackerError):
     kind = "transition"
+
+
+class IncompleteDataError(DebussyError):
+    """``sync --apply`` refused or unfinished: some tracker could not be read or written."""
+
+
+class DemoFolderError(DebussyError):
+    """``demo --dir`` names a folder the demo must not write into."""
+
+    exit_code: ClassVar[int] = EXIT_USAGE

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from debussy.app.lifecycle import lifecycle_targets
-from debussy.errors import DebussyError
+from debussy.errors import IncompleteDataError
 from debussy.issues import ref_from_canonical
 from debussy.state.manager import PhaseTransition, StateManager
 from debussy.sync.cache import IssueCache
@@ -39,10 +39,6 @@ from debussy.sync.writes import ConvergeTarget, TrackerWrite, WriteResult
 
 if TYPE_CHECKING:  # annotations only: pydantic loads when a command validates config
     from debussy.config import Config
-
-
-class IncompleteDataError(DebussyError):
-    """``--apply`` refused: some tracker could not be read, so the plan may be wrong."""
 
 
 @dataclass(slots=True)

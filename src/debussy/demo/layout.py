@@ -17,7 +17,7 @@ from debussy.app.project import Project
 from debussy.app.runs import links_of, load_project_plan
 from debussy.config import CONFIG_FILE, STATE_DIR
 from debussy.demo.scene import LAST_LOOK_AGE, PHASE_HISTORY, RUN_AGE
-from debussy.errors import EXIT_USAGE, DebussyError
+from debussy.errors import DemoFolderError
 from debussy.sandbox.server import SandboxTracker
 from debussy.state.manager import STATE_FILE, LinkedIssue, NewPhase, Snapshot, StateManager
 from debussy.timeutil import to_iso
@@ -36,12 +36,6 @@ JIRA_TOKEN_VARIABLE = "DEBUSSY_DEMO_JIRA_TOKEN"  # noqa: S105 -- a variable's na
 port where, once the sandbox is gone, anything may listen: a user's real GITHUB_TOKEN,
 GH_TOKEN or JIRA_API_TOKEN must never be sent there, so the demo names variables only
 the demo sets (and a loopback GitHub never falls back to GH_TOKEN or the gh CLI)."""
-
-
-class DemoFolderError(DebussyError):
-    """``--dir`` names a folder the demo must not write into."""
-
-    exit_code = EXIT_USAGE
 
 
 class _SceneClock:
