@@ -10,7 +10,8 @@ from debussy.config import Config, JiraConfig
 from debussy.issues import GitHubRef, IssueStatus
 from debussy.state.manager import LinkedIssue, PhaseRecord, RunRecord, Snapshot
 from debussy.state.status import PhaseStatus
-from debussy.sync.drift_detector import UNLINKED, DriftDetector, detect_run_drift, newer_side
+from debussy.sync.drift_detector import UNLINKED, DriftDetector, newer_side
+from tests.sync.drift_helpers import detect_run_drift
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 BEFORE = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)

@@ -8,8 +8,9 @@ from debussy.config import Config, JiraConfig
 from debussy.issues import IssueStatus
 from debussy.state.manager import IssueKey, LinkedIssue, PhaseRecord, RunRecord
 from debussy.state.status import PhaseStatus
-from debussy.sync.drift_detector import DriftDetector, detect_run_drift
+from debussy.sync.drift_detector import DriftDetector
 from debussy.sync.reconcile import SyncPlan, plan_from_tracker, plan_to_tracker
+from tests.sync.drift_helpers import detect_run_drift
 
 CONFIG = Config(jira=JiraConfig(url="https://acme.atlassian.net"))
 AFTER = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)

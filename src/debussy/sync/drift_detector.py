@@ -401,15 +401,3 @@ def _reports(
                 detail=drift.detail,
                 state_reason=status.state_reason,
             )
-
-
-def detect_run_drift(
-    run: RunRecord,
-    phases: Sequence[PhaseRecord],
-    links: Sequence[LinkedIssue],
-    statuses: Mapping[IssueKey, IssueStatus],
-    snapshots: Mapping[IssueKey, Snapshot],
-    config: Config,
-) -> list[DriftReport]:
-    """``DriftDetector(...).reports(statuses)`` for callers holding plain records."""
-    return DriftDetector(run, phases, links, config, snapshots=snapshots).reports(statuses)
