@@ -647,20 +647,13 @@ class GitHubClient(AsyncClosing):
             assert isinstance(ref, GitHubRef)
             try:
                 if write.action == "set_label":
-                    for name in write.remove:
-                        await self._remove_label_rest(ref, name)
-                    if write.add:
-                        await self._rest_issue_write(
-                            ref, "POST", "/labels", json={"labels": list(write.add)}
-                        )
+                    await self._relabel_rest(ref, add=write.add, remove=write.remove)
                 elif write.action == "close":
                     await self._close_rest(ref, write.value or "completed")
                 elif write.action == "reopen":
-                    await self._rest_issue_write(ref, "PATCH", "", json={"state": "open"})
+                    await self._reopen_rest(ref)
                 elif write.action == "comment":
-                    await self._rest_issue_write(
-                        ref, "POST", "/comments", json={"body": write.value or ""}
-                    )
+                    await self._comment_rest(ref, write.value or "")
                 results[index] = WriteResult(write, "ok")
             except TrackerError as exc:
                 results[index] = WriteResult(write, "error", exc.message)
@@ -675,10 +668,28 @@ class GitHubClient(AsyncClosing):
         except TrackerNotFoundError:
             log.debug("GitHub: %s no longer had %r", _display(ref), name)
 
+    async def _relabel_rest(
+        self, ref: GitHubRef, *, add: Sequence[str], remove: Sequence[str]
+    ) -> tuple[str, ...] | None:
+        """Labels by add/remove only (never ``PUT`` the set): the issue's labels after an add."""
+        for name in remove:
+            await self._remove_label_rest(ref, name)
+        if not add:
+            return None
+        response = await self._rest_issue_write(ref, "POST", "/labels", json={"labels": list(add)})
+        return label_names_from_rest(ref, decode_json("github", response))
+
     async def _close_rest(self, ref: GitHubRef, reason: str) -> None:
         await self._rest_issue_write(
             ref, "PATCH", "", json={"state": "closed", "state_reason": reason}
         )
+
+    async def _reopen_rest(self, ref: GitHubRef) -> None:
+        await self._rest_issue_write(ref, "PATCH", "", json={"state": "open"})
+
+    async def _comment_rest(self, ref: GitHubRef, body: str) -> None:
+        """Not retried once the request may have reached GitHub: a replay would comment twice."""
+        await self._rest_issue_write(ref, "POST", "/comments", json={"body": body})
 
     async def _rest_issue_write(
         self, ref: GitHubRef, method: str, suffix: str, **kwargs: Any
@@ -692,7 +703,7 @@ class GitHubClient(AsyncClosing):
             )
         return response
 
-    # --- single REST writes (the fallback's primitives, also usable on their own) ----------
+    # --- single REST writes: the fallback's primitives above, one issue at a time -----------
 
     async def set_debussy_label(
         self, ref: GitHubRef, label: str | None, current: Sequence[str] | None = None
@@ -714,15 +725,9 @@ class GitHubClient(AsyncClosing):
             and (label is None or name.casefold() != label.casefold())
         ]
         present = label is not None and any(n.casefold() == label.casefold() for n in current)
-        for name in stale:
-            await self._remove_label_rest(ref, name)
-        kept = [name for name in current if name not in stale]
-        if label is not None and not present:
-            response = await self._rest_issue_write(
-                ref, "POST", "/labels", json={"labels": [label]}
-            )
-            return label_names_from_rest(ref, decode_json("github", response))
-        return tuple(kept)
+        add = [label] if label is not None and not present else []
+        after = await self._relabel_rest(ref, add=add, remove=stale)
+        return after if after is not None else tuple(n for n in current if n not in stale)
 
     async def close_issue(
         self, ref: GitHubRef, reason: Literal["completed", "not_planned"]
@@ -732,12 +737,11 @@ class GitHubClient(AsyncClosing):
 
     async def reopen_issue(self, ref: GitHubRef) -> None:
         self._require_writable(ref)
-        await self._rest_issue_write(ref, "PATCH", "", json={"state": "open"})
+        await self._reopen_rest(ref)
 
     async def add_comment(self, ref: GitHubRef, body: str) -> None:
-        """Not retried once the request may have reached GitHub: a replay would comment twice."""
         self._require_writable(ref)
-        await self._rest_issue_write(ref, "POST", "/comments", json={"body": body})
+        await self._comment_rest(ref, body)
 
     def _require_writable(self, ref: GitHubRef) -> None:
         if not is_valid_ref(ref):
