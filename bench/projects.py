@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from debussy.app.project import Project
-from debussy.app.runs import links_of, load_project_plan
+from debussy.app.runs import load_project_plan, start_run
 from debussy.config import STATE_DIR
 from debussy.sandbox import (
     DEFAULT_GITHUB_TOKEN,
@@ -30,7 +30,7 @@ from debussy.sandbox import (
 )
 from debussy.sandbox import project as layout
 from debussy.sandbox.project import PhaseSpec, PlanSpec
-from debussy.state.manager import STATE_FILE, NewPhase, StateManager
+from debussy.state.manager import STATE_FILE, StateManager
 
 GITHUB_REPOS = ("bench/app", "bench/lib")
 """The first is the plan's repo (``#N``); the second is linked as ``bench/lib#N``."""
@@ -166,13 +166,7 @@ def lay_out(root: Path, sandbox: SandboxTracker, total: int) -> ScaledProject:
         StateManager(root / STATE_DIR / STATE_FILE, clock=lambda: two_days_ago) as state,
     ):
         plan = load_project_plan(project, plan_path)
-        run = state.create_run(
-            plan_path=project.relative(plan.path),
-            plan_title=plan.title,
-            phases=[NewPhase(phase.id, phase.title) for phase in plan.phases],
-            issues=links_of(plan),
-            github_repo=plan.github_repo,
-        )
+        run = start_run(project, plan, auto_close=False, state=state)
         state.record_phase_status(run.id, "1", "completed")
         state.record_phase_status(run.id, "2", "running")
     return ScaledProject(root, split, run.id)

@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING
 from debussy.issues import ref_from_canonical
 from debussy.state.manager import LinkedIssue, NewPush, PhaseRecord, RunRecord
 from debussy.sync.converge import Convergence, run_convergence
-from debussy.sync.drift_detector import expectation_for, linked_contexts, why_expected
+from debussy.sync.drift_detector import (
+    UNLINKED,
+    expectation_for,
+    linked_contexts,
+    watched_unlinked,
+    why_expected,
+)
 from debussy.sync.expected import closes_issues
 from debussy.sync.writes import ConvergeTarget, WriteResult
 
@@ -71,6 +77,24 @@ def lifecycle_targets(
             )
         )
     return targets, disabled
+
+
+def unlinked_targets(
+    links: Sequence[LinkedIssue], unlinked: Sequence[LinkedIssue], config: Config
+) -> list[ConvergeTarget]:
+    """Issues the plan no longer links: only Debussy's label comes off (``UNLINKED``)."""
+    if not config.github.enabled:
+        return []
+    return [
+        ConvergeTarget(
+            ref_from_canonical(link.platform, link.ref),
+            link.display_key,
+            link.phase_id,
+            UNLINKED,
+            why="no longer in the plan",
+        )
+        for link in watched_unlinked(links, unlinked)
+    ]
 
 
 def _enabled(platform: str, config: Config) -> bool:

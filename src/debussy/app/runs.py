@@ -13,7 +13,7 @@ from pathlib import Path
 from debussy.app.project import Project
 from debussy.issues import IssueRef
 from debussy.plans import Plan, load_plan, origin_repo
-from debussy.state.manager import CompletedFeature, NewLink, NewPhase, RunRecord
+from debussy.state.manager import CompletedFeature, NewLink, NewPhase, RunRecord, StateManager
 from debussy.state.plan_edit import WantedLink, WantedPhase
 
 
@@ -110,11 +110,18 @@ def still_running(project: Project, plan: Plan) -> list[RunRecord]:
     return project.state.running_runs(project.relative(plan.path))
 
 
-def start_run(project: Project, plan: Plan, *, auto_close: bool) -> RunRecord:
+def start_run(
+    project: Project, plan: Plan, *, auto_close: bool, state: StateManager | None = None
+) -> RunRecord:
+    """Record a run of ``plan`` with its phases, links and the plan's fingerprint.
+
+    ``state``: another handle on the project's database (the demo and the bench
+    start runs in the past with a clock of their own).
+    """
     from debussy.app.plan_follow import fingerprint, plan_files
 
     files = plan_files(plan.path, [phase.file for phase in plan.phases])
-    return project.state.create_run(
+    return (state or project.state).create_run(
         plan_path=project.relative(plan.path),
         plan_title=plan.title,
         phases=[

@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from debussy.app.lifecycle import lifecycle_targets
+from debussy.app.lifecycle import lifecycle_targets, unlinked_targets
 from debussy.errors import IncompleteDataError
 from debussy.issues import ref_from_canonical
 from debussy.state.manager import PhaseTransition, StateManager
 from debussy.sync.cache import IssueCache
 from debussy.sync.converge import Convergence, converge
-from debussy.sync.drift_detector import UNLINKED, DriftDetector
+from debussy.sync.drift_detector import DriftDetector
 from debussy.sync.reconcile import (
     Direction,
     SyncPlan,
@@ -35,7 +35,7 @@ from debussy.sync.reconcile import (
 )
 from debussy.sync.status_fetcher import FetchResult, IssueStatusFetcher
 from debussy.sync.trackers.clients import TrackerClients
-from debussy.sync.writes import ConvergeTarget, TrackerWrite, WriteResult
+from debussy.sync.writes import TrackerWrite, WriteResult
 
 if TYPE_CHECKING:  # annotations only: pydantic loads when a command validates config
     from debussy.config import Config
@@ -178,21 +178,9 @@ def apply_to_tracker(
     require_complete(outcome)
     plan = outcome.plan
     run = plan.run
-    targets, _disabled = lifecycle_targets(
-        run, state.phases(run.id), state.linked_issues(run.id), None, config
-    )
-    # Issues the plan no longer links: only Debussy's label comes off (UNLINKED).
-    targets += [
-        ConvergeTarget(
-            ref_from_canonical(link.platform, link.ref),
-            link.display_key,
-            link.phase_id,
-            UNLINKED,
-            why="no longer in the plan",
-        )
-        for link in DriftDetector.for_run(state, config, run).unlinked
-        if config.github.enabled
-    ]
+    links = state.linked_issues(run.id)
+    targets, _disabled = lifecycle_targets(run, state.phases(run.id), links, None, config)
+    targets += unlinked_targets(links, state.unlinked_issues(run.id), config)
 
     async def send() -> Convergence:
         async with TrackerClients(config) as clients:

@@ -14,12 +14,12 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from debussy.app.project import Project
-from debussy.app.runs import links_of, load_project_plan
+from debussy.app.runs import load_project_plan, start_run
 from debussy.config import CONFIG_FILE, STATE_DIR
 from debussy.demo.scene import LAST_LOOK_AGE, PHASE_HISTORY, RUN_AGE
 from debussy.errors import DemoFolderError
 from debussy.sandbox.server import SandboxTracker
-from debussy.state.manager import STATE_FILE, LinkedIssue, NewPhase, Snapshot, StateManager
+from debussy.state.manager import STATE_FILE, LinkedIssue, Snapshot, StateManager
 from debussy.timeutil import to_iso
 
 MARKER_FILE = "DEBUSSY_DEMO.md"
@@ -160,13 +160,7 @@ def lay_out_project(root: Path, kept: bool, sandbox: SandboxTracker, now: dateti
         StateManager(root / STATE_DIR / STATE_FILE, clock=clock) as state,
     ):
         plan = load_project_plan(project, plan_path)
-        run = state.create_run(
-            plan_path=project.relative(plan.path),
-            plan_title=plan.title,
-            phases=[NewPhase(phase.id, phase.title) for phase in plan.phases],
-            issues=links_of(plan),
-            github_repo=plan.github_repo,
-        )
+        run = start_run(project, plan, auto_close=False, state=state)
         for phase_id, status, age in PHASE_HISTORY:
             clock.moment = now - age
             state.record_phase_status(run.id, phase_id, status)

@@ -273,6 +273,17 @@ def unlinked_drift(status: IssueStatus, config: Config) -> list[Drift]:
     ]
 
 
+def watched_unlinked(
+    links: Sequence[LinkedIssue], unlinked: Sequence[LinkedIssue]
+) -> tuple[LinkedIssue, ...]:
+    """Unlinked issues that may still carry Debussy's label: GitHub ones not linked again.
+
+    Jira issues never carry a Debussy label, so they are not even read.
+    """
+    linked = {link.key for link in links}
+    return tuple(link for link in unlinked if link.platform == "github" and link.key not in linked)
+
+
 @dataclass(frozen=True, slots=True)
 class Judgement:
     """One issue judged: what Debussy expects of it and every way it differs."""
@@ -312,10 +323,7 @@ class DriftDetector:
         self.links = tuple(links)
         self.config = config
         self.snapshots: Mapping[IssueKey, Snapshot] = snapshots or {}
-        linked = {link.key for link in links}
-        self.unlinked = tuple(
-            link for link in unlinked if link.platform == "github" and link.key not in linked
-        )
+        self.unlinked = watched_unlinked(links, unlinked)
 
     @classmethod
     def for_run(cls, state: StateManager, config: Config, run: RunRecord) -> DriftDetector:

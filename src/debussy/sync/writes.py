@@ -256,12 +256,7 @@ def _jira_writes(
         return [], None
     wanted = expectation.transition
     if not wanted:
-        return [], Note(
-            target.display_key,
-            target.phase_id,
-            f"{target.display_key}: Jira is {status.state} ({status.status_category}); no "
-            f"transition is configured to reach '{expectation.describe()}'",
-        )
+        return [], _unconfigured(target, status, expectation)
     chosen = pick_transition(view.transitions, wanted)
     if chosen is None:
         offered = ", ".join(dict.fromkeys(t.to_name for t in view.transitions)) or "none"
@@ -283,6 +278,18 @@ def _jira_writes(
             target_id=chosen.id,
         )
     ], None
+
+
+def _unconfigured(
+    target: ConvergeTarget, status: IssueStatus, expectation: JiraExpectation
+) -> Note:
+    """A Jira issue in the wrong category with no transition configured to leave it."""
+    return Note(
+        target.display_key,
+        target.phase_id,
+        f"{target.display_key}: Jira is {status.state} ({status.status_category}); no "
+        f"transition is configured to reach '{expectation.describe()}'",
+    )
 
 
 def pick_transition(
@@ -312,10 +319,7 @@ def writes_to_match(
         if expectation.allows(actual.status_category, actual.state_reason):
             return [], None
         if not expectation.transition:
-            return [], (
-                f"{target.display_key}: Jira is {actual.state} ({actual.status_category}); no "
-                f"transition is configured to reach '{expectation.describe()}'"
-            )
+            return [], _unconfigured(target, actual, expectation).detail
         return [
             TrackerWrite(
                 target.ref,

@@ -13,41 +13,17 @@ from typing import Any
 
 from tests.app.dashboard.conftest import GITHUB_TOKEN, JIRA_EMAIL, JIRA_TOKEN, SandboxProject
 from tests.jq_runner import JqResult, run_jq
+from tests.perf.test_startup_imports import imported_by
 
 DOCS = Path(__file__).parents[3] / "docs" / "STATUS_AND_SYNC.md"
-
-RUNNER = """
-import runpy, sys
-sys.argv = ["debussy", *sys.argv[1:]]
-code = 0
-try:
-    runpy.run_module("debussy", run_name="__main__", alter_sys=True)
-except SystemExit as exit:
-    code = exit.code or 0
-heavy = sorted(  # a None entry blocks an import (debussy.sync.trackers): not a module
-    name for name, m in sys.modules.items() if m and name.split(".")[0] in ("httpx", "httpcore")
-)
-sys.stderr.write("\\nHTTP-MODULES:" + ",".join(heavy) + "\\n")
-sys.exit(code)
-"""
 
 
 def run_and_list_http_modules(
     project: SandboxProject, *args: str
 ) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     """Run debussy in a fresh interpreter; report which HTTP modules it imported."""
-    done = subprocess.run(
-        [sys.executable, "-c", RUNNER, *args],
-        cwd=project.root,
-        env=project.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    match = re.search(r"^HTTP-MODULES:(.*)$", done.stderr, re.MULTILINE)
-    assert match, done.stderr
-    return done, [name for name in match.group(1).split(",") if name]
+    done, modules = imported_by(*args, cwd=project.root, env=project.env)
+    return done, sorted(name for name in modules if name.split(".")[0] in ("httpx", "httpcore"))
 
 
 def test_the_warm_path_neither_imports_httpx_nor_sends_a_request(project: SandboxProject) -> None:

@@ -14,7 +14,7 @@ import logging
 import ssl
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -138,6 +138,24 @@ def shared_ssl_context() -> ssl.SSLContext:
     and a command that reads GitHub and Jira would otherwise pay it twice.
     """
     return httpx.create_ssl_context()
+
+
+class BearerAuth(httpx.Auth):
+    """``Authorization: Bearer`` added per request (GitHub tokens, Jira Data Center PATs).
+
+    The token never sits in the client's default headers, and the repr hides it, so
+    no client repr, log line or traceback can show it.
+    """
+
+    def __init__(self, token: str) -> None:
+        self._header = f"Bearer {token}"
+
+    def __repr__(self) -> str:
+        return "<BearerAuth ***>"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = self._header
+        yield request
 
 
 class TrackerHttp(AsyncClosing):

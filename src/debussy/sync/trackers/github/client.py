@@ -30,7 +30,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -79,7 +79,13 @@ from debussy.sync.trackers.github.query import (
     saml_protected,
     status_from_rest,
 )
-from debussy.sync.trackers.http import TrackerHttp, decode_json, parse_retry_after, rate_limited
+from debussy.sync.trackers.http import (
+    BearerAuth,
+    TrackerHttp,
+    decode_json,
+    parse_retry_after,
+    rate_limited,
+)
 from debussy.sync.trackers.probe import ProbeAnswer, probe
 from debussy.sync.trackers.retry import HintedRateLimitError
 from debussy.sync.writes import TrackerWrite, WriteResult
@@ -125,20 +131,6 @@ def _user_agent() -> str:
     except metadata.PackageNotFoundError:
         version = "0"
     return f"debussy/{version}"
-
-
-class _BearerAuth(httpx.Auth):
-    """Adds the token per request, so it never sits in the client's default headers."""
-
-    def __init__(self, token: str) -> None:
-        self._header = f"Bearer {token}"
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = self._header
-        yield request
-
-    def __repr__(self) -> str:
-        return "<BearerAuth ***>"
 
 
 GH_CLI = "the GitHub CLI (gh auth token)"
@@ -255,7 +247,7 @@ class GitHubClient(AsyncClosing):
                 "X-GitHub-Api-Version": API_VERSION,
                 "User-Agent": _user_agent(),
             },
-            auth=_BearerAuth(token) if token else None,
+            auth=BearerAuth(token) if token else None,
             auth_hint=self._auth_hint,
             classify=self._classify,
             transport=transport,

@@ -30,7 +30,7 @@ import asyncio
 import base64
 import logging
 import re
-from collections.abc import Callable, Collection, Generator, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -52,9 +52,15 @@ from debussy.errors import (
 from debussy.issues import IssueStatus, JiraRef
 from debussy.plans.refs import is_jira_key
 from debussy.sync.trackers.base import AsyncClosing, bad_fields_message, gather_all
-from debussy.sync.trackers.http import TrackerHttp, decode_json
+from debussy.sync.trackers.http import BearerAuth, TrackerHttp, decode_json
 from debussy.sync.trackers.probe import ProbeAnswer, probe
-from debussy.sync.writes import IssueView, OfferedTransition, TrackerWrite, WriteResult
+from debussy.sync.writes import (
+    IssueView,
+    OfferedTransition,
+    TrackerWrite,
+    WriteResult,
+    pick_transition,
+)
 from debussy.timeutil import parse_iso
 
 if TYPE_CHECKING:  # the models are built only by commands that validate config
@@ -191,20 +197,6 @@ def _parse(model: type[_Model], data: Any, what: str) -> _Model:
 # --- authentication ------------------------------------------------------------------
 
 
-class _BearerAuth(httpx.Auth):
-    """Server/Data Center personal access token; kept out of headers so no repr shows it."""
-
-    def __init__(self, token: str) -> None:
-        self._header = f"Bearer {token}"
-
-    def __repr__(self) -> str:
-        return "<BearerAuth ***>"
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = self._header
-        yield request
-
-
 def _login_failed(auth_hint: str) -> Callable[[httpx.Response], TrackerError | None]:
     """The classifier: Jira's word that the credentials failed, whatever the status code.
 
@@ -309,7 +301,7 @@ class JiraClient(AsyncClosing):
 
     def _auth(self, email: str | None, token: str) -> httpx.Auth:
         if not self._cloud:
-            return _BearerAuth(token)
+            return BearerAuth(token)
         pair = f"{email}:{token}"
         register_secret(base64.b64encode(pair.encode()).decode())
         return httpx.BasicAuth(email or "", token)
@@ -702,14 +694,10 @@ class JiraClient(AsyncClosing):
         view = (await self.read_for_writes([ref])).get(ref)
         if view is None or view.status.missing:
             raise TrackerNotFoundError(PLATFORM, f"{key} not found on Jira")
-        wanted = status_name.strip().casefold()
-        if (view.status.state or "").strip().casefold() == wanted:
+        if (view.status.state or "").strip().casefold() == status_name.strip().casefold():
             log.debug("Jira %s is already in %r", key, view.status.state)
             return "already"
-        chosen = next(
-            (t for t in view.transitions if t.to_name.strip().casefold() == wanted),
-            None,
-        ) or next((t for t in view.transitions if t.name.strip().casefold() == wanted), None)
+        chosen = pick_transition(view.transitions, status_name)
         if chosen is None:
             offered = ", ".join(dict.fromkeys(t.to_name for t in view.transitions))
             raise TransitionError(
