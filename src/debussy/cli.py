@@ -303,10 +303,12 @@ def start(plan: Path, force: bool, auto_close: bool, dry_run_sync: bool) -> None
                 )
             _warn(f"--force given: starting another run while {what} is still running")
         run = start_run(project, parsed, auto_close=auto_close or project.config.github.auto_close)
+        from debussy.output.words import plural
+
         issues = len(parsed.all_issues())
         click.echo(
-            f"Started run {run.id} of '{parsed.title}': {len(parsed.phases)} phases, "
-            f"{issues} linked issue{'s' if issues != 1 else ''}."
+            f"Started run {run.id} of '{parsed.title}': {plural(len(parsed.phases), 'phase')}, "
+            f"{plural(issues, 'linked issue')}."
         )
 
 

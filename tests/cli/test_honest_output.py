@@ -292,3 +292,17 @@ def test_a_write_on_a_run_with_no_phase_started_gives_a_reason_that_fits_its_hea
     [write] = [a for a in plan["actions"] if a.get("issue") == "GH-1"]
     assert run["status"] == "running"
     assert write["why"] == "the run has no phase started yet"
+
+
+def test_a_dry_run_that_could_not_read_a_tracker_never_claims_the_trackers_match(
+    started: SandboxProject,
+) -> None:
+    started.sandbox.inject(platform="github", status=503, times=50)
+    result = started.run("phase", "start", "1", "--dry-run-sync")
+    assert result.exit_code == 1
+    assert "already match" not in result.stdout
+    assert "could not all be read" in result.stdout
+    previewed = [line.strip() for line in result.stdout.splitlines() if line.startswith("  ~ ")]
+    assert previewed, result.stdout
+    assert all(not line.startswith("~ GH") for line in previewed)  # only what was read
+    assert started.sandbox.request_count(writes_only=True) == 0

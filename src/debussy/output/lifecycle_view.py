@@ -69,6 +69,17 @@ def render_convergence(console: Console, errors: Console, outcome: Convergence) 
     for note in outcome.notes:
         errors.print(f"[yellow]Warning:[/] {escape(note.detail)}")
     if outcome.dry_run:
+        if outcome.read_failures:
+            console.print(
+                "Dry run: the phase change is recorded; the trackers could not all be read, "
+                "so the writes below are only those for the issues that were:"
+                if outcome.writes
+                else "Dry run: the phase change is recorded; the trackers could not be read, "
+                "so the writes a real run would send are unknown."
+            )
+            for write in outcome.writes:
+                console.print(f"  ~ {escape(write.describe())}")
+            return
         if not outcome.writes:
             console.print(
                 "Dry run: the phase change is recorded; the trackers already match, "
