@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,32 +66,28 @@ def _children_can_be_interrupted() -> Iterator[None]:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _children_start_from_bytecode() -> Iterator[None]:
-    """``debussy`` children compile each module once per machine, not once per start.
+def pytest_configure(config: pytest.Config) -> None:
+    """Every Python process of the run compiles each module once per machine, not once per start.
 
     Hundreds of tests run ``debussy`` (or the demo, which runs it again) as a child
-    process. With ``PYTHONDONTWRITEBYTECODE=1``, as in this development environment,
-    every one of them compiled click, pydantic, rich, httpx and Debussy itself
-    (0.3-0.5 s each): most of the suite's time. Children inherit this prefix and
-    share one bytecode cache outside the repository; Python checks every ``.pyc``
-    against its source, so an edit is never missed. A child that sets its own
-    prefix (tests/reliability, bench) keeps it.
+    process, and every xdist worker imports the product, its libraries and ~130 test
+    modules, which pytest rewrites for its assertions. With ``PYTHONDONTWRITEBYTECODE=1``,
+    as in this development environment, each of those processes compiled (and
+    rewrote) all of it again: 0.3-0.5 s per child, 2-3 s per worker. This runs in the
+    controller before xdist starts its workers, so workers and children inherit one
+    bytecode cache outside the repository (pytest keeps its rewritten test modules
+    there too); this process switches to it for everything it imports from now on.
+    Python checks every ``.pyc`` against its source, so an edit is never missed. A
+    child that sets its own prefix (tests/reliability, bench) keeps it.
     """
-    saved = {
-        name: os.environ.get(name) for name in ("PYTHONPYCACHEPREFIX", "PYTHONDONTWRITEBYTECODE")
-    }
+    del config
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    os.environ.setdefault(
+    prefix = os.environ.setdefault(
         "PYTHONPYCACHEPREFIX",
         str(Path(tempfile.gettempdir()) / f"debussy-tests-pycache-{os.getuid()}"),
     )
-    yield
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+    sys.dont_write_bytecode = False
+    sys.pycache_prefix = prefix
 
 
 # A live sandbox tracker and a project wired to it, for every end-to-end test.

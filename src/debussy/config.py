@@ -109,6 +109,12 @@ class GitHubConfig(GitHubRules, _Strict):
     api_url: str = DEFAULT_GITHUB_API
     token_env: str = "GITHUB_TOKEN"  # noqa: S105 -- the variable's name, not a token
     auto_close: bool = False
+    write_interval_seconds: float | None = Field(default=None, ge=0, le=60)
+    """Pause between two mutating requests; ``None`` is GitHub's documented one second.
+
+    0 suits only a tracker without secondary rate limits: the sandbox, or a GitHub
+    Enterprise Server whose administrator turned rate limiting off.
+    """
     labels: GitHubLabels = GitHubLabels()
     label_colors: GitHubLabelColors = GitHubLabelColors()
 

@@ -52,6 +52,11 @@ def test_an_empty_file_means_defaults_and_jira_is_off_until_configured() -> None
     assert not config.jira.active
 
 
+def test_write_interval_defaults_to_githubs_second_and_can_be_lowered() -> None:
+    assert parse("github: {}").github.write_interval_seconds is None  # the client's 1 s
+    assert parse("github: {write_interval_seconds: 0}").github.write_interval_seconds == 0
+
+
 def test_github_enterprise_derives_graphql_and_web_host() -> None:
     config = parse("github: {api_url: 'https://ghe.example.com/api/v3/'}")
     assert config.github.api_url == "https://ghe.example.com/api/v3"
@@ -67,6 +72,8 @@ def test_github_enterprise_derives_graphql_and_web_host() -> None:
         ("github: {enabled: maybe}", "'github.enabled': must be true or false"),
         ("cache: {ttl_seconds: -5}", "'cache.ttl_seconds'"),
         ("cache: {ttl_seconds: soon}", "'cache.ttl_seconds'"),
+        ("github: {write_interval_seconds: -1}", "'github.write_interval_seconds'"),
+        ("github: {write_interval_seconds: 3600}", "'github.write_interval_seconds'"),
         ("github: {repo: octo}", "'github.repo': must look like owner/name"),
         ("jira: {deployment: onprem}", "'jira.deployment'"),
         ("github: {token_env: 'not a var'}", "'github.token_env': must be the name of"),

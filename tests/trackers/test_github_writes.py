@@ -128,9 +128,19 @@ def test_fifty_issues_share_a_mutation_request(sandbox: SandboxTracker) -> None:
     assert sandbox.request_count() == 2 + 4, "two reads (100 + 20 issues) before"
 
 
+@pytest.mark.parametrize(
+    ("configured", "expected_pause"),
+    [(None, 1.0), (0.25, 0.25)],
+    ids=["github-documented-second", "write_interval_seconds"],
+)
 def test_mutating_requests_are_never_concurrent_and_pacing_is_asked_for(
     sandbox: SandboxTracker,
+    monkeypatch: pytest.MonkeyPatch,
+    configured: float | None,
+    expected_pause: float,
 ) -> None:
+    # The suite turns the default pause off for in-process tests; this one is about it.
+    monkeypatch.setattr("debussy.sync.trackers.github.client.MUTATION_INTERVAL", 1.0)
     refs = [GitHubRef(APP, n) for n in range(1, 121)]
     for ref in refs:
         sandbox.add_issue(APP, ref.number)
@@ -162,8 +172,8 @@ def test_mutating_requests_are_never_concurrent_and_pacing_is_asked_for(
         now[0] += seconds
 
     async def main() -> list[WriteResult]:
-        client = GitHubClient(config(sandbox), token=TOKEN, transport=Counting())
-        client.mutation_interval = 1.0
+        settings = config(sandbox).model_copy(update={"write_interval_seconds": configured})
+        client = GitHubClient(settings, token=TOKEN, transport=Counting())
         client.sleep = fake_sleep
         client.clock = lambda: now[0]
         async with client:
@@ -174,7 +184,7 @@ def test_mutating_requests_are_never_concurrent_and_pacing_is_asked_for(
     results = asyncio.run(main())
     assert {r.outcome for r in results} == {"ok"}
     assert most == 1, "one mutating request at a time"
-    assert sleeps == [1.0, 1.0, 1.0], "each request after the first waits a full second"
+    assert sleeps == [expected_pause] * 3, "each request after the first waits the full pause"
 
 
 def test_a_pull_request_is_never_written(sandbox: SandboxTracker) -> None:

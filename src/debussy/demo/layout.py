@@ -94,6 +94,8 @@ def write_config(root: Path, sandbox: SandboxTracker) -> Path:
         "  repo: acme/shop\n"
         f"  api_url: {sandbox.github_api_url}\n"
         f"  token_env: {GITHUB_TOKEN_VARIABLE}\n"
+        "  # The sandbox has no secondary rate limit: no need for GitHub's 1 s between writes.\n"
+        "  write_interval_seconds: 0\n"
         "jira:\n"
         "  enabled: true\n"
         f"  url: {sandbox.jira_url}\n"

@@ -180,15 +180,21 @@ def write_config(
     auto_close: bool = False,
     transitions: Mapping[str, str | None] | None = None,
     jira_section: bool = True,
+    write_interval: float | None = 0,
 ) -> Path:
     """``.debussy/config.yaml`` pointing both trackers at ``tracker``, one key a line.
 
     ``jira_section=False`` leaves Jira out entirely (a GitHub-only project).
+    ``write_interval``: the sandbox has no secondary rate limit, so GitHub writes are not
+    paced by default; ``None`` leaves the key out (GitHub's one second, as the benchmark
+    of writes wants).
     """
     lines = ["github:", f"  enabled: {_yaml(github)}"]
     if repo is not None:
         lines.append(f"  repo: {repo}")
     lines += [f"  api_url: {tracker.github_api_url}", f"  auto_close: {_yaml(auto_close)}"]
+    if write_interval is not None:
+        lines.append(f"  write_interval_seconds: {write_interval}")
     if jira_section:
         lines += ["jira:", f"  enabled: {_yaml(jira)}", f"  url: {tracker.jira_url}"]
         if transitions is not None:

@@ -255,8 +255,9 @@ class GitHubClient(AsyncClosing):
         self._enable_duplicate = True
         self._ids = WriteIds()
         self._rest_writes = False
-        self.mutation_interval = MUTATION_INTERVAL
-        """Seconds between two mutating requests (tests set 0 rather than sleep)."""
+        interval = config.write_interval_seconds
+        self.mutation_interval = MUTATION_INTERVAL if interval is None else interval
+        """Seconds between two mutating requests (``github.write_interval_seconds``)."""
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self.clock: Callable[[], float] = time.monotonic
         self._last_mutation: float | None = None
