@@ -3,7 +3,7 @@
 Every value here is a frozen, slotted dataclass and the module imports nothing
 but the standard library: the warm ``status --issues`` path builds thousands of
 them and must not pay for pydantic (docs/PERFORMANCE.md). Tracker answers are
-validated where they cross the trust boundary (the clients' own pydantic models
+validated where they cross the trust boundary (the clients' own msgspec Structs
 of the raw JSON) and reach ``IssueStatus`` already typed; the cache stores
 ``IssueStatus.as_json()`` and reads it back with ``IssueStatus.from_json``.
 

@@ -1,10 +1,10 @@
-"""The warm ``status --issues`` and plain ``status`` load only what they use (issue 16).
+"""``status --issues`` and plain ``status`` load only what they use (issue 16).
 
 The budgets are times (``bench/run.py``); what a test can pin is their cause:
 which libraries a real ``debussy`` process imported. pydantic costs about 70 ms
-to import, rich 30, yaml 10, httpx 60 (docs/PERFORMANCE.md). A project wired to
-the loopback sandbox is started and its cache filled in-process; then each
-command runs in a fresh interpreter that reports ``sys.modules`` at the end.
+to import, rich 30, yaml 10, httpx 60, importlib.metadata 10 (docs/PERFORMANCE.md).
+A project wired to the loopback sandbox is started and its cache filled in-process;
+then each command runs in a fresh interpreter that reports ``sys.modules`` at the end.
 """
 
 from __future__ import annotations
@@ -17,6 +17,14 @@ from tests.perf.test_startup_imports import imported_by
 from tests.sandbox_project import SandboxProject
 
 HTTP = ("httpx", "httpcore", "anyio")
+NOT_ON_THE_COLD_PATH = (
+    "pydantic",  # tracker answers are msgspec Structs; the config models stay unbuilt
+    "pydantic_core",
+    "yaml",  # the config snapshot is fresh
+    "debussy.config",
+    "debussy.sync.trackers.github.mutations",  # write documents: only when writing
+    "importlib.metadata",  # the User-Agent reads debussy.__version__
+)
 
 
 def tops(modules: set[str]) -> set[str]:
@@ -32,10 +40,11 @@ def warm(sandbox_project: SandboxProject) -> SandboxProject:
     return sandbox_project
 
 
-def run(project: SandboxProject, *args: str) -> tuple[str, set[str]]:
+def run(project: SandboxProject, *args: str, top: bool = True) -> tuple[str, set[str]]:
+    """Run a command; the modules it imported (top-level packages only, unless ``top=False``)."""
     done, modules = imported_by(*args, cwd=project.root, env=project.env)
     assert done.returncode == 0, done.stderr
-    return done.stdout, tops(modules)
+    return done.stdout, tops(modules) if top else modules
 
 
 def test_the_warm_table_imports_rich_but_no_pydantic_yaml_or_http(warm: SandboxProject) -> None:
@@ -89,6 +98,19 @@ def test_an_edited_config_is_validated_again_and_its_errors_still_name_the_key(
     assert "Traceback" not in done.stderr
 
 
+def assert_cold_imports(modules: set[str]) -> None:
+    """The clients and their answer types, and nothing a read does not need."""
+    assert {"httpx", "msgspec"} <= tops(modules), "the check sees what the clients use"
+    assert "debussy.sync.trackers.github.query" in modules
+    assert "debussy.sync.trackers.jira.client" in modules
+    unwanted = {
+        name
+        for name in modules
+        if any(name == banned or name.startswith(f"{banned}.") for banned in NOT_ON_THE_COLD_PATH)
+    }
+    assert not unwanted, sorted(unwanted)
+
+
 def test_a_cold_run_from_the_snapshot_reads_both_trackers_without_the_config_models(
     warm: SandboxProject,
 ) -> None:
@@ -100,8 +122,20 @@ def test_a_cold_run_from_the_snapshot_reads_both_trackers_without_the_config_mod
     document = json.loads(done.stdout)
     assert document["cache"]["fetched"] == len(document["issues"]) > 0
     assert document["errors"] == []
-    assert {"pydantic", "httpx"} <= tops(modules), "the clients validate the answers"
-    assert "debussy.config" not in modules, "the config models are never built"
+    assert_cold_imports(modules)
+    assert warm.sandbox.request_count("github") > 0
+    assert warm.sandbox.request_count("jira") > 0
+
+
+def test_a_cold_table_reads_without_pydantic_yaml_write_documents_or_metadata(
+    warm: SandboxProject,
+) -> None:
+    """No cache at all (the budget's cold row): the table, from both trackers' answers."""
+    for stale in (warm.root / ".debussy").glob("cache.db*"):
+        stale.unlink()
+    output, modules = run(warm, "status", "--issues", top=False)
+    assert "GH-10" in output
+    assert_cold_imports(modules)
     assert warm.sandbox.request_count("github") > 0
     assert warm.sandbox.request_count("jira") > 0
 

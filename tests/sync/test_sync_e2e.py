@@ -242,6 +242,11 @@ def test_a_failure_in_the_middle_of_apply_leaves_the_database_as_before(
 def test_two_applies_at_once_neither_lose_nor_double_apply(project: SandboxProject) -> None:
     project.sandbox.close_issue("octo/app", 1)
     project.sandbox.move_jira_issue("PROJ-1", "Done", "Done")
+    # "At once" means each reads the state before the other commits. Each one's window from
+    # that read to its commit spans its tracker reads: a latency keeps the windows
+    # overlapping when a loaded machine starts one process late. (One that starts after
+    # the other committed rightly plans nothing and records "0 phase changes applied".)
+    project.sandbox.latency = 0.3
     command = [sys.executable, "-m", "debussy", "sync", "--apply", "--json"]
     env = {**__import__("os").environ, **project.env}
     processes = [

@@ -18,9 +18,12 @@ import httpx
 import pytest
 
 from debussy.config import GitHubConfig
+from debussy.errors import BadResponseError
 from debussy.issues import GitHubRef
 from debussy.sandbox import SandboxTracker
 from debussy.sync.trackers.github.client import GitHubClient
+from debussy.sync.trackers.github.mutations import parse_write_batch
+from debussy.sync.trackers.github.query import plan_batches
 from debussy.sync.writes import TrackerWrite, WriteResult
 
 TOKEN = "sandbox-github-token"
@@ -312,3 +315,40 @@ def test_rest_label_change_removes_singly_and_never_puts(sandbox: SandboxTracker
     assert sorted(asyncio.run(main())) == ["bug", "debussy:completed"]
     methods = [r.method for r in sandbox.requests]
     assert methods == ["GET", "DELETE", "POST"]
+
+
+@pytest.mark.parametrize(
+    ("ids", "described"),
+    [
+        (
+            {"labels": {"nodes": [{"id": 5, "name": "bug"}]}},
+            "'labels.nodes.0.id': expected a string",
+        ),
+        ({"labels": {"nodes": [{"id": "L1"}]}}, "'labels.nodes.0.name': field required"),
+        ({"__typename": None}, "'__typename': expected a string, got null"),
+    ],
+)
+def test_node_ids_of_the_wrong_shape_are_a_bad_response(
+    ids: dict[str, Any], described: str
+) -> None:
+    """The write read's ids go through the same strict conversion and wording as statuses."""
+    node = {
+        "__typename": "Issue",
+        "id": "I_12",
+        "state": "OPEN",
+        "stateReason": None,
+        "title": "t",
+        "url": "https://github.com/octo/app/issues/12",
+        "updatedAt": "2026-11-27T10:00:00Z",
+        "closedAt": None,
+        "labels": {"nodes": []},
+        "milestone": None,
+        **ids,
+    }
+    (batch,) = plan_batches([ISSUE])
+    payload = {"data": {"r0": {"id": "R_1", "i12": node}}}
+
+    with pytest.raises(BadResponseError) as caught:
+        parse_write_batch(batch, [], payload)
+
+    assert str(caught.value).startswith(f"GitHub sent issue octo/app#12 with a bad {described}")

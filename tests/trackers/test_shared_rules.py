@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any, Literal
 
+import msgspec
 import pytest
-from pydantic import BaseModel, ValidationError
 
 from debussy.config import GitHubConfig
 from debussy.errors import ConfigError, TrackerServerError
 from debussy.issues import GitHubRef, is_repo_name
 from debussy.plans.refs import parse_github_repo
 from debussy.sync.expected import is_debussy_label
-from debussy.sync.trackers.base import AsyncClosing, bad_fields_message, gather_all
+from debussy.sync.trackers.base import (
+    AsyncClosing,
+    bad_fields_message,
+    describe_bad_fields,
+    gather_all,
+)
 from debussy.sync.trackers.github.query import is_valid_ref
 
 
@@ -84,24 +90,91 @@ def test_a_bug_in_a_batch_keeps_the_whole_group() -> None:
     assert isinstance(caught.value.exceptions[0], KeyError)
 
 
-class _Shape(BaseModel):
+class _Status(msgspec.Struct):
+    name: str
+
+
+class _Fields(msgspec.Struct, rename="camel"):
+    status: _Status
+    status_category: Literal["new", "done"] = "new"
+    milestone: _Status | None = None
+
+
+class _Item(msgspec.Struct):
+    fields: _Fields
+
+
+class _Shape(msgspec.Struct):
     state: str
     number: int
     title: str
+    issues: list[_Item] = []
+
+
+def _problem(data: Any) -> msgspec.ValidationError:
+    with pytest.raises(msgspec.ValidationError) as caught:
+        msgspec.convert(data, type=_Shape)
+    return caught.value
+
+
+SHAPE = {"state": "open", "number": 1, "title": "t"}
 
 
 def test_one_wording_for_a_reply_of_the_wrong_shape() -> None:
-    with pytest.raises(ValidationError) as caught:
-        _Shape.model_validate({"state": 5})
-    message = bad_fields_message("Jira", "a search result", caught.value)
+    message = bad_fields_message("Jira", "a search result", _problem({"state": 5}))
     assert message == (
-        "Jira sent a search result with a bad 'state': Input should be a valid string (and 2 more)"
+        "Jira sent a search result with a bad 'state': expected a string, got an integer"
     )
-    with pytest.raises(ValidationError) as not_object:
-        _Shape.model_validate([1])
-    assert bad_fields_message("GitHub", "issue o/a#1", not_object.value, whole="(issue)") == (
-        "GitHub sent issue o/a#1 with a bad '(issue)': expected a JSON object"
+    not_object = _problem([1])
+    assert bad_fields_message("GitHub", "issue o/a#1", not_object, whole="(issue)") == (
+        "GitHub sent issue o/a#1 with a bad '(issue)': expected a JSON object, got a list"
     )
+
+
+@pytest.mark.parametrize(
+    ("data", "described"),
+    [
+        ({"state": "open"}, "'number': field required"),
+        ({**SHAPE, "number": 1.5}, "'number': expected an integer, got a decimal number"),
+        ({**SHAPE, "number": True}, "'number': expected an integer, got true or false"),
+        ({**SHAPE, "number": "1"}, "'number': expected an integer, got a string"),
+        ({**SHAPE, "issues": {"a": 1}}, "'issues': expected a list, got a JSON object"),
+        ({**SHAPE, "issues": [{"fields": {}}]}, "'issues.0.fields.status': field required"),
+        (
+            {
+                **SHAPE,
+                "issues": [{"fields": {"status": {"name": "x"}}}, {"fields": {"status": None}}],
+            },
+            "'issues.1.fields.status': expected a JSON object, got null",
+        ),
+        (
+            {**SHAPE, "issues": [{"fields": {"status": {"name": "x"}, "milestone": "v1"}}]},
+            "'issues.0.fields.milestone': expected a JSON object or null, got a string",
+        ),
+        (
+            {**SHAPE, "issues": [{"fields": {"status": {"name": "x"}, "statusCategory": "ghp_x"}}]},
+            "'issues.0.fields.statusCategory': not one of the values expected",
+        ),
+    ],
+)
+def test_the_path_is_dotted_with_list_indexes_and_the_reason_is_plain(
+    data: Any, described: str
+) -> None:
+    """Paths as in the JSON (camelCase names, indexes as numbers); a missing field is named."""
+    assert describe_bad_fields(_problem(data)) == described
+
+
+def test_no_value_is_echoed_and_the_message_is_one_line() -> None:
+    """msgspec quotes a value it does not accept; the message must not (it could be a token)."""
+    secret = "ghp_0123456789abcdef\nsecond line"
+    data = {**SHAPE, "issues": [{"fields": {"status": {"name": "x"}, "statusCategory": secret}}]}
+    assert "ghp_" in str(_problem(data)), "msgspec itself does quote it"
+    message = bad_fields_message("Jira", "a search result", _problem(data))
+    assert "ghp_" not in message
+    assert "\n" not in message
+    # A message of a kind not translated above keeps msgspec's words, without the quoted part.
+    odd = msgspec.ValidationError("Expected `str` matching regex 'ghp_[a-z]+' - at `$.token`")
+    assert describe_bad_fields(odd) == "'token': expected a string matching regex a value"
 
 
 def test_async_with_closes_the_client() -> None:

@@ -8,20 +8,18 @@ they cannot read in the same words.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Coroutine, Iterable
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from debussy.errors import DebussyError
 
-if TYPE_CHECKING:  # the warm path imports neither pydantic nor asyncio
+if TYPE_CHECKING:  # the warm path imports neither msgspec nor asyncio
     import asyncio
 
-    from pydantic import ValidationError
+    from msgspec import ValidationError
 
 ResultT = TypeVar("ResultT")
-
-MAX_PROBLEMS_SHOWN = 1
-"""How many bad fields a message names before "(and N more)": one is enough to act on."""
 
 
 class AsyncClosing:
@@ -73,26 +71,71 @@ def first_debussy_error(failures: BaseExceptionGroup[BaseException]) -> DebussyE
 def bad_fields_message(
     platform_name: str, what: str, exc: ValidationError, *, whole: str = "body"
 ) -> str:
-    """``Jira sent a search result with a bad 'issues.0.fields.status': Field required``.
+    """``Jira sent a search result with a bad 'issues.0.fields.status': field required``.
 
     The one wording for a reply of the right syntax but the wrong shape, on every
-    tracker: which reply, which field, why, and how many more problems it has.
+    tracker: which reply, which field, and why.
     """
     return f"{platform_name} sent {what} with a bad {describe_bad_fields(exc, whole=whole)}"
 
 
-def describe_bad_fields(exc: ValidationError, *, whole: str = "body") -> str:
-    """``'fields.status': Field required (and 2 more)``: where the reply is wrong, and why.
+# Patterns as text, compiled (and cached by ``re``) on first use: the warm path imports
+# this module and never reads a reply, so it does not pay for compiling them.
+_PATH_PART = r"\.([^.\[`]+)|\[([^\]]*)\]"
+"""``.name`` or ``[0]`` in msgspec's ``$.labels.nodes[0].name``; a map key reads ``[...]``."""
+_MISSING_FIELD = r"Object missing required field `([^`]+)`"
+_WRONG_TYPE = r"Expected `([^`]+)`, got `([^`]+)`"
+_TYPE_WORDS = {
+    "object": "a JSON object",
+    "array": "a list",
+    "str": "a string",
+    "int": "an integer",
+    "float": "a decimal number",
+    "bool": "true or false",
+    "null": "null",
+}
+"""msgspec's names of JSON types, as the reason says them."""
+_QUOTED = r"'.*'|\".*\""
+"""A value msgspec quotes (its ``repr``) in a message of a kind not translated here."""
+_TYPE_NAME = r"`([^`]*)`"
 
-    Paths and reasons only; the offending values are not worth echoing (and could be
-    long). ``whole`` names the reply itself when it is the reply that is wrong.
+
+def describe_bad_fields(exc: ValidationError, *, whole: str = "body") -> str:
+    """``'fields.status': expected a JSON object, got null``: where the reply is wrong, and why.
+
+    msgspec stops at the first problem, so one field is named (one is enough to act
+    on). Its text, "Expected `str`, got `int` - at `$.fields.status.name`", is turned
+    into the dotted path people know from the JSON and a reason in plain words.
+    Values are never shown: they could be long, or hold a secret. ``whole`` names
+    the reply itself when it is the reply that is wrong.
     """
-    errors = exc.errors()
-    parts: list[str] = []
-    for error in errors[:MAX_PROBLEMS_SHOWN]:
-        where = ".".join(str(part) for part in error["loc"]) or whole
-        # pydantic names our private model for a non-object; the user needs the JSON word.
-        reason = "expected a JSON object" if error["type"] == "model_type" else error["msg"]
-        parts.append(f"'{where}': {reason}")
-    more = len(errors) - MAX_PROBLEMS_SHOWN
-    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+    reason, at, where = str(exc).rpartition(" - at `")  # the location always comes last
+    if not at or not where.startswith("$"):
+        reason, where = str(exc), ""  # the reply itself: msgspec says no location
+    path = [name or index for name, index in re.findall(_PATH_PART, where.rstrip("`"))]
+    missing = re.fullmatch(_MISSING_FIELD, reason)
+    if missing is not None:
+        path.append(missing.group(1))  # msgspec points at the object; people look for the field
+        reason = "field required"
+    else:
+        reason = _plain_reason(reason)
+    dotted = ".".join(path) or whole
+    return f"'{dotted}': {reason}"
+
+
+def _plain_reason(text: str) -> str:
+    """msgspec's reason in plain words, without the value it quotes for some of them."""
+    wrong = re.fullmatch(_WRONG_TYPE, text)
+    if wrong is not None:
+        expected, got = (
+            " or ".join(_TYPE_WORDS.get(name, name) for name in names.split(" | "))
+            for names in wrong.groups()
+        )
+        return f"expected {expected}, got {got}"
+    if text.startswith(("Invalid enum value", "Invalid value")):
+        return "not one of the values expected"
+    # Anything else msgspec may say: keep its words, drop quoted values, one line.
+    kept = re.sub(_QUOTED, "a value", text)
+    kept = re.sub(_TYPE_NAME, lambda name: _TYPE_WORDS.get(name.group(1), name.group(1)), kept)
+    kept = " ".join(kept.split())
+    return (kept[:1].lower() + kept[1:]) or "not what was expected"

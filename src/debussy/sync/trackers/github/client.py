@@ -33,12 +33,12 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
 
+from debussy import __version__
 from debussy.config_snapshot import is_loopback_host
 from debussy.errors import (
     BadResponseError,
@@ -51,22 +51,6 @@ from debussy.errors import (
 from debussy.issues import GitHubRef, IssueStatus
 from debussy.sync.expected import is_debussy_label
 from debussy.sync.trackers.base import AsyncClosing, gather_all
-from debussy.sync.trackers.github.mutations import (
-    MAX_ISSUES_PER_MUTATION,
-    Mutation,
-    WriteIds,
-    add_comment,
-    add_labels,
-    build_mutation,
-    build_write_query,
-    close_issue,
-    create_label,
-    mutation_failures,
-    parse_write_batch,
-    rejects_mutations,
-    remove_labels,
-    reopen_issue,
-)
 from debussy.sync.trackers.github.query import (
     IssueBatch,
     build_query,
@@ -90,8 +74,10 @@ from debussy.sync.trackers.probe import ProbeAnswer, probe
 from debussy.sync.trackers.retry import HintedRateLimitError
 from debussy.sync.writes import TrackerWrite, WriteResult
 
-if TYPE_CHECKING:  # the models are built only by commands that validate config
+if TYPE_CHECKING:  # annotations only: config models load when config is validated,
+    # the write documents when a write happens (a read-only status never loads them)
     from debussy.config import GitHubConfig
+    from debussy.sync.trackers.github.mutations import Mutation, WriteIds
 
 log = logging.getLogger("debussy.github")
 progress = logging.getLogger("debussy.progress")
@@ -126,11 +112,7 @@ class _LabelOutcome:
 
 
 def _user_agent() -> str:
-    try:
-        version = metadata.version("debussy")
-    except metadata.PackageNotFoundError:
-        version = "0"
-    return f"debussy/{version}"
+    return f"debussy/{__version__}"
 
 
 GH_CLI = "the GitHub CLI (gh auth token)"
@@ -253,7 +235,7 @@ class GitHubClient(AsyncClosing):
             transport=transport,
         )
         self._enable_duplicate = True
-        self._ids = WriteIds()
+        self._write_ids: WriteIds | None = None
         self._rest_writes = False
         interval = config.write_interval_seconds
         self.mutation_interval = MUTATION_INTERVAL if interval is None else interval
@@ -383,6 +365,19 @@ class GitHubClient(AsyncClosing):
     # requests", docs.github.com/rest/using-the-rest-api/best-practices-for-using-the-rest-api).
     # Labels are only ever added or removed by name/id: never replaced as a set, never
     # all cleared, so a label a person adds meanwhile survives.
+    #
+    # The write documents and their parsing live in ``mutations``, imported inside the
+    # methods that write: a read-only ``status --issues`` never loads them (the cold
+    # path's import budget, notes/NOTES_performance.md; tests/perf/test_warm_path.py).
+
+    @property
+    def _ids(self) -> WriteIds:
+        """Node ids learnt by the convergence reads, made on first use by a write."""
+        if self._write_ids is None:
+            from debussy.sync.trackers.github import mutations
+
+            self._write_ids = mutations.WriteIds()
+        return self._write_ids
 
     async def read_for_writes(
         self, refs: Sequence[GitHubRef]
@@ -399,6 +394,8 @@ class GitHubClient(AsyncClosing):
         if not self._has_token:
             statuses.update(await self.fetch_issues(readable))
             return statuses, set()
+        from debussy.sync.trackers.github import mutations
+
         labels = list(self._config.labels.all())
         bound = asyncio.Semaphore(GRAPHQL_CONCURRENCY)
 
@@ -409,7 +406,9 @@ class GitHubClient(AsyncClosing):
                 if with_duplicate and rejects_argument(payload, "enableDuplicate"):
                     self._enable_duplicate = False
                     payload = await self._post_write_query(batch, labels, False)
-                return parse_write_batch(batch, labels, payload, auth_hint=self._auth_hint)
+                return mutations.parse_write_batch(
+                    batch, labels, payload, auth_hint=self._auth_hint
+                )
 
         for found, ids in await gather_all([read(batch) for batch in plan_batches(readable)]):
             statuses.update(found)
@@ -419,7 +418,9 @@ class GitHubClient(AsyncClosing):
     async def _post_write_query(
         self, batch: IssueBatch, labels: Sequence[str], enable_duplicate: bool
     ) -> Any:
-        document = build_write_query(batch, labels, enable_duplicate=enable_duplicate)
+        from debussy.sync.trackers.github import mutations
+
+        document = mutations.build_write_query(batch, labels, enable_duplicate=enable_duplicate)
         response = await self._http.request(
             "POST", str(self._graphql_url), json=document.body(), idempotent=True
         )
@@ -437,6 +438,8 @@ class GitHubClient(AsyncClosing):
         if not self._has_token:
             message = f"changing GitHub issues needs a token; {self._auth_hint}"
             return [WriteResult(write, "error", message) for write in writes]
+        from debussy.sync.trackers.github import mutations
+
         results: dict[int, WriteResult] = {}
         for index, write in enumerate(writes):
             ref = write.ref
@@ -462,16 +465,15 @@ class GitHubClient(AsyncClosing):
                 by_issue.setdefault(write.ref, []).append((index, write))
         groups = list(by_issue.values())
         stop: str | None = None
-        for start in range(0, len(groups), MAX_ISSUES_PER_MUTATION):
-            chunk = [
-                item for group in groups[start : start + MAX_ISSUES_PER_MUTATION] for item in group
-            ]
+        size = mutations.MAX_ISSUES_PER_MUTATION
+        for start in range(0, len(groups), size):
+            chunk = [item for group in groups[start : start + size] for item in group]
             if stop is not None:
                 results.update({i: WriteResult(w, "skipped", stop) for i, w in chunk})
                 continue
             outcome, stop = await self._send_chunk(chunk)
             results.update(outcome)
-            done = min(start + MAX_ISSUES_PER_MUTATION, len(groups))
+            done = min(start + size, len(groups))
             progress.info("GitHub: %d/%d issues written", done, len(groups))
         return [results[i] for i in range(len(writes))]
 
@@ -495,7 +497,9 @@ class GitHubClient(AsyncClosing):
             return outcome
         if self._rest_writes:
             return outcome  # REST adds create labels implicitly
-        mutations: list[Mutation] = []
+        from debussy.sync.trackers.github import mutations
+
+        planned: list[Mutation] = []
         keys: dict[str, tuple[str, str]] = {}
         for index, (key, (ref, name)) in enumerate(missing.items()):
             repo_id = self._ids.repos.get(key[0])
@@ -504,22 +508,22 @@ class GitHubClient(AsyncClosing):
                 continue
             alias = f"c{index}"
             keys[alias] = key
-            mutations.append(create_label(alias, repo_id, name, self._label_color(name)))
-        if not mutations:
+            planned.append(mutations.create_label(alias, repo_id, name, self._label_color(name)))
+        if not planned:
             return outcome
         try:
-            payload = await self._mutate(build_mutation(mutations))
+            payload = await self._mutate(mutations.build_mutation(planned))
         except TrackerError as exc:
             if isinstance(exc, RateLimitedError | TrackerAuthError):
                 outcome.stop = f"not sent: {exc.message}"
             for key in keys.values():
                 outcome.failed[key] = exc.message
             return outcome
-        if rejects_mutations(payload):
+        if mutations.rejects_mutations(payload):
             log.info("GitHub: this server lacks the write mutations; writing over REST")
             self._rest_writes = True
             return outcome
-        failed, whole = mutation_failures(payload, list(keys))
+        failed, whole = mutations.mutation_failures(payload, list(keys))
         data = payload.get("data") if isinstance(payload, dict) else None
         for alias, key in keys.items():
             problem = whole or failed.get(alias)
@@ -538,7 +542,9 @@ class GitHubClient(AsyncClosing):
         """One mutation request for these writes; the results and, if so, why to stop."""
         if self._rest_writes:
             return await self._send_rest(chunk)
-        mutations: list[Mutation] = []
+        from debussy.sync.trackers.github import mutations
+
+        planned: list[Mutation] = []
         aliases: dict[int, list[str]] = {}
         results: dict[int, WriteResult] = {}
         for index, write in chunk:
@@ -546,12 +552,12 @@ class GitHubClient(AsyncClosing):
             if isinstance(built, str):
                 results[index] = WriteResult(write, "error", built)
                 continue
-            mutations += built
+            planned += built
             aliases[index] = [m.alias for m in built]
-        if not mutations:
+        if not planned:
             return results, None
         try:
-            payload = await self._mutate(build_mutation(mutations))
+            payload = await self._mutate(mutations.build_mutation(planned))
         except TrackerError as exc:
             stop = (
                 f"not sent: {exc.message}"
@@ -561,11 +567,11 @@ class GitHubClient(AsyncClosing):
             for index, write in chunk:
                 results.setdefault(index, WriteResult(write, "error", exc.message))
             return results, stop
-        if rejects_mutations(payload):
+        if mutations.rejects_mutations(payload):
             log.info("GitHub: this server lacks the write mutations; writing over REST")
             self._rest_writes = True
             return await self._send_rest(chunk)
-        failed, whole = mutation_failures(payload, [m.alias for m in mutations])
+        failed, whole = mutations.mutation_failures(payload, [m.alias for m in planned])
         for index, write in chunk:
             if index in results:
                 continue
@@ -578,6 +584,8 @@ class GitHubClient(AsyncClosing):
 
     def _mutations_for(self, index: int, write: TrackerWrite) -> list[Mutation] | str:
         """The aliased mutations of one write, or why it cannot be sent."""
+        from debussy.sync.trackers.github import mutations
+
         ref = write.ref
         assert isinstance(ref, GitHubRef)
         issue_id = self._ids.issues.get(ref)
@@ -590,19 +598,21 @@ class GitHubClient(AsyncClosing):
             if any(label_id is None for label_id in removals):
                 return f"{write.display_key}: a label to remove has no id"
             if removals:
-                built.append(remove_labels(f"w{index}r", issue_id, [i for i in removals if i]))
+                built.append(
+                    mutations.remove_labels(f"w{index}r", issue_id, [i for i in removals if i])
+                )
             if write.add:
                 label_id = self._ids.labels.get((repo, write.add[0].casefold()))
                 if label_id is None:
                     return f"label {write.add[0]!r} does not exist in {ref.repo}"
-                built.append(add_labels(f"w{index}a", issue_id, [label_id]))
+                built.append(mutations.add_labels(f"w{index}a", issue_id, [label_id]))
             return built
         if write.action == "close":
-            return [close_issue(f"w{index}", issue_id, write.value or "completed")]
+            return [mutations.close_issue(f"w{index}", issue_id, write.value or "completed")]
         if write.action == "reopen":
-            return [reopen_issue(f"w{index}", issue_id)]
+            return [mutations.reopen_issue(f"w{index}", issue_id)]
         if write.action == "comment":
-            return [add_comment(f"w{index}", issue_id, write.value or "")]
+            return [mutations.add_comment(f"w{index}", issue_id, write.value or "")]
         return f"GitHub issues have no '{write.action}'"
 
     async def _mutate(self, body: Mapping[str, Any]) -> Any:

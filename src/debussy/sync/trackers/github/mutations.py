@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+import msgspec
 
 from debussy.errors import BadResponseError, redact
 from debussy.issues import GitHubRef, IssueStatus
@@ -31,6 +31,7 @@ from debussy.sync.trackers.github.query import (
     issue_alias,
     issue_fields,
     parse_batch,
+    read_issue,
 )
 
 MAX_ISSUES_PER_MUTATION = 50
@@ -100,21 +101,19 @@ class WriteIds:
         self.labels.update(other.labels)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
-
-
-class _IdNamed(_Strict):
+class _IdNamed(msgspec.Struct, frozen=True):
     id: str
     name: str
 
 
-class _Nodes(_Strict):
+class _Nodes(msgspec.Struct, frozen=True):
     nodes: list[_IdNamed]
 
 
-class _IssueIds(_Strict):
-    typename: str = Field(alias="__typename")
+class _IssueIds(msgspec.Struct, frozen=True):
+    """The node ids of an issue in the write read (its status is parsed by ``parse_batch``)."""
+
+    typename: str = msgspec.field(name="__typename")
     id: str | None = None
     labels: _Nodes | None = None
 
@@ -154,7 +153,7 @@ def parse_write_batch(
                     kept[alias] = None
                     continue
                 if isinstance(issue, dict):
-                    parsed = _IssueIds.model_validate(issue)
+                    parsed = read_issue(_IssueIds, issue, ref)
                     if parsed.id is None:
                         raise BadResponseError(
                             "github", f"GitHub sent {ref.repo}#{ref.number} without an id"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import msgspec
 
 from debussy.errors import BadResponseError, TrackerAuthError
 from debussy.issues import GitHubRef, IssueStatus, is_repo_name
@@ -319,35 +319,38 @@ def _no_data(
     return BadResponseError("github", f"GitHub rejected the query: {messages}")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+# What GitHub sends, as far as Debussy reads it. msgspec Structs, not pydantic models:
+# msgspec imports in a few milliseconds where pydantic took ~70 on every cold read
+# (notes/NOTES_performance.md). ``msgspec.convert`` is strict: a number where a name
+# belongs is a bad answer, never coerced. Unknown fields are ignored; ``rename`` gives
+# the camelCase names GraphQL uses.
 
 
-class _Named(_Strict):
+class _Named(msgspec.Struct, frozen=True):
     name: str
 
 
-class _Titled(_Strict):
+class _Titled(msgspec.Struct, frozen=True):
     title: str
 
 
-class _LabelConnection(_Strict):
+class _LabelConnection(msgspec.Struct, frozen=True):
     nodes: list[_Named]
 
 
-class _GraphQLIssue(_Strict):
+class _GraphQLIssue(msgspec.Struct, frozen=True, rename="camel"):
     state: Literal["OPEN", "CLOSED"]
-    state_reason: str | None = Field(alias="stateReason")
+    state_reason: str | None
     title: str
     url: str
-    updated_at: str = Field(alias="updatedAt")
-    closed_at: str | None = Field(alias="closedAt")
+    updated_at: str
+    closed_at: str | None
     labels: _LabelConnection
     milestone: _Titled | None
 
 
 def _status_from_graphql(ref: GitHubRef, node: Any) -> IssueStatus:
-    issue = _validate(_GraphQLIssue, node, ref)
+    issue = read_issue(_GraphQLIssue, node, ref)
     state = issue.state.lower()
     return IssueStatus(
         platform="github",
@@ -366,7 +369,7 @@ def _status_from_graphql(ref: GitHubRef, node: Any) -> IssueStatus:
 # --- parsing REST answers ---------------------------------------------------------------
 
 
-class _RestIssue(_Strict):
+class _RestIssue(msgspec.Struct, frozen=True, kw_only=True):
     state: Literal["open", "closed"]
     state_reason: str | None = None
     title: str
@@ -384,7 +387,7 @@ def status_from_rest(ref: GitHubRef, data: Any, etag: str | None) -> IssueStatus
     A pull request answers on the same endpoint; GraphQL's ``issue(number:)``
     says NOT_FOUND for one, so it is missing here too and both paths agree.
     """
-    issue = _validate(_RestIssue, data, ref)
+    issue = read_issue(_RestIssue, data, ref)
     if issue.pull_request is not None:
         return IssueStatus.missing_issue(ref)
     return IssueStatus(
@@ -417,15 +420,16 @@ def label_names_from_rest(ref: GitHubRef, data: Any) -> tuple[str, ...]:
 # --- helpers ----------------------------------------------------------------------------
 
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
+AnswerT = TypeVar("AnswerT", bound=msgspec.Struct)
 
 
-def _validate(model: type[ModelT], data: Any, ref: GitHubRef) -> ModelT:
+def read_issue(model: type[AnswerT], data: Any, ref: GitHubRef) -> AnswerT:
+    """``data`` (one issue's JSON) as ``model``, or a ``BadResponseError`` naming the field."""
     if not isinstance(data, dict):
         raise _bad(f"issue {_display(ref)} as something other than an object")
     try:
-        return model.model_validate(data)
-    except ValidationError as exc:
+        return msgspec.convert(data, type=model)
+    except msgspec.ValidationError as exc:
         message = bad_fields_message("GitHub", f"issue {_display(ref)}", exc, whole="(issue)")
         raise BadResponseError("github", message) from None
 

@@ -11,7 +11,7 @@ unknown or invisible key fails the *whole* search with 400 and names the key. We
 drop the named keys, search again, and report them missing, so one deleted issue
 never hides the other ninety-nine.
 
-Payloads are validated with strict pydantic models: whatever Jira sends that does
+Payloads are converted strictly into msgspec Structs: whatever Jira sends that does
 not have the expected shape becomes one ``BadResponseError`` naming the field,
 never a ``KeyError`` deep in the mapping code.
 
@@ -35,7 +35,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, ValidationError
+import msgspec
 
 from debussy.errors import (
     BadResponseError,
@@ -96,65 +96,66 @@ _MAX_MESSAGE = 300
 
 
 # --- what Jira sends, as far as Debussy reads it -------------------------------------
+#
+# msgspec Structs rather than pydantic models: msgspec imports in a few milliseconds
+# where pydantic took ~70 on every cold read (notes/NOTES_performance.md). Conversion is
+# strict (a number where a name belongs is a bad response, not something to coerce);
+# fields Debussy does not read are ignored; ``rename="camel"`` gives Jira's names
+# (``statusCategory``, ``nextPageToken``); ``kw_only`` lets a required field follow one
+# with a default. Frozen: an answer is read, never edited.
 
 
-class _Payload(BaseModel):
-    """Strict: a number where a name belongs is a bad response, not something to coerce."""
-
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
-
-
-class _Named(_Payload):
+class _Named(msgspec.Struct, frozen=True):
     name: str
 
 
-class _StatusCategory(_Payload):
+class _StatusCategory(msgspec.Struct, frozen=True):
     key: str
 
 
-class _Status(_Payload):
+class _Status(msgspec.Struct, frozen=True, rename="camel"):
     name: str
-    statusCategory: _StatusCategory
+    status_category: _StatusCategory
 
 
-class _IssueFields(_Payload):
+class _IssueFields(msgspec.Struct, frozen=True, kw_only=True):
     status: _Status
     resolution: _Named | None = None
-    labels: list[str] = []
+    labels: list[str] = msgspec.field(default_factory=list[str])
     updated: str
     statuscategorychangedate: str | None = None
     summary: str | None = None
 
 
-class _Issue(_Payload):
+class _Issue(msgspec.Struct, frozen=True, kw_only=True):
     id: str | None = None
     key: str
     fields: _IssueFields
 
 
-class _IssueKey(_Payload):
+class _IssueKey(msgspec.Struct, frozen=True):
     id: str
     key: str
 
 
-class _CloudPage(_Payload):
+class _CloudPage(msgspec.Struct, frozen=True, rename="camel"):
     issues: list[_Issue]
-    nextPageToken: str | None = None
-    isLast: bool | None = None
+    next_page_token: str | None = None
+    is_last: bool | None = None
 
 
-class _ServerPage(_Payload):
+class _ServerPage(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     issues: list[_Issue]
-    startAt: int = 0
+    start_at: int = 0
     total: int
 
 
-class _TargetStatus(_Payload):
+class _TargetStatus(msgspec.Struct, frozen=True, rename="camel"):
     name: str
-    statusCategory: _StatusCategory | None = None
+    status_category: _StatusCategory | None = None
 
 
-class _OfferedTransition(_Payload):
+class _OfferedTransition(msgspec.Struct, frozen=True):
     id: str
     name: str
     to: _TargetStatus | None = None
@@ -164,34 +165,37 @@ class _OfferedTransition(_Payload):
         return self.to.name if self.to is not None else self.name
 
 
-class _IssueWithTransitions(_Payload):
+class _IssueWithTransitions(msgspec.Struct, frozen=True, kw_only=True):
     id: str | None = None
     key: str
     fields: _IssueFields
-    transitions: list[_OfferedTransition] = []
+    transitions: list[_OfferedTransition] = msgspec.field(default_factory=list[_OfferedTransition])
 
 
-class _CloudTransitionsPage(_Payload):
+class _CloudTransitionsPage(msgspec.Struct, frozen=True, rename="camel"):
     issues: list[_IssueWithTransitions]
-    nextPageToken: str | None = None
-    isLast: bool | None = None
+    next_page_token: str | None = None
+    is_last: bool | None = None
 
 
-class _ServerTransitionsPage(_Payload):
+class _ServerTransitionsPage(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     issues: list[_IssueWithTransitions]
-    startAt: int = 0
+    start_at: int = 0
     total: int
 
 
-_Model = TypeVar("_Model", bound=_Payload)
+_Model = TypeVar("_Model", bound=msgspec.Struct)
 
 
 def _parse(model: type[_Model], data: Any, what: str) -> _Model:
-    """Validate ``data``; a shape we cannot read is Jira's fault and says which field."""
+    """Convert ``data``; a shape we cannot read is Jira's fault and says which field.
+
+    ``from None``: msgspec's own message may quote the value, which is not shown.
+    """
     try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise BadResponseError(PLATFORM, bad_fields_message("Jira", what, exc)) from exc
+        return msgspec.convert(data, type=model)
+    except msgspec.ValidationError as exc:
+        raise BadResponseError(PLATFORM, bad_fields_message("Jira", what, exc)) from None
 
 
 # --- authentication ------------------------------------------------------------------
@@ -459,8 +463,8 @@ class JiraClient(AsyncClosing):
             data = await self._search_request(body, keys, limiter)
             page = _parse(_CloudPage, data, "a search result")
             issues.extend(page.issues)
-            token = page.nextPageToken
-            if page.isLast is True or not token:
+            token = page.next_page_token
+            if page.is_last is True or not token:
                 return issues
             if token in tokens_seen:
                 raise BadResponseError(PLATFORM, "Jira sent the same nextPageToken twice")
@@ -480,7 +484,7 @@ class JiraClient(AsyncClosing):
             data = await self._search_request(body, keys, limiter)
             page = _parse(_ServerPage, data, "a search result")
             issues.extend(page.issues)
-            start_at = page.startAt + len(page.issues)
+            start_at = page.start_at + len(page.issues)
             if not page.issues or start_at >= page.total:
                 return issues
 
@@ -537,7 +541,7 @@ class JiraClient(AsyncClosing):
             id=requested or issue.key,
             moved_to=issue.key if requested is not None and requested != issue.key else None,
             state=fields.status.name,
-            status_category=fields.status.statusCategory.key,
+            status_category=fields.status.status_category.key,
             state_reason=fields.resolution.name if fields.resolution is not None else None,
             labels=tuple(fields.labels),
             milestone=None,
@@ -577,7 +581,7 @@ class JiraClient(AsyncClosing):
                             t.id,
                             t.name,
                             t.target,
-                            t.to.statusCategory.key if t.to and t.to.statusCategory else None,
+                            t.to.status_category.key if t.to and t.to.status_category else None,
                         )
                         for t in issue.transitions
                     ),
@@ -613,15 +617,15 @@ class JiraClient(AsyncClosing):
             if self._cloud:
                 page = _parse(_CloudTransitionsPage, data, "a search result")
                 issues += page.issues
-                token = page.nextPageToken
-                if page.isLast is True or not token or token in seen:
+                token = page.next_page_token
+                if page.is_last is True or not token or token in seen:
                     return issues
                 seen.add(token)
                 body = {**body, "nextPageToken": token}
             else:
                 server = _parse(_ServerTransitionsPage, data, "a search result")
                 issues += server.issues
-                start_at = server.startAt + len(server.issues)
+                start_at = server.start_at + len(server.issues)
                 if not server.issues or start_at >= server.total:
                     return issues
                 body = {**body, "startAt": start_at}
