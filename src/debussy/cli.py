@@ -200,7 +200,7 @@ def _trackers(project: Project) -> str:
     Read from the validated snapshot: naming the trackers must not cost the warm
     dashboard the config models (pydantic) it otherwise never loads.
     """
-    config = project.read_config
+    config = project.config
     names = [
         name for name, on in (("GitHub", config.github.enabled), ("Jira", config.jira.active)) if on
     ]
@@ -471,7 +471,7 @@ def _issue_dashboard(run_id: str | None, *, fmt: str, refresh: bool, drift_fails
     from debussy.sync.cache import IssueCache
 
     with _project() as project:
-        config = project.read_config  # the snapshot: no YAML, no pydantic while unchanged
+        config = project.config  # the snapshot: no YAML, no pydantic while unchanged
         run_id = _follow(project, run_id).id
         with (
             IssueCache(cache_path(project.root), config.cache.ttl_seconds) as cache,

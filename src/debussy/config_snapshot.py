@@ -20,11 +20,10 @@ snapshot that cannot be written is silently skipped (it is only a cache).
 their computed members (``host``, ``web_host``, ``active``, ``browse_url``,
 ``labels.all()``, ...); ``tests/config/test_config_snapshot.py`` compares both for
 every public member, so a member added to the models without its mirror fails
-there. Only ``status --issues`` reads a view (``Project.read_config``); its tracker
-clients read settings from it as from the models (a cold dashboard then never
-builds the models either: ~30 ms). Everything that writes or syncs uses
-``Project.config``, the models themselves; ``full_config`` turns a view into them
-for code that needs the real thing.
+there. Every command reads its config through ``Project.config``: a view while
+the snapshot holds, so the tracker clients, the write engine and ``sync`` read
+settings from it as from the models, and only a changed file pays for pydantic
+(about 90 ms a start with the YAML parse and the models).
 """
 
 from __future__ import annotations
@@ -140,15 +139,6 @@ def remembered_config(root: Path) -> Config:
     return config
 
 
-def full_config(config: Config) -> Config:
-    """The pydantic ``Config`` behind ``config`` (validated now when it is a view)."""
-    if isinstance(config, ConfigView):
-        from debussy.config import Config
-
-        return Config.model_validate(config.settings)
-    return config
-
-
 # --- the view ---------------------------------------------------------------------------------
 
 
@@ -183,6 +173,10 @@ class _Section:
     __hash__ = None  # type: ignore[assignment]  # mutable mapping inside, as the models are not
 
 
+LABEL_STATUS_KEYS = ("in_progress", "completed", "failed", "blocked")
+"""The phase statuses ``github.labels`` and ``github.label_colors`` are keyed by."""
+
+
 class LabelsRules:
     """``labels.all()``: shared by the ``GitHubLabels`` model and its view."""
 
@@ -193,7 +187,7 @@ class LabelsRules:
     blocked: str
 
     def all(self) -> tuple[str, ...]:
-        return (self.in_progress, self.completed, self.failed, self.blocked)
+        return tuple(getattr(self, status) for status in LABEL_STATUS_KEYS)
 
 
 class GitHubRules:

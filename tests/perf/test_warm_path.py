@@ -155,3 +155,19 @@ def test_leaving_without_teardown_keeps_output_exit_codes_and_committed_state(
     done, _ = imported_by("status", "--run", "nope", cwd=warm.root, env=warm.env)
     assert done.returncode == 1
     assert "nope" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("phase", "start", "1"), ("sync", "--json"), ("sync", "--direction", "to-tracker", "--apply")],
+    ids=["lifecycle-write", "sync-plan", "to-tracker-apply"],
+)
+def test_writes_and_sync_read_the_snapshot_not_the_models(
+    warm: SandboxProject, command: tuple[str, ...]
+) -> None:
+    """Commands that write reach the trackers with the same validated view: no YAML, no pydantic."""
+    done, modules = imported_by(*command, cwd=warm.root, env=warm.env)
+    assert done.returncode == 0, done.stderr
+    assert "httpx" in tops(modules), "the command did talk to the trackers"
+    assert tops(modules).isdisjoint({"pydantic", "pydantic_core", "yaml"})
+    assert "debussy.config" not in modules

@@ -270,6 +270,7 @@ def test_two_applies_at_once_neither_lose_nor_double_apply(project: SandboxProje
     assert all("`debussy sync` again" in err for err in stale)
     assert project.phase_statuses() == {"1": "completed", "2": "completed", "3": "completed"}
     history = json.loads(project.ok("history", "--json").stdout)["syncs"]
-    assert [len(entry["actions"]) for entry in history] == [3]
+    # Applied once; a late starter that found nothing left is recorded as an empty sync.
+    assert sorted(len(entry["actions"]) for entry in history) in ([3], [0, 3])
     with StateManager(project.root / ".debussy" / "state.db") as state:
         assert len(state.completed_features()) == 1

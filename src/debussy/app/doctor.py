@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from debussy.app.project import Project, left_empty
 from debussy.config import Config, GitHubConfig, JiraConfig, is_loopback_host
+from debussy.config_snapshot import PHASE_STATUS_KEYS
 from debussy.errors import DebussyError, TrackerError
 from debussy.sync.trackers.github.client import GitHubClient, resolve_token
 from debussy.sync.trackers.jira.client import JiraClient
@@ -262,11 +263,8 @@ async def jira_checks(config: JiraConfig, projects: Sequence[str]) -> list[Check
 async def _jira_transitions(
     client: JiraClient, config: JiraConfig, version: str, projects: Sequence[str]
 ) -> list[Check]:
-    wanted = {
-        phase: target
-        for phase, target in config.transitions.model_dump().items()
-        if isinstance(target, str)
-    }
+    targets = {phase: getattr(config.transitions, phase) for phase in PHASE_STATUS_KEYS}
+    wanted = {phase: target for phase, target in targets.items() if isinstance(target, str)}
     if not wanted:
         return []
     where = ", ".join(projects) if projects else "the site"

@@ -39,7 +39,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from debussy import __version__
-from debussy.config_snapshot import is_loopback_host
+from debussy.config_snapshot import LABEL_STATUS_KEYS, is_loopback_host
 from debussy.errors import (
     BadResponseError,
     RateLimitedError,
@@ -766,10 +766,9 @@ class GitHubClient(AsyncClosing):
         return tuple(names)
 
     def _label_color(self, label: str) -> str:
-        colors = self._config.label_colors.model_dump()
-        for status, name in self._config.labels.model_dump().items():
-            if str(name).casefold() == label.casefold():
-                return str(colors[status])
+        for status in LABEL_STATUS_KEYS:
+            if str(getattr(self._config.labels, status)).casefold() == label.casefold():
+                return str(getattr(self._config.label_colors, status))
         return FALLBACK_LABEL_COLOR
 
     async def _issue_request(

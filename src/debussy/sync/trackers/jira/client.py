@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import httpx
 import msgspec
 
+from debussy.config_snapshot import PHASE_STATUS_KEYS
 from debussy.errors import (
     BadResponseError,
     ConfigError,
@@ -743,7 +744,8 @@ class JiraClient(AsyncClosing):
 
     def _phase_status_for(self, status_name: str) -> str:
         wanted = status_name.strip().casefold()
-        for status, target in self._config.transitions.model_dump().items():
+        for status in PHASE_STATUS_KEYS:
+            target = getattr(self._config.transitions, status)
             if isinstance(target, str) and target.strip().casefold() == wanted:
                 return status
         return "completed"
