@@ -8,6 +8,7 @@ import httpx
 
 from debussy.sandbox import SandboxTracker
 from tests.sandbox.conftest import GITHUB_HEADERS as HEADERS
+from tests.sandbox.conftest import LOOPBACK
 
 
 def graphql(sandbox: SandboxTracker, query: str, **variables: Any) -> dict[str, Any]:
@@ -16,6 +17,7 @@ def graphql(sandbox: SandboxTracker, query: str, **variables: Any) -> dict[str, 
         json={"query": query, "variables": variables},
         headers=HEADERS,
         timeout=5,
+        verify=LOOPBACK,
     )
     assert response.status_code == 200
     return response.json()

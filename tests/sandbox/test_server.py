@@ -18,7 +18,7 @@ import pytest
 
 from debussy.config import GitHubConfig, JiraConfig
 from debussy.sandbox import SandboxTracker
-from tests.sandbox.conftest import GITHUB_HEADERS, JIRA_TOKEN, graphql
+from tests.sandbox.conftest import GITHUB_HEADERS, JIRA_TOKEN, LOOPBACK, graphql
 
 ROOT = Path(__file__).resolve().parents[2]
 ISSUE = "/repos/octo/app/issues/12"
@@ -114,6 +114,7 @@ def test_concurrent_writes_are_not_lost(sandbox: SandboxTracker) -> None:
             f"{sandbox.github_api_url}{ISSUE}/labels",
             json={"labels": [name]},
             headers=GITHUB_HEADERS,
+            verify=LOOPBACK,
         )
 
     threads = [threading.Thread(target=add, args=(name,)) for name in names]

@@ -131,13 +131,32 @@ def check_transport_security(platform: str, url: str) -> None:
 
 @functools.cache
 def shared_ssl_context() -> ssl.SSLContext:
-    """The TLS context of every tracker client in this process, built once.
+    """The TLS context of every https tracker client in this process, built once.
 
     It is exactly what httpx builds for ``verify=True`` (certifi's CA bundle, or
     ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``), but loading the CA bundle costs 20-30 ms,
     and a command that reads GitHub and Jira would otherwise pay it twice.
     """
     return httpx.create_ssl_context()
+
+
+@functools.cache
+def trusting_nothing() -> ssl.SSLContext:
+    """The TLS context of a client whose base URL is plain http (a loopback sandbox).
+
+    Such a client never needs TLS: redirects are not followed, and only loopback
+    hosts may be reached over http (``check_transport_security``). httpx wants a
+    context all the same, and the default one loads the whole CA bundle (20-40 ms a
+    process; the demo starts a dozen). This one trusts no certificate at all, so an
+    https URL reached by any other way (a pagination link, say) fails verification:
+    closed, never open.
+    """
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
+def ssl_context_for(base_url: str) -> ssl.SSLContext:
+    """The CA bundle for https trackers; nothing to trust for a plain-http loopback one."""
+    return trusting_nothing() if httpx.URL(base_url).scheme == "http" else shared_ssl_context()
 
 
 class BearerAuth(httpx.Auth):
@@ -190,7 +209,7 @@ class TrackerHttp(AsyncClosing):
             transport=transport,
             timeout=timeout,
             follow_redirects=False,
-            verify=shared_ssl_context(),
+            verify=ssl_context_for(base_url),
         )
 
     def __repr__(self) -> str:
