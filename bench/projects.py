@@ -14,6 +14,8 @@ All sizes share one seeded sandbox: a project of ``n`` issues links the first
 from __future__ import annotations
 
 import math
+import shutil
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -173,7 +175,11 @@ def lay_out(root: Path, sandbox: SandboxTracker, total: int) -> ScaledProject:
 
 
 def _write_config(root: Path, sandbox: SandboxTracker) -> None:
-    layout.write_config(root, sandbox, repo=GITHUB_REPOS[0], ttl=CACHE_TTL_SECONDS)
+    # The config a user would write (no ``write_interval_seconds``): the ``--before``
+    # tree must read it too.
+    layout.write_config(
+        root, sandbox, repo=GITHUB_REPOS[0], ttl=CACHE_TTL_SECONDS, write_interval=None
+    )
 
 
 def _write_plan(root: Path, github: Sequence[GitHubIssue], jira: Sequence[JiraIssue]) -> Path:
@@ -188,3 +194,51 @@ def _write_plan(root: Path, github: Sequence[GitHubIssue], jira: Sequence[JiraIs
     ]
     title = f"Benchmark plan ({len(github) + len(jira)} issues)"
     return layout.write_plan(root, PlanSpec(title, phases, github_repo=GITHUB_REPOS[0]))
+
+
+SCHEMA_3 = """
+    CREATE TABLE phases_v3 (
+        run_id      TEXT NOT NULL REFERENCES runs(id),
+        phase_id    TEXT NOT NULL,
+        title       TEXT NOT NULL,
+        position    INTEGER NOT NULL,
+        status      TEXT NOT NULL,
+        reason      TEXT,
+        changed_at  TEXT NOT NULL,
+        PRIMARY KEY (run_id, phase_id)
+    );
+    INSERT INTO phases_v3 (run_id, phase_id, title, position, status, reason, changed_at)
+        SELECT p.run_id, p.phase_id, p.title, p.position, p.status, p.reason,
+            COALESCE(p.changed_at, (SELECT r.started_at FROM runs r WHERE r.id = p.run_id))
+        FROM phases p WHERE p.removed_at IS NULL;
+    DROP TABLE phases;
+    ALTER TABLE phases_v3 RENAME TO phases;
+    ALTER TABLE runs DROP COLUMN plan_fingerprint;
+    DROP TABLE unlinked_issues;
+    DROP TABLE plan_changes;
+    PRAGMA user_version = 3;
+"""
+"""Migration 4 (``debussy/state/schema.py``) undone: what a tree before living plans reads."""
+
+
+def older_copy(project: ScaledProject, root: Path) -> ScaledProject:
+    """The project for an older tree (``bench/run.py --before``): same plan, config and run.
+
+    Each tree needs its own folder: the newer one migrates ``state.db`` to a schema the
+    older refuses, and each keeps its own cache and config snapshot, which alternating
+    runs in one folder would keep invalidating. The copy's database is taken back to
+    schema 3 (the tree this benchmark is usually compared with, ``a810ae3``); a tree
+    that knows a later schema migrates it forward on its first run, as for a user.
+    """
+    shutil.copytree(
+        project.root,
+        root,
+        ignore=shutil.ignore_patterns("cache.db*", "config.snapshot.json", "state.db-*"),
+    )
+    conn = sqlite3.connect(root / STATE_DIR / STATE_FILE)
+    try:
+        if int(conn.execute("PRAGMA user_version").fetchone()[0]) == 4:
+            conn.executescript(SCHEMA_3)
+    finally:
+        conn.close()
+    return ScaledProject(root, project.split, project.run_id)

@@ -35,6 +35,7 @@ the rest of that file is prose kept by hand. Raw numbers go to bench/results/.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -54,7 +55,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `python bench/run.py` puts bench/, not the repo, on the path
     sys.path.insert(0, str(ROOT))
 
-from bench.projects import CREDENTIALS, ScaledProject, Split, lay_out, seed  # noqa: E402
+from bench.projects import (  # noqa: E402
+    CREDENTIALS,
+    ScaledProject,
+    Split,
+    lay_out,
+    older_copy,
+    seed,
+)
 from debussy.sandbox import SandboxTracker  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -159,6 +167,8 @@ class Variant:
     argv: list[str]
     env: dict[str, str]
     before_each: Callable[[], None] | None
+    project: ScaledProject | None = None
+    """Where it runs (each tree has its own copy of the project); None: the workdir."""
 
 
 class CommandFailed(RuntimeError):
@@ -282,9 +292,20 @@ class Bench:
         self.before_source = before_source
         self.results: list[Measurement] = []
         self.projects: dict[int, ScaledProject] = {}
+        self.before_projects: dict[int, ScaledProject] = {}
 
     def runs_for(self, size: int | None) -> int:
         return self.options.large_runs if size is not None and size >= LARGE else self.options.runs
+
+    def project_for(self, source: str, project: ScaledProject) -> ScaledProject:
+        """This tree's project, or the ``--before`` tree's own copy of it."""
+        if source == "after":
+            return project
+        size = project.split.total
+        if size not in self.before_projects:
+            copy = older_copy(project, self.workdir / f"n{size}-before")
+            self.before_projects[size] = copy
+        return self.before_projects[size]
 
     def sources(self, compare: bool) -> list[tuple[str, Path | None]]:
         """This tree, and the ``--before`` tree too for the rows of the before/after table."""
@@ -302,20 +323,26 @@ class Bench:
         project: ScaledProject | None = None,
         latency_ms: int | None = None,
         bytecode: bool = True,
-        before_each: Callable[[], None] | None = None,
+        before_each: Callable[[ScaledProject], None] | None = None,
         compare: bool = False,
     ) -> list[Measurement]:
         """One row per source; with two sources their runs alternate (same load for both)."""
         size = project.split.total if project is not None else None
-        variants = [
-            Variant(
-                Measurement(label, mode, size, latency_ms, bytecode, source=name),
-                list(argv),
-                child_env(bytecode=bytecode, source_path=path),
-                before_each,
+        variants: list[Variant] = []
+        for name, path in self.sources(compare):
+            env = child_env(bytecode=bytecode, source_path=path)
+            own = self.project_for(name, project) if project is not None else None
+            if mode in ("warm", "refresh") and own is not None:
+                self.fill_cache(own, env)  # once: a full cache, fresh
+            variants.append(
+                Variant(
+                    Measurement(label, mode, size, latency_ms, bytecode, source=name),
+                    list(argv),
+                    env,
+                    functools.partial(before_each, own) if before_each and own else None,
+                    own,
+                )
             )
-            for name, path in self.sources(compare)
-        ]
         return self.alternate(variants, project, latency_ms)
 
     def alternate(
@@ -324,13 +351,13 @@ class Bench:
         """Run the variants in turn, run after run: rows compared with each other see the
         same load on this shared machine. The first round is unmeasured (bytecode, caches)."""
         size = project.split.total if project is not None else None
-        cwd = project.root if project is not None else self.workdir
         if latency_ms is not None:
             self.sandbox.latency = latency_ms / 1000
         for _ in range(self.runs_for(size) + 1):
             for variant in variants:
                 if variant.before_each is not None:
                     variant.before_each()
+                cwd = variant.project.root if variant.project is not None else self.workdir
                 variant.row.samples.append(
                     run_child(variant.argv, cwd=cwd, env=variant.env, sandbox=self.sandbox)
                 )
@@ -351,12 +378,14 @@ class Bench:
         for name, path in self.sources(compare):
             env = child_env(bytecode=True, source_path=path)
             size = project.split.total
+            own = self.project_for(name, project)
             variants += [
                 Variant(
                     Measurement("status --issues", "cold", size, latency_ms, True, source=name),
                     argv,
                     env,
-                    project.forget_cache,
+                    own.forget_cache,
+                    own,
                 ),
                 Variant(
                     Measurement(
@@ -365,6 +394,7 @@ class Bench:
                     [*argv, "--refresh"],
                     env,
                     None,
+                    own,
                 ),
             ]
         self.alternate(variants, project, latency_ms)
@@ -387,13 +417,11 @@ class Bench:
         argv = [str(DEBUSSY), "status", "--issues"]
         if mode == "refresh":
             argv.append("--refresh")
-        before: Callable[[], None] | None = None
+        # cold: no cache before every run; warm and refresh: a full, fresh cache filled once
+        # (``measure``), which warm runs only read and refresh runs must ignore.
+        before: Callable[[ScaledProject], None] | None = None
         if mode == "cold":
-            before = project.forget_cache  # before every run
-        elif mode == "warm":
-            self.fill_cache(project)  # once: the warm runs read and never write it
-        else:
-            self.fill_cache(project)  # refresh: a full cache, fresh, that it must ignore
+            before = ScaledProject.forget_cache
         label = f"status --issues{' --refresh' if mode == 'refresh' else ''}"
         self.measure(
             label,
@@ -413,14 +441,17 @@ class Bench:
         """``sync`` (the plan only): a fresh read of every issue, then the plan."""
         self.measure("sync", "sync", [str(DEBUSSY), "sync"], project=project, latency_ms=latency_ms)
 
-    def fill_cache(self, project: ScaledProject) -> None:
-        """Fill the cache (unmeasured); the next runs find every issue cached and fresh."""
+    def fill_cache(self, project: ScaledProject, env: Mapping[str, str] | None = None) -> None:
+        """Fill the cache (unmeasured); the next runs find every issue cached and fresh.
+
+        ``env`` says which tree fills it: each tree reads its own cache format.
+        """
         self.sandbox.latency = 0
         project.forget_cache()
         run_child(
             [str(DEBUSSY), "status", "--issues"],
             cwd=project.root,
-            env=child_env(bytecode=True),
+            env=env if env is not None else child_env(bytecode=True),
             sandbox=self.sandbox,
         )
 

@@ -137,7 +137,7 @@ def measure(root: Path, sandbox: SandboxTracker, size: int, *args: str, moving: 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--size", type=int, default=250, help="issues per tracker")
     parser.add_argument("--latency", type=float, default=0.1, help="seconds added per answer")
     options = parser.parse_args()
