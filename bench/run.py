@@ -823,8 +823,9 @@ def before_after(results: Sequence[Measurement], options: Options) -> list[str]:
         "",
         f"### Before / after (issue 16): `{options.before}` vs. this tree, in the same run",
         "",
-        "Same interpreter, projects and sandbox; the two trees' runs alternate, so both see "
-        "the same load.",
+        "Same interpreter, sandbox, plan and run; each tree has its own copy of the project "
+        "(its own state.db schema, cache and config snapshot). The two trees' runs "
+        "alternate, so both see the same load.",
         "",
         "| command | n | latency (ms) | before (s) | after (s) | after / before "
         "| CPU before (s) | CPU after (s) |",
