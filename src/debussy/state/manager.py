@@ -711,6 +711,9 @@ class StateManager:
         """
         with self._write() as conn:
             transitions: list[PhaseTransition] = []
+            # Counted once and kept up to date: counting per change read every phase
+            # for each one (n² rows for a sync of n phase changes).
+            open_phases = self._open_phases(conn, run_id)
             for change in changes:
                 current = self._locked_phase(conn, run_id, change.phase_id)
                 if current.status != change.expected_status:
@@ -719,8 +722,16 @@ class StateManager:
                         f"'{change.expected_status}' as when the plan was made; nothing was "
                         "written — run `debussy sync` again"
                     )
+                open_phases += (change.new_status != "completed") - (current.status != "completed")
                 transitions.append(
-                    self._change_phase(conn, current, change.new_status, change.reason, source)
+                    self._change_phase(
+                        conn,
+                        current,
+                        change.new_status,
+                        change.reason,
+                        source,
+                        open_phases=open_phases,
+                    )
                 )
             if before_commit is not None:
                 before_commit(conn)
@@ -731,6 +742,10 @@ class StateManager:
             row = conn.execute(
                 "SELECT * FROM phases WHERE run_id = ? AND phase_id = ?", (run_id, phase_id)
             ).fetchone()
+            if row is not None and row["removed_at"] is None:
+                return _phase(row)
+            # Only an error lists the phases: read for every change, the list made a
+            # transaction of n changes read n² rows (a sync of 300 phases: 90,000).
             known = conn.execute(
                 "SELECT phase_id FROM phases WHERE run_id = ? AND removed_at IS NULL"
                 " ORDER BY position",
@@ -755,7 +770,14 @@ class StateManager:
         status: PhaseStatus,
         reason: str | None,
         source: str,
+        *,
+        open_phases: int | None = None,
     ) -> PhaseTransition:
+        """Record the change and settle the run (completed when no phase is left open).
+
+        ``open_phases``: the run's phases not completed once this change is made, when
+        the caller keeps count (``apply_phase_changes``); otherwise they are counted.
+        """
         if current.status == status and current.reason == reason:
             # Replaying an event changes nothing, not even changed_at (which `newer` relies on).
             return PhaseTransition(
@@ -779,11 +801,7 @@ class StateManager:
         )
         run_completed = False
         feature: CompletedFeature | None = None
-        remaining = conn.execute(
-            "SELECT COUNT(*) FROM phases WHERE run_id = ? AND status != 'completed'"
-            " AND removed_at IS NULL",
-            (current.run_id,),
-        ).fetchone()[0]
+        remaining = self._open_phases(conn, current.run_id) if open_phases is None else open_phases
         run_reopened = False
         run_row = conn.execute("SELECT * FROM runs WHERE id = ?", (current.run_id,)).fetchone()
         if remaining == 0 and run_row["status"] != "completed":
@@ -811,6 +829,17 @@ class StateManager:
             run_completed=run_completed,
             feature=feature,
             run_reopened=run_reopened,
+        )
+
+    @staticmethod
+    def _open_phases(conn: sqlite3.Connection, run_id: str) -> int:
+        """The run's phases in the plan that are not completed."""
+        return int(
+            conn.execute(
+                "SELECT COUNT(*) FROM phases WHERE run_id = ? AND status != 'completed'"
+                " AND removed_at IS NULL",
+                (run_id,),
+            ).fetchone()[0]
         )
 
     def _record_feature(
