@@ -218,7 +218,10 @@ SCHEMA_3 = """
     DROP TABLE plan_changes;
     PRAGMA user_version = 3;
 """
-"""Migration 4 (``debussy/state/schema.py``) undone: what a tree before living plans reads."""
+"""Migration 4 (``debussy/state/schema.py``) undone: what a tree before living plans reads.
+
+The ``phases`` table is written out as schema 3 had it (migration 1's): a released
+schema never changes, so this copy cannot drift from it."""
 
 
 def older_copy(project: ScaledProject, root: Path) -> ScaledProject:

@@ -111,6 +111,11 @@ def assert_cold_imports(modules: set[str]) -> None:
     assert not unwanted, sorted(unwanted)
 
 
+def assert_both_trackers_read(project: SandboxProject) -> None:
+    assert project.sandbox.request_count("github") > 0
+    assert project.sandbox.request_count("jira") > 0
+
+
 def test_a_cold_run_from_the_snapshot_reads_both_trackers_without_the_config_models(
     warm: SandboxProject,
 ) -> None:
@@ -123,8 +128,7 @@ def test_a_cold_run_from_the_snapshot_reads_both_trackers_without_the_config_mod
     assert document["cache"]["fetched"] == len(document["issues"]) > 0
     assert document["errors"] == []
     assert_cold_imports(modules)
-    assert warm.sandbox.request_count("github") > 0
-    assert warm.sandbox.request_count("jira") > 0
+    assert_both_trackers_read(warm)
 
 
 def test_a_cold_table_reads_without_pydantic_yaml_write_documents_or_metadata(
@@ -136,8 +140,7 @@ def test_a_cold_table_reads_without_pydantic_yaml_write_documents_or_metadata(
     output, modules = run(warm, "status", "--issues", top=False)
     assert "GH-10" in output
     assert_cold_imports(modules)
-    assert warm.sandbox.request_count("github") > 0
-    assert warm.sandbox.request_count("jira") > 0
+    assert_both_trackers_read(warm)
 
 
 def test_leaving_without_teardown_keeps_output_exit_codes_and_committed_state(
