@@ -276,3 +276,25 @@ def test_budget_requests_for_a_large_phase(sandbox_project: SandboxProject) -> N
     project.ok("phase", "start", "1")
     assert project.sandbox.request_count(writes_only=True) == 0, "converged replay: reads only"
     assert project.sandbox.request_count() == -(-n // 100) + -(-m // 100)
+
+
+def test_the_next_command_reads_jira_writes_through_a_lagging_search_index(
+    sandbox_project: SandboxProject,
+) -> None:
+    """Jira Cloud's search shows a transition a moment late; the next command is another
+    process. It names the issues the last one moved in ``reconcileIssues``, so a look
+    right after ``phase start`` shows the new status, not drift that is not there."""
+    project = started(sandbox_project)
+    project.sandbox.jira_scene(search_lag=True)  # transitions reach search only via reconcile
+    project.ok("phase", "start", "2")
+    assert project.sandbox.jira_issue("PROJ-2")["status"] == "In Progress"
+    project.sandbox.clear_requests()
+
+    document = json.loads(project.ok("status", "--issues", "--json").stdout)
+
+    rows = {row["key"]: row for row in document["issues"]}
+    assert rows["PROJ-2"]["state"] == "In Progress"
+    assert rows["PROJ-2"]["drift"] == []
+    searches = [r.json() for r in project.sandbox.requests if r.kind == "search"]
+    reconciled = {i for body in searches for i in body.get("reconcileIssues", [])}
+    assert len(reconciled) == 2, "PROJ-2 and the plan-level PROJ-1, both moved by phase start"

@@ -282,3 +282,42 @@ def test_a_damaged_row_is_a_miss_not_an_error(path: Path, cache: IssueCache, pay
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE entries SET status = ? WHERE ref = 'octo/app#1'", (payload,))
     assert set(cache.get_many(HOST, [APP_1, APP_2])) == {APP_2}
+
+
+def test_written_jira_issues_are_remembered_for_the_reconcile_window(
+    path: Path, clock: Clock
+) -> None:
+    """The next process learns which issues were moved, on which host, and for how long."""
+    from debussy.sync.cache import RECONCILE_WINDOW_SECONDS
+
+    with IssueCache(path, 300, clock=clock) as writer:
+        writer.remember_written("acme.atlassian.net", {"PROJ-1": 10001, "PROJ-2": 10002})
+    with IssueCache(path, 0, clock=clock) as reader:  # whatever the TTL: this is not caching
+        assert reader.recently_written("acme.atlassian.net", ["PROJ-1", "PROJ-9"]) == {
+            "PROJ-1": 10001
+        }
+        assert reader.recently_written("other.atlassian.net", ["PROJ-1"]) == {}
+    clock.advance(RECONCILE_WINDOW_SECONDS + 1)
+    with IssueCache(path, 300, clock=clock) as later:
+        assert later.recently_written("acme.atlassian.net", ["PROJ-1", "PROJ-2"]) == {}
+        later.remember_written("acme.atlassian.net", {"PROJ-3": 10003})
+        rows = later._connection().execute("SELECT ref FROM written").fetchall()  # pyright: ignore[reportPrivateUsage]
+    assert rows == [("PROJ-3",)], "a new write drops the memories past the window"
+
+
+def test_a_cache_from_before_the_written_table_keeps_its_entries_and_gains_the_table(
+    path: Path, clock: Clock, cache_warnings: pytest.LogCaptureFixture
+) -> None:
+    """Upgrading Debussy neither empties the cache nor warns: the table is simply added."""
+    with IssueCache(path, 300, clock=clock) as cache:
+        cache.put_many("api.github.com", [github(GitHubRef("octo/app", 1))])
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE written")  # as a cache file written before this table
+    with IssueCache(path, 300, clock=clock) as cache:
+        assert cache.recently_written("acme.atlassian.net", ["PROJ-1"]) == {}
+        assert GitHubRef("octo/app", 1) in cache.get_many(
+            "api.github.com", [GitHubRef("octo/app", 1)]
+        )
+        cache.remember_written("acme.atlassian.net", {"PROJ-1": 10001})
+        assert cache.recently_written("acme.atlassian.net", ["PROJ-1"]) == {"PROJ-1": 10001}
+    assert cache_warnings.records == []

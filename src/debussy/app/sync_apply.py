@@ -190,6 +190,7 @@ def apply_to_tracker(
                 with IssueCache(cache_path, config.cache.ttl_seconds) as cache:
                     fetcher = IssueStatusFetcher(config, cache=cache, clients=clients)
                     await fetcher.fetch(touched, refresh=True)
+                    cache.remember_written(config.jira.host, clients.jira_written_ids())
             return done
 
     # The plan was made by the same rules from a read moments ago: nothing planned, nothing

@@ -20,9 +20,9 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar, cast
 
@@ -47,6 +47,23 @@ CREATE TABLE IF NOT EXISTS entries (
     PRIMARY KEY (host, platform, ref)
 ) WITHOUT ROWID
 """
+
+_CREATE_WRITTEN = """
+CREATE TABLE IF NOT EXISTS written (
+    host TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    issue_id INTEGER NOT NULL,
+    written_at TEXT NOT NULL,
+    PRIMARY KEY (host, ref)
+) WITHOUT ROWID
+"""
+"""Jira issues Debussy moved lately, with their ids: the next process's search names them
+in ``reconcileIssues`` (see ``IssueCache.remember_written``)."""
+
+RECONCILE_WINDOW_SECONDS = 600
+"""How long a write is reconciled by later reads. Jira Cloud's search index usually
+catches up within seconds; ten minutes covers a slow day at no cost (an id is a number
+in a request body that is sent anyway)."""
 
 ResultT = TypeVar("ResultT")
 
@@ -111,6 +128,48 @@ class IssueCache:
         ]
         if rows:
             self._guarded(lambda conn: self._replace(conn, rows), default=None)
+
+    def remember_written(self, host: str, ids: Mapping[str, int]) -> None:
+        """Issues (Jira key -> issue id) just written on ``host``; older memories are dropped.
+
+        A write reaches Jira Cloud's search index a moment later, and the next
+        command is another process: without this, ``status --issues`` right after
+        ``phase start`` could read the old status from the index and call it drift.
+        """
+        now = self._clock()
+        rows = [(host, key, issue_id, timeutil.to_iso(now)) for key, issue_id in ids.items()]
+        cutoff = timeutil.to_iso(now - timedelta(seconds=RECONCILE_WINDOW_SECONDS))
+
+        def store(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.execute("DELETE FROM written WHERE written_at < ?", (cutoff,))
+                conn.executemany("INSERT OR REPLACE INTO written VALUES (?, ?, ?, ?)", rows)
+
+        if rows:
+            self._guarded(store, default=None)
+
+    def recently_written(self, host: str, keys: Iterable[str]) -> dict[str, int]:
+        """The ids of ``keys`` written on ``host`` within ``RECONCILE_WINDOW_SECONDS``.
+
+        Best effort, whatever the TTL: a cache that cannot answer (read-only and older
+        than this table, say) simply reconciles nothing.
+        """
+        wanted = set(keys)
+        if not wanted or self._broken:
+            return {}
+        cutoff = timeutil.to_iso(self._clock() - timedelta(seconds=RECONCILE_WINDOW_SECONDS))
+        try:
+            rows = (
+                self._connection()
+                .execute(
+                    "SELECT ref, issue_id FROM written WHERE host = ? AND written_at >= ?",
+                    (host, cutoff),
+                )
+                .fetchall()
+            )
+        except (sqlite3.Error, OSError):
+            return {}
+        return {ref: int(issue_id) for ref, issue_id in rows if ref in wanted}
 
     def invalidate(self, host: str, refs: Iterable[IssueRef]) -> None:
         """Forget ``refs`` on ``host`` (after a write, the cached answer is known to be old)."""
@@ -241,6 +300,7 @@ class IssueCache:
                     conn.execute("DROP TABLE IF EXISTS entries")
                     conn.execute(_CREATE)
                     conn.execute(f"PRAGMA user_version = {CACHE_SCHEMA}")
+            conn.execute(_CREATE_WRITTEN)  # a no-op once there (caches from before it lack it)
         except BaseException:
             conn.close()
             raise

@@ -132,12 +132,17 @@ def run_convergence(
     """``converge`` from synchronous code; the written issues leave the cache.
 
     Their cached entries are now known to be old; showing them would report
-    drift that is not there, so the next look reads them again.
+    drift that is not there, so the next look reads them again, and names the
+    Jira issues it moved in ``reconcileIssues`` (``IssueCache.remember_written``).
     """
+
+    moved: dict[str, int] = {}
 
     async def run() -> Convergence:
         async with TrackerClients(config) as clients:
-            return await converge(targets, clients, send=send)
+            done = await converge(targets, clients, send=send)
+            moved.update(clients.jira_written_ids())
+            return done
 
     outcome = asyncio.run(run()) if targets else Convergence(dry_run=not send)
     if outcome.sent:
@@ -145,4 +150,5 @@ def run_convergence(
         with IssueCache(cache_path, config.cache.ttl_seconds) as cache:
             cache.invalidate(config.github.host, [r for r in touched if r.platform == "github"])
             cache.invalidate(config.jira.host, [r for r in touched if r.platform == "jira"])
+            cache.remember_written(config.jira.host, moved)
     return outcome

@@ -268,7 +268,15 @@ class IssueStatusFetcher(AsyncClosing):
 
     async def _complete_jira(self, pending: _Pending[JiraRef]) -> None:
         async def read(missing: list[JiraRef]) -> dict[JiraRef, IssueStatus]:
-            return await self._tracker_clients().jira().fetch_issues(missing)
+            client = self._tracker_clients().jira()
+            # Issues an earlier command moved moments ago: Cloud's search index may not
+            # show it yet, so they go in ``reconcileIssues`` with this client's own writes.
+            recent = self._recently_written(pending.host, missing)
+            if not recent:
+                return await client.fetch_issues(missing)
+            client.learn_ids(recent)
+            again = {ref for ref in missing if ref.key in recent}
+            return await client.fetch_issues(missing, reconcile=again | client.written)
 
         await self._complete(pending, read)
 
@@ -309,6 +317,11 @@ class IssueStatusFetcher(AsyncClosing):
         result.requests = _delta(before, self._requests_so_far())
         _summarise(result)
         return result
+
+    def _recently_written(self, host: str, refs: Sequence[JiraRef]) -> dict[str, int]:
+        if self._cache is None:
+            return {}
+        return self._cache.recently_written(host, (ref.key for ref in refs))
 
     def _cached(self, host: str, refs: Sequence[RefT]) -> dict[RefT, CacheEntry]:
         if self._cache is None:

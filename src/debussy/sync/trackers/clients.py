@@ -43,6 +43,10 @@ class TrackerClients(AsyncClosing):
             self._jira = JiraClient(self.config.jira, transport=self._transport)
         return self._jira
 
+    def jira_written_ids(self) -> dict[str, int]:
+        """Key -> id of the Jira issues moved so far (none when Jira was never needed)."""
+        return self._jira.written_ids() if self._jira is not None else {}
+
     def requests(self) -> dict[str, int]:
         """HTTP requests sent per platform so far (for the freshness line and ``--json``)."""
         counts: dict[str, int] = {}

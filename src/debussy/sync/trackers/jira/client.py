@@ -30,7 +30,7 @@ import asyncio
 import base64
 import logging
 import re
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -335,6 +335,14 @@ class JiraClient(AsyncClosing):
     def written(self) -> frozenset[JiraRef]:
         """Issues this client moved: what a re-read after writes should reconcile."""
         return frozenset(self._written)
+
+    def written_ids(self) -> dict[str, int]:
+        """Key -> issue id of the issues this client moved (for the next process to reconcile)."""
+        return {ref.key: self._ids[ref.key] for ref in self._written if ref.key in self._ids}
+
+    def learn_ids(self, ids: Mapping[str, int]) -> None:
+        """Issue ids known from elsewhere (an earlier process's writes), for ``reconcile``."""
+        self._ids.update(ids)
 
     async def fetch_issues(
         self, refs: Sequence[JiraRef], *, reconcile: Collection[JiraRef] | None = None
