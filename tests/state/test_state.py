@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import stat
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,30 +19,18 @@ from debussy.state.manager import (
     StateManager,
 )
 from debussy.state.schema import SCHEMA_VERSION
+from tests.clock import ManualClock
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "state"
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def tick(self, seconds: int = 60) -> None:
-        self.now += timedelta(seconds=seconds)
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def state(tmp_path: Path, clock: Clock) -> StateManager:
+def state(tmp_path: Path, clock: ManualClock) -> StateManager:
     manager = StateManager(tmp_path / ".debussy" / "state.db", clock=clock)
     yield manager
     manager.close()
@@ -82,9 +70,9 @@ def test_a_new_run_has_pending_phases_and_its_linked_issues(state: StateManager)
     assert ("2", "GH-12") in keys
 
 
-def test_latest_run_is_the_most_recently_started(state: StateManager, clock: Clock) -> None:
+def test_latest_run_is_the_most_recently_started(state: StateManager, clock: ManualClock) -> None:
     first = new_run(state)
-    clock.tick()
+    clock.advance()
     second = new_run(state)
     assert state.get_run().id == second
     assert state.get_run(first).id == first
@@ -103,9 +91,11 @@ def test_no_runs_yet_says_how_to_start_one(state: StateManager) -> None:
         state.get_run()
 
 
-def test_lifecycle_records_status_reason_and_change_time(state: StateManager, clock: Clock) -> None:
+def test_lifecycle_records_status_reason_and_change_time(
+    state: StateManager, clock: ManualClock
+) -> None:
     run_id = new_run(state)
-    clock.tick(120)
+    clock.advance(120)
     transition = state.record_phase_status(run_id, "2", "blocked", "waiting for API keys")
     assert (transition.old_status, transition.new_status) == ("pending", "blocked")
     phase = state.phase(run_id, "2")
@@ -116,11 +106,11 @@ def test_lifecycle_records_status_reason_and_change_time(state: StateManager, cl
     assert [(e["phase_id"], e["status"], e["source"]) for e in events] == [("2", "blocked", "cli")]
 
 
-def test_replaying_an_event_changes_nothing(state: StateManager, clock: Clock) -> None:
+def test_replaying_an_event_changes_nothing(state: StateManager, clock: ManualClock) -> None:
     run_id = new_run(state)
     state.record_phase_status(run_id, "1", "running")
     first = state.phase(run_id, "1").changed_at
-    clock.tick(300)
+    clock.advance(300)
     again = state.record_phase_status(run_id, "1", "running")
     assert again.old_status == again.new_status == "running"
     assert state.phase(run_id, "1").changed_at == first

@@ -11,7 +11,6 @@ import asyncio
 import functools
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,24 +21,13 @@ from debussy.issues import GitHubRef, IssueRef, JiraRef
 from debussy.sync.cache import IssueCache
 from debussy.sync.status_fetcher import FetchResult, IssueStatusFetcher, PlatformError
 from debussy.sync.trackers.clients import TrackerClients
+from tests.clock import ManualClock as Clock
 from tests.fixtures.sandbox_clients import GITHUB_TOKEN, InProcessSandbox
 from tests.fixtures.sandbox_clients import JIRA_EMAIL as EMAIL
 from tests.fixtures.sandbox_clients import JIRA_TOKEN as JIRA_TOKEN
 
-START = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 APP_1, APP_2, APP_3 = (GitHubRef("octo/app", n) for n in (1, 2, 3))
 PROJ_1, PROJ_2 = JiraRef("PROJ-1"), JiraRef("PROJ-2")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 class Trackers:

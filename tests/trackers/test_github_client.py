@@ -31,6 +31,7 @@ from debussy.errors import (
 from debussy.issues import GitHubRef, IssueStatus
 from debussy.sandbox import SandboxTracker
 from debussy.sync.trackers.github.client import GitHubClient
+from tests.clock import ManualClock as Clock
 from tests.fixtures.sandbox_clients import GHE_URL, InProcessSandbox
 from tests.fixtures.sandbox_clients import GITHUB_TOKEN as TOKEN
 
@@ -45,16 +46,6 @@ def run(job: Awaitable[T]) -> T:
         return await job
 
     return asyncio.run(main())
-
-
-class Clock:
-    """The sandbox's clock, moved by hand: issue times are exact in assertions."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

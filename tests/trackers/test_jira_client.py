@@ -29,6 +29,7 @@ from debussy.errors import (
 )
 from debussy.issues import IssueStatus, JiraRef
 from debussy.sync.trackers.jira.client import MAX_CONCURRENT_SEARCHES, SEARCH_FIELDS, JiraClient
+from tests.clock import ManualClock as Clock
 from tests.fixtures.sandbox_clients import (
     BASIC_CREDENTIALS,
     CLOUD_URL,
@@ -42,16 +43,6 @@ from tests.fixtures.sandbox_clients import JIRA_TOKEN as TOKEN
 
 T = TypeVar("T")
 HERE = Path(__file__).parent.parent / "fixtures" / "jira"
-
-
-class Clock:
-    """The sandbox's clock, moved by hand: issue times are exact in assertions."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class FakeJira(InProcessSandbox):

@@ -142,6 +142,9 @@ class IssueCache:
 
         def store(conn: sqlite3.Connection) -> None:
             with conn:
+                # Created by the first write, not at every open: the warm path never pays,
+                # and a cache file from before this table keeps its entries.
+                conn.execute(_CREATE_WRITTEN)
                 conn.execute("DELETE FROM written WHERE written_at < ?", (cutoff,))
                 conn.executemany("INSERT OR REPLACE INTO written VALUES (?, ?, ?, ?)", rows)
 
@@ -151,8 +154,8 @@ class IssueCache:
     def recently_written(self, host: str, keys: Iterable[str]) -> dict[str, int]:
         """The ids of ``keys`` written on ``host`` within ``RECONCILE_WINDOW_SECONDS``.
 
-        Best effort, whatever the TTL: a cache that cannot answer (read-only and older
-        than this table, say) simply reconciles nothing.
+        Best effort, whatever the TTL: a cache that cannot answer (nothing written
+        yet, so no table; or unreadable) simply reconciles nothing.
         """
         wanted = set(keys)
         if not wanted or self._broken:
@@ -300,7 +303,6 @@ class IssueCache:
                     conn.execute("DROP TABLE IF EXISTS entries")
                     conn.execute(_CREATE)
                     conn.execute(f"PRAGMA user_version = {CACHE_SCHEMA}")
-            conn.execute(_CREATE_WRITTEN)  # a no-op once there (caches from before it lack it)
         except BaseException:
             conn.close()
             raise

@@ -27,6 +27,7 @@ from debussy.sync.trackers.github.query import (
     GraphQLProblem,
     GraphQLRequest,
     IssueBatch,
+    batch_document,
     graphql_problems,
     issue_alias,
     issue_fields,
@@ -51,36 +52,19 @@ def build_write_query(
     batch: IssueBatch, label_names: Sequence[str], *, enable_duplicate: bool = True
 ) -> GraphQLRequest:
     """One query reading ``batch`` for writing, plus each repository's Debussy labels."""
-    declarations: list[str] = []
-    selections: list[str] = []
-    variables: dict[str, str] = {}
-    for index, name in enumerate(label_names):
-        declarations.append(f"${label_alias(index)}: String!")
-        variables[label_alias(index)] = name
-    for index, part in enumerate(batch.repos):
-        owner_var, name_var = f"owner{index}", f"name{index}"
-        declarations.append(f"${owner_var}: String!, ${name_var}: String!")
-        variables[owner_var], variables[name_var] = part.owner, part.name
-        labels = "".join(
-            f"    {label_alias(i)}: label(name: ${label_alias(i)}) {{ id name }}\n"
-            for i in range(len(label_names))
-        )
-        issues = "".join(
-            f"    {issue_alias(ref)}: issueOrPullRequest(number: {int(ref.number)}) "
-            "{ __typename ...DebussyWriteIssue ... on PullRequest { number } }\n"
-            for ref in part.refs
-        )
-        selections.append(
-            f"  {part.alias}: repository(owner: ${owner_var}, name: ${name_var}) {{\n"
-            f"    id\n{labels}{issues}  }}\n"
-        )
-    query = (
-        f"query DebussyWriteRead({', '.join(declarations)}) {{\n"
-        + "".join(selections)
-        + "}\n"
-        + write_fields(enable_duplicate=enable_duplicate)
+    aliases = {label_alias(index): name for index, name in enumerate(label_names)}
+    labels = "".join(f"    {alias}: label(name: ${alias}) {{ id name }}\n" for alias in aliases)
+    return batch_document(
+        "DebussyWriteRead",
+        batch,
+        lambda ref: (
+            f"issueOrPullRequest(number: {int(ref.number)}) "
+            "{ __typename ...DebussyWriteIssue ... on PullRequest { number } }"
+        ),
+        write_fields(enable_duplicate=enable_duplicate),
+        variables=aliases,
+        repo_fields=f"    id\n{labels}",
     )
-    return GraphQLRequest(query=query, variables=variables)
 
 
 @dataclass(slots=True)

@@ -11,7 +11,7 @@ issue and the field, never a ``KeyError`` or ``TypeError`` deep in the caller.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVar
@@ -59,14 +59,6 @@ class RepoSlice:
     alias: str
     repo: str
     refs: tuple[GitHubRef, ...]
-
-    @property
-    def owner(self) -> str:
-        return self.repo.split("/", 1)[0]
-
-    @property
-    def name(self) -> str:
-        return self.repo.split("/", 1)[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,32 +140,50 @@ class GraphQLRequest:
 
 
 def build_query(batch: IssueBatch, *, enable_duplicate: bool = True) -> GraphQLRequest:
-    """One query reading every issue of ``batch``, repositories side by side.
+    """One query reading every issue of ``batch``, repositories side by side."""
+    return batch_document(
+        "DebussyIssues",
+        batch,
+        lambda ref: f"issue(number: {int(ref.number)}) {{ ...DebussyIssue }}",
+        issue_fields(enable_duplicate=enable_duplicate),
+    )
+
+
+def batch_document(
+    operation: str,
+    batch: IssueBatch,
+    issue_selection: Callable[[GitHubRef], str],
+    fragments: str,
+    *,
+    variables: Mapping[str, str] | None = None,
+    repo_fields: str = "",
+) -> GraphQLRequest:
+    """The one way a batch becomes a GraphQL document (reads and the write engine's read).
 
     Owner and name travel as variables, so no user text is ever spliced into the
-    document; issue numbers are validated ints and appear as literals.
+    document; issue numbers are validated ints and appear as literals. ``variables``
+    come first (already declared as ``String!``), then each repository's owner and
+    name; ``repo_fields`` are selected in every repository before its issues.
     """
-    declarations: list[str] = []
+    values = dict(variables or {})
+    declarations = [f"${name}: String!" for name in values]
     selections: list[str] = []
-    variables: dict[str, str] = {}
     for index, part in enumerate(batch.repos):
         owner_var, name_var = f"owner{index}", f"name{index}"
         declarations.append(f"${owner_var}: String!, ${name_var}: String!")
-        variables[owner_var], variables[name_var] = part.owner, part.name
-        issues = "".join(
-            f"    {issue_alias(ref)}: issue(number: {int(ref.number)}) {{ ...DebussyIssue }}\n"
-            for ref in part.refs
-        )
+        values[owner_var], values[name_var] = part.repo.split("/", 1)
+        issues = "".join(f"    {issue_alias(ref)}: {issue_selection(ref)}\n" for ref in part.refs)
         selections.append(
-            f"  {part.alias}: repository(owner: ${owner_var}, name: ${name_var}) {{\n{issues}  }}\n"
+            f"  {part.alias}: repository(owner: ${owner_var}, name: ${name_var}) {{\n"
+            f"{repo_fields}{issues}  }}\n"
         )
     query = (
-        f"query DebussyIssues({', '.join(declarations)}) {{\n"
+        f"query {operation}({', '.join(declarations)}) {{\n"
         + "".join(selections)
         + "}\n"
-        + issue_fields(enable_duplicate=enable_duplicate)
+        + fragments
     )
-    return GraphQLRequest(query=query, variables=variables)
+    return GraphQLRequest(query=query, variables=values)
 
 
 # --- parsing GraphQL answers ------------------------------------------------------------
