@@ -321,30 +321,43 @@ def _lifecycle(
     reason: str | None,
     run_id: str | None,
     dry_run_sync: bool,
+    as_json: bool = False,
 ) -> None:
     from debussy.app.lifecycle import converge_event, lifecycle_targets, push_records
     from debussy.output.console import make_console
     from debussy.output.lifecycle_view import (
+        lifecycle_document,
         push_failure_message,
         render_convergence,
         render_transition,
     )
 
+    replay = _replay_command(phase_id, status)
+
     with _project() as project:
         state = project.state
         run = _follow(project, run_id)
+        before = state.phases(run.id)
         transition: PhaseTransition = state.record_phase_status(run.id, phase_id, status, reason)
         note_saved(
             f"phase {phase_id} is recorded as {status}; the tracker update did not finish "
             "(run the same command again to finish it)"
         )
-        render_transition(make_console(), transition)
+        if not as_json:
+            render_transition(make_console(), transition)
         _lifecycle_warnings(run, transition)
         run = state.get_run(run.id)
         targets, _disabled = lifecycle_targets(
-            run, state.phases(run.id), state.linked_issues(run.id), phase_id, project.config
+            run,
+            state.phases(run.id),
+            state.linked_issues(run.id),
+            phase_id,
+            project.config,
+            before=before,
         )
         if not targets:
+            if as_json:
+                _print_json(lifecycle_document(transition, None, replay))
             return
         from debussy.app.dashboard import cache_path
         from debussy.output.issues_view import fetching_spinner
@@ -357,9 +370,12 @@ def _lifecycle(
             )
         if outcome.results:
             state.record_pushes(push_records(run.id, outcome.results))
-        render_convergence(make_console(), make_console(stderr=True), outcome)
+        if as_json:
+            _print_json(lifecycle_document(transition, outcome, replay))
+        else:
+            render_convergence(make_console(), make_console(stderr=True), outcome)
         if outcome.read_failures or (not dry_run_sync and not outcome.complete):
-            _fail(push_failure_message(outcome, _replay_command(phase_id, status)))
+            _fail(push_failure_message(outcome, replay))
 
 
 def _replay_command(phase_id: str, status: PhaseStatus) -> str:
@@ -387,9 +403,12 @@ def _lifecycle_command(name: str, status: PhaseStatus, summary: str) -> None:
     @click.option("--reason", metavar="R", help="Why (shown in status and on the issues).")
     @run_option
     @dry_run_sync_option
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
     @verbose_option
-    def command(phase_id: str, reason: str | None, run_id: str | None, dry_run_sync: bool) -> None:
-        _lifecycle(phase_id, status, reason, run_id, dry_run_sync)
+    def command(
+        phase_id: str, reason: str | None, run_id: str | None, dry_run_sync: bool, as_json: bool
+    ) -> None:
+        _lifecycle(phase_id, status, reason, run_id, dry_run_sync, as_json)
 
 
 @cli.group()
@@ -415,14 +434,20 @@ _lifecycle_command("block", "blocked", "Mark phase ID as blocked (--reason R).")
 @click.option("--reason", metavar="R", help="Why (shown in status and on the issues).")
 @run_option
 @dry_run_sync_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @verbose_option
 def done(
-    phase_id: str, status: str, reason: str | None, run_id: str | None, dry_run_sync: bool
+    phase_id: str,
+    status: str,
+    reason: str | None,
+    run_id: str | None,
+    dry_run_sync: bool,
+    as_json: bool,
 ) -> None:
     """Record the end of a phase (same as `phase done|fail|block`)."""
     from debussy.state.status import as_phase_status
 
-    _lifecycle(phase_id, as_phase_status(status), reason, run_id, dry_run_sync)
+    _lifecycle(phase_id, as_phase_status(status), reason, run_id, dry_run_sync, as_json)
 
 
 # --- status and history ------------------------------------------------------------

@@ -104,20 +104,25 @@ def test_a_tracker_outage_never_loses_the_event(sandbox_project: SandboxProject)
     project.ok("status", "--issues", "--refresh", "--exit-code")
 
 
-def test_a_refused_write_is_recorded_and_exits_1(sandbox_project: SandboxProject) -> None:
+def test_a_5xx_write_is_recorded_unconfirmed_and_exits_1(sandbox_project: SandboxProject) -> None:
+    """A 500 on a transition may have applied it: ``unconfirmed``, never ✓ (PRODUCT.md §8)."""
     project = started(sandbox_project)
     project.sandbox.inject(
         platform="jira", path="/rest/api/3/issue/PROJ-2/transitions", status=500, times=5
     )
     result = project.run("phase", "start", "2")
     assert result.exit_code == 1
-    assert "PROJ-2: transition to 'In Progress' failed" in result.stderr
+    assert "PROJ-2: transition to 'In Progress' unconfirmed: Jira server error (500)" in (
+        result.stderr
+    )
+    assert "✓ PROJ-2" not in result.stdout
+    assert "debussy phase start 2" in result.stderr, "names the replay"
     assert labels(project, "octo/app", 11) == ["debussy:in-progress"], "the rest went through"
     from debussy.state.manager import StateManager
 
     with StateManager(project.root / ".debussy" / "state.db") as state:
         pushes = state.pushes(state.get_run().id)
-    assert ("PROJ-2", "error") in {(p.ref, p.outcome) for p in pushes}
+    assert ("PROJ-2", "unconfirmed") in {(p.ref, p.outcome) for p in pushes}
     project.sandbox.clear_faults()
     project.ok("phase", "start", "2")
     assert project.sandbox.jira_issue("PROJ-2")["status"] == "In Progress"

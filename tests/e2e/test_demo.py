@@ -87,7 +87,7 @@ def test_history_shows_both_syncs_applied(
         ("4", "completed"),
     ]
     assert to_tracker["results"], "to-tracker pushed labels"
-    assert {r["outcome"] for r in to_tracker["results"]} == {"ok"}
+    assert {r["outcome"] for r in to_tracker["results"]} == {"applied"}
 
 
 def test_the_demo_runs_the_five_commands_in_order(

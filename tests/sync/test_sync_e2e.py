@@ -119,7 +119,7 @@ def test_label_differences_are_left_to_to_tracker(project: SandboxProject) -> No
     assert [s["kind"] for s in document["skipped"]] == ["needs_to_tracker"]
     assert project.sandbox.github_issue("octo/app", 10)["labels"] == ["bug"]
     pushed = sync_json(project, "--direction", "to-tracker", "--apply")
-    assert [(r["action"], r["outcome"]) for r in pushed["results"]] == [("set_label", "ok")]
+    assert [(r["action"], r["outcome"]) for r in pushed["results"]] == [("set_label", "applied")]
     assert sorted(project.sandbox.github_issue("octo/app", 10)["labels"]) == [
         "bug",
         "debussy:in-progress",
@@ -153,7 +153,7 @@ def test_to_tracker_pushes_labels_state_and_transitions(project: SandboxProject)
     }
     assert project.sandbox.request_count(writes_only=True) == 0
     applied = sync_json(project, "--direction", "to-tracker", "--apply")
-    assert {r["outcome"] for r in applied["results"]} == {"ok"}
+    assert {r["outcome"] for r in applied["results"]} == {"applied"}
     assert project.sandbox.github_issue("octo/app", 12)["state"] == "open"
     assert project.sandbox.jira_issue("PROJ-2")["status"] == "In Progress"
     clean = project.issues_json()

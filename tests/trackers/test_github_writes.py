@@ -90,7 +90,7 @@ def test_labels_are_added_and_removed_and_the_others_stay(sandbox: SandboxTracke
     [result] = converge(
         sandbox, [ISSUE], lambda: [label(ISSUE, "debussy:in-progress", "debussy:failed")]
     )
-    assert result.outcome == "ok"
+    assert result.outcome == "applied"
     assert sorted(sandbox.github_issue(APP, 12)["labels"]) == ["bug", "debussy:in-progress"]
     [create, write] = mutation_bodies(sandbox)
     assert "createLabel" in create["query"], "the missing label was created first"
@@ -125,7 +125,7 @@ def test_fifty_issues_share_a_mutation_request(sandbox: SandboxTracker) -> None:
         sandbox.add_issue(APP, ref.number)
     sandbox.clear_requests()
     results = converge(sandbox, refs, lambda: [label(ref, "debussy:in-progress") for ref in refs])
-    assert {r.outcome for r in results} == {"ok"}
+    assert {r.outcome for r in results} == {"applied"}
     bodies = mutation_bodies(sandbox)
     assert len(bodies) == 1 + 3, "one createLabel, then ceil(120 / 50) requests"
     assert sandbox.request_count() == 2 + 4, "two reads (100 + 20 issues) before"
@@ -185,7 +185,7 @@ def test_mutating_requests_are_never_concurrent_and_pacing_is_asked_for(
             return await client.apply_writes(writes)
 
     results = asyncio.run(main())
-    assert {r.outcome for r in results} == {"ok"}
+    assert {r.outcome for r in results} == {"applied"}
     assert most == 1, "one mutating request at a time"
     assert sleeps == [expected_pause] * 3, "each request after the first waits the full pause"
 
@@ -194,7 +194,7 @@ def test_a_pull_request_is_never_written(sandbox: SandboxTracker) -> None:
     sandbox.add_pull_request(APP, 13)
     pull = GitHubRef(APP, 13)
     [result] = converge(sandbox, [pull], lambda: [label(pull, "debussy:in-progress")])
-    assert result.outcome == "error"
+    assert result.outcome == "refused"
     assert "pull request" in (result.detail or "")
     assert mutation_bodies(sandbox) == []
 
@@ -210,7 +210,7 @@ def test_close_reopen_and_comment_go_in_order_in_one_request(sandbox: SandboxTra
             act(ISSUE, "close", "completed"),
         ],
     )
-    assert [r.outcome for r in results] == ["ok", "ok", "ok"]
+    assert [r.outcome for r in results] == ["applied", "applied", "applied"]
     issue = sandbox.github_issue(APP, 12)
     assert (issue["state"], issue["state_reason"]) == ("closed", "completed")
     assert issue["comments"] == ["Done."]
@@ -242,7 +242,7 @@ def test_a_secondary_rate_limit_stops_the_writes_and_says_when(sandbox: SandboxT
 
     sandbox.before_write = limited
     results = converge(sandbox, refs, lambda: [label(ref, None, "debussy:failed") for ref in refs])
-    assert [r.outcome for r in results].count("error") == 50, "the first request's writes"
+    assert [r.outcome for r in results].count("refused") == 50, "the first request's writes"
     assert [r.outcome for r in results].count("skipped") == 70, "the rest were not sent"
     assert "UTC" in (results[-1].detail or ""), "names when to try again"
     assert len(mutation_bodies(sandbox)) == 1
@@ -251,7 +251,7 @@ def test_a_secondary_rate_limit_stops_the_writes_and_says_when(sandbox: SandboxT
 def test_writes_without_a_token_fail_naming_the_variable(sandbox: SandboxTracker) -> None:
     sandbox.add_issue(APP, 12)
     [result] = converge(sandbox, [ISSUE], lambda: [label(ISSUE, "debussy:failed")], token="")
-    assert result.outcome == "error"
+    assert result.outcome == "skipped"
     assert "GITHUB_TOKEN" in (result.detail or "")
     assert sandbox.request_count(writes_only=True) == 0
 
@@ -280,7 +280,7 @@ def test_without_the_mutations_writes_fall_back_to_rest_add_and_remove(
             act(ISSUE, "close", "completed"),
         ],
     )
-    assert [r.outcome for r in results] == ["ok", "ok"]
+    assert [r.outcome for r in results] == ["applied", "applied"]
     issue = sandbox.github_issue(APP, 12)
     assert sorted(issue["labels"]) == ["bug", "debussy:completed"]
     assert issue["state"] == "closed"

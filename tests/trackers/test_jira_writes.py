@@ -77,7 +77,7 @@ def test_each_move_is_one_post_by_the_offered_id(sandbox: SandboxTracker) -> Non
     for key in ("PROJ-1", "PROJ-2"):
         sandbox.add_jira_issue(key)
     results = apply(sandbox, [move("PROJ-1", "In Progress", "21"), move("PROJ-2", "Done", "41")])
-    assert [r.outcome for r in results] == ["ok", "ok"]
+    assert [r.outcome for r in results] == ["applied", "applied"]
     assert sandbox.jira_issue("PROJ-1")["status"] == "In Progress"
     assert sandbox.jira_issue("PROJ-2")["status"] == "Done"
     assert sorted((r.method, r.path) for r in sandbox.requests) == [
@@ -90,15 +90,15 @@ def test_a_refused_move_is_an_error_result_with_jiras_reason(sandbox: SandboxTra
     sandbox.add_jira_issue("PROJ-1", status="Done")
     sandbox.add_jira_issue("PROJ-2")
     results = apply(sandbox, [move("PROJ-1", "In Progress", "21"), move("PROJ-2", "Done", "41")])
-    assert results[0].outcome == "error"
+    assert results[0].outcome == "refused"
     assert "PROJ-1" in (results[0].detail or "")
     assert "not valid" in (results[0].detail or "")
-    assert results[1].outcome == "ok", "one refusal does not stop the others"
+    assert results[1].outcome == "applied", "one refusal does not stop the others"
 
 
 def test_an_unknown_issue_is_an_error_naming_it(sandbox: SandboxTracker) -> None:
     [result] = apply(sandbox, [move("PROJ-404", "Done", "41")])
-    assert result.outcome == "error"
+    assert result.outcome == "refused"
     assert "PROJ-404" in (result.detail or "")
 
 
@@ -110,14 +110,14 @@ def test_a_rate_limit_stops_the_writes_not_yet_sent(sandbox: SandboxTracker) -> 
     results = apply(sandbox, [move(key, "Done", "41") for key in keys])
     outcomes = [r.outcome for r in results]
     assert "skipped" in outcomes
-    assert "ok" not in outcomes
+    assert "applied" not in outcomes
     assert sandbox.request_count() < len(keys), "stopped before sending them all"
     assert all(sandbox.jira_issue(key)["status"] == "To Do" for key in keys)
 
 
 def test_a_key_that_is_not_an_issue_key_never_reaches_a_url(sandbox: SandboxTracker) -> None:
     [result] = apply(sandbox, [move("../../myself", "Done", "41")])
-    assert result.outcome == "error"
+    assert result.outcome == "refused"
     assert sandbox.request_count() == 0
 
 
@@ -125,7 +125,7 @@ def test_a_cloud_comment_is_an_atlassian_document(sandbox: SandboxTracker) -> No
     sandbox.add_jira_issue("PROJ-3")
     write = TrackerWrite(JiraRef("PROJ-3"), "PROJ-3", "1", "comment", "Done.\nAll green.\n\nBye")
     [result] = apply(sandbox, [write])
-    assert result.outcome == "ok"
+    assert result.outcome == "applied"
     [request] = sandbox.requests
     body = request.json()["body"]
     assert body["type"] == "doc"

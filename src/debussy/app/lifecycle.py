@@ -24,6 +24,7 @@ from debussy.state.manager import LinkedIssue, NewPush, PhaseRecord, RunRecord
 from debussy.sync.converge import Convergence, run_convergence
 from debussy.sync.drift_detector import (
     UNLINKED,
+    LinkedContext,
     expectation_for,
     linked_contexts,
     watched_unlinked,
@@ -42,15 +43,28 @@ def lifecycle_targets(
     links: Sequence[LinkedIssue],
     phase_id: str | None,
     config: Config,
+    *,
+    before: Sequence[PhaseRecord] | None = None,
 ) -> tuple[list[ConvergeTarget], list[LinkedIssue]]:
     """The issues an event on ``phase_id`` affects, with their expectations (pure).
 
     ``phase_id=None``: every linked issue (``sync --direction to-tracker``).
+    ``before``: the phases as they were before the event. Given (a lifecycle
+    event), each target carries what Debussy expected before and when it last
+    decided, so a person's newer change of state is left alone
+    (``writes.person_holds``, PRODUCT.md §5); auto-close's closing is the one
+    exception, as it is for ``to-tracker --apply`` (no ``before``).
 
     Returns the targets on enabled platforms and the affected links whose
     platform is disabled (reported, never contacted).
     """
     closes = closes_issues(run, (phase.status for phase in phases))
+    previous: dict[tuple[str, str, str | None], LinkedContext] = {}
+    closed_before = False
+    if before is not None:
+        closed_before = closes_issues(run, (phase.status for phase in before))
+        for earlier in linked_contexts(before, links):
+            previous[_link_key(earlier.link)] = earlier
     comment = (
         f"Closed by Debussy: the plan '{run.plan_title}' ({run.plan_path}) completed "
         f"in run {run.id}."
@@ -65,6 +79,13 @@ def lifecycle_targets(
             disabled.append(link)
             continue
         expectation = expectation_for(context, config, auto_close=closes)
+        earlier = previous.get(_link_key(link))
+        overrides = closes and link.platform == "github"
+        if earlier is not None and not overrides:
+            was = expectation_for(earlier, config, auto_close=closed_before)
+            decided_at = earlier.changed_at
+        else:
+            was, decided_at = None, None
         targets.append(
             ConvergeTarget(
                 ref_from_canonical(link.platform, link.ref),
@@ -74,9 +95,15 @@ def lifecycle_targets(
                 why=why_expected(link.phase_id, context.status)
                 + (" (auto-close)" if closes else ""),
                 close_comment=comment if closes and link.platform == "github" else None,
+                previous=was,
+                decided_at=decided_at,
             )
         )
     return targets, disabled
+
+
+def _link_key(link: LinkedIssue) -> tuple[str, str, str | None]:
+    return (link.platform, link.ref, link.phase_id)
 
 
 def unlinked_targets(
@@ -109,6 +136,7 @@ def converge_event(
 
 
 def push_records(run_id: str, results: Sequence[WriteResult]) -> list[NewPush]:
+    """Every write's outcome for ``history`` (``tracker_pushes``), in the §8 vocabulary."""
     return [
         NewPush(
             run_id=run_id,

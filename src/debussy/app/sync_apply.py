@@ -51,7 +51,8 @@ class SyncOutcome:
 
     @property
     def failed_writes(self) -> list[WriteResult]:
-        return [r for r in self.results if r.outcome in ("error", "skipped")]
+        """Writes the trackers are not known to match: refused, unconfirmed or skipped."""
+        return [r for r in self.results if not r.done]
 
     def write_rows(self) -> list[tuple[TrackerWrite, WriteResult | None]]:
         """Each planned write with what became of it, then writes only the apply found.
@@ -62,13 +63,7 @@ class SyncOutcome:
         """
         if not self.applied:
             return [(write, None) for write in self.plan.writes]
-        by_what = {result.write.describe(): result for result in self.results}
-        rows: list[tuple[TrackerWrite, WriteResult | None]] = []
-        for write in self.plan.writes:
-            result = by_what.pop(write.describe(), None)
-            rows.append((write, result or WriteResult(write, "unchanged")))
-        rows += [(result.write, result) for result in by_what.values()]
-        return rows
+        return [(result.write, result) for result in self.results]
 
     @property
     def summary(self) -> str:
@@ -87,9 +82,31 @@ class SyncOutcome:
             return f"{_count(len(plan.writes), 'tracker write')} planned"
         if plan.direction == "from-tracker":
             return f"{_count(len(self.transitions), 'phase change')} applied"
-        done = len(self.results) - len(self.failed_writes)
-        failed = len(self.failed_writes)
-        return f"{_count(done, 'tracker write')} applied" + (f", {failed} failed" if failed else "")
+        counts: dict[str, int] = {}
+        for result in self.results:
+            counts[result.outcome] = counts.get(result.outcome, 0) + 1
+        line = f"{_count(counts.pop('applied', 0), 'tracker write')} applied"
+        return ", ".join([line, *(f"{n} {kind}" for kind, n in counts.items())])
+
+
+def planned_results(planned: list[TrackerWrite], convergence: Convergence) -> list[WriteResult]:
+    """Every planned write with one outcome, then the writes only the apply found.
+
+    ``--apply`` converges from its own fresh read, so its writes are matched to the
+    plan's by what they do. A planned write the apply did not send is ``refused``
+    when the apply found it cannot be made (no Jira transition leads there: its
+    note says why), else ``already`` (someone made it meanwhile). A failure is
+    never absent from the results (PRODUCT.md §8 "Results").
+    """
+    by_what = {result.write.describe(): result for result in convergence.results}
+    failed_notes = {note.display_key: note.detail for note in convergence.notes if note.failed}
+    results: list[WriteResult] = []
+    for write in planned:
+        result = by_what.pop(write.describe(), None)
+        if result is None and write.display_key in failed_notes:
+            result = WriteResult(write, "refused", failed_notes[write.display_key])
+        results.append(result or WriteResult(write, "already"))
+    return results + list(by_what.values())
 
 
 def _count(count: int, noun: str) -> str:
@@ -150,7 +167,7 @@ def apply_from_tracker(state: StateManager, outcome: SyncOutcome) -> SyncOutcome
     require_complete(outcome)
     plan = outcome.plan
     actions = plan.actions_json()
-    results = [{**a, "outcome": "ok"} for a in actions]
+    results = [{**a, "outcome": "applied"} for a in actions]
     record = state.sync_writer(
         plan.run.id,
         direction=plan.direction,
@@ -182,9 +199,13 @@ def apply_to_tracker(
     targets, _disabled = lifecycle_targets(run, state.phases(run.id), links, None, config)
     targets += unlinked_targets(links, state.unlinked_issues(run.id), config)
 
+    jira_keys = [t.ref.canonical for t in targets if t.ref.platform == "jira"]
+    with IssueCache(cache_path, config.cache.ttl_seconds) as cache:
+        recent = cache.recently_written(config.jira.host, jira_keys) if jira_keys else {}
+
     async def send() -> Convergence:
         async with TrackerClients(config) as clients:
-            done = await converge(targets, clients, send=True)
+            done = await converge(targets, clients, send=True, recent_jira=recent)
             touched = list(dict.fromkeys(write.ref for write in done.writes))
             if touched:
                 with IssueCache(cache_path, config.cache.ttl_seconds) as cache:
@@ -196,7 +217,7 @@ def apply_to_tracker(
     # The plan was made by the same rules from a read moments ago: nothing planned, nothing
     # to converge (and no second read).
     convergence = asyncio.run(send()) if targets and plan.writes else Convergence()
-    outcome.results = convergence.results
+    outcome.results = planned_results(plan.writes, convergence)
     outcome.applied = True
     state.record_sync(
         plan.run.id,

@@ -131,7 +131,7 @@ def sync_document(outcome: SyncOutcome, *, force: bool) -> dict[str, Any]:
                 "phase": t.phase_id,
                 "from": t.old_status,
                 "to": t.new_status,
-                "outcome": "ok",
+                "outcome": "applied",
                 "run_completed": t.run_completed,
             }
             for t in outcome.transitions

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from debussy.app.runs import RerunCheck
 from debussy.output.run_view import styled_status
-from debussy.output.words import platform_name, plural
+from debussy.output.words import outcome_text, platform_name, plural
 from debussy.state.manager import PhaseTransition
 from debussy.sync.converge import Convergence
 from debussy.sync.writes import WriteResult
@@ -95,18 +95,30 @@ def render_convergence(console: Console, errors: Console, outcome: Convergence) 
             console.print(f"  ~ {escape(write.describe())}")
         return
     if not outcome.writes and not outcome.read_failures:
-        console.print("Trackers already match: nothing to send.")
+        if outcome.unfinished:
+            console.print("Nothing could be sent: see the warnings above.")
+        elif outcome.notes:
+            console.print("Nothing to send; see the warnings above.")
+        else:
+            console.print("Trackers already match: nothing to send.")
         return
     render_write_results(console, errors, outcome.results)
 
 
 def push_failure_message(outcome: Convergence, replay: str) -> str:
     """The one-line error of a push that did not finish: the event is safe, how to finish."""
-    failed = len(outcome.failed_results) + sum(1 for note in outcome.notes if note.failed)
     unread = sum(failure.issues for failure in outcome.read_failures)
     parts: list[str] = []
-    if failed:
-        parts.append(f"{plural(failed, 'tracker write')} did not go through")
+    counts: dict[str, int] = {}
+    for result in outcome.failed_results:
+        counts[result.outcome] = counts.get(result.outcome, 0) + 1
+    cannot = sum(1 for note in outcome.notes if note.failed)
+    if counts or cannot:
+        kinds = [f"{n} {kind}" for kind, n in counts.items()]
+        if cannot:
+            kinds.append(f"{cannot} cannot be made")
+        total = sum(counts.values()) + cannot
+        parts.append(f"{plural(total, 'tracker write')} did not go through ({', '.join(kinds)})")
     if unread:
         parts.append(f"{plural(unread, 'issue')} could not be read")
     return (
@@ -122,11 +134,55 @@ def render_write_results(console: Console, errors: Console, results: Sequence[Wr
 
     for result in results:
         line = escape(result.write.describe())
-        if result.outcome == "error":
-            errors.print(f"[yellow]Warning:[/] {line} failed: {escape(result.detail or '')}")
-        elif result.outcome == "skipped":
-            errors.print(f"[yellow]Warning:[/] {line} skipped: {escape(result.detail or '')}")
-        elif result.outcome == "unchanged":
+        if result.outcome == "applied":
+            console.print(f"  ✓ {line}")
+        elif result.outcome == "already":
             console.print(f"  = {line} (already so)")
         else:
-            console.print(f"  ✓ {line}")
+            # refused / unconfirmed / skipped: never a ✓, and said on stderr as well as
+            # listed, so stdout alone never reads as a finished push.
+            text = escape(outcome_text(result.outcome, result.detail))
+            console.print(f"  ✗ {line}: {result.outcome}")
+            errors.print(f"[yellow]Warning:[/] {line} {text}")
+
+
+def lifecycle_document(
+    transition: PhaseTransition, outcome: Convergence | None, replay: str
+) -> dict[str, object]:
+    """The ``phase ... --json`` document: the event, then every write with one outcome.
+
+    ``complete`` is false when any write is not ``applied``/``already`` or any
+    issue could not be read; ``replay`` is the command that finishes the push.
+    """
+    from debussy.output.documents import SCHEMA_VERSION
+
+    results = outcome.results if outcome is not None else []
+    planned = [] if outcome is None or outcome.sent else [w.as_json() for w in outcome.writes]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run": transition.run_id,
+        "phase": transition.phase_id,
+        "from": transition.old_status,
+        "to": transition.new_status,
+        "reason": transition.reason,
+        "run_completed": transition.run_completed,
+        "dry_run": bool(outcome and outcome.dry_run),
+        "planned": planned,
+        "results": [result.as_json() for result in results],
+        "notes": [
+            {
+                "issue": note.display_key,
+                "phase": note.phase_id,
+                "detail": note.detail,
+                "failed": note.failed,
+            }
+            for note in (outcome.notes if outcome is not None else [])
+        ],
+        "read_failures": [
+            {"platform": f.platform, "message": f.message, "issues": f.issues}
+            for f in (outcome.read_failures if outcome is not None else [])
+        ],
+        "complete": outcome is None
+        or (not outcome.read_failures and (outcome.dry_run or outcome.complete)),
+        "replay": replay,
+    }

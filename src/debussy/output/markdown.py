@@ -21,7 +21,7 @@ from debussy.output.issues_view import (
     last_updated,
     problem_lines,
 )
-from debussy.output.words import platform_name, plural
+from debussy.output.words import outcome_text, platform_name, plural
 from debussy.sync.drift_detector import describe_actual
 
 _ESCAPES = str.maketrans({"|": "\\|", "<": "&lt;", ">": "&gt;", "\n": " ", "\r": " "})
@@ -116,11 +116,7 @@ def sync_markdown(outcome: SyncOutcome, *, force: bool) -> str:
         for write, result in outcome.write_rows():
             done = ""
             if result is not None:
-                done = {"ok": "✓", "unchanged": "already so", "error": "✗", "skipped": "skipped"}[
-                    result.outcome
-                ]
-                if result.detail:
-                    done += f" {cell(result.detail)}"
+                done = cell(outcome_text(result.outcome, result.detail))
             rows.append([cell(write.describe()), cell(write.why), done or "planned"])
         lines += [*table(("Tracker write", "Why", "Result"), rows), ""]
     if plan.skipped:

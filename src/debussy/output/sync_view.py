@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from debussy.app.sync_apply import SyncOutcome
 from debussy.output.run_view import styled_status
-from debussy.output.words import platform_name, plural
+from debussy.output.words import outcome_text, platform_name, plural
 from debussy.sync.status_fetcher import PlatformError
 
 if TYPE_CHECKING:
@@ -68,12 +68,11 @@ def render_sync(
         for write, result in outcome.write_rows():
             mark = ""
             if result is not None:
-                mark = {
-                    "ok": " [green]✓[/]",
-                    "unchanged": " [dim](already so)[/]",
-                    "error": f" [red]✗ {escape(result.detail or '')}[/]",
-                    "skipped": f" [yellow]skipped: {escape(result.detail or '')}[/]",
-                }[result.outcome]
+                text = escape(outcome_text(result.outcome, result.detail))
+                style = {"applied": "green", "already": "dim", "skipped": "yellow"}
+                mark = f" [{style.get(result.outcome, 'red')}]{text}[/]"
+                if result.outcome == "already":
+                    mark = f" [dim]({text})[/]"
             console.print(f"  [yellow]~[/] {escape(write.describe())}{mark}")
             console.print(f"      [dim]why: {escape(write.why)}[/]")
     if plan.skipped:

@@ -36,3 +36,22 @@ def number_ranges(numbers: list[int], prefix: str = "#") -> str:
             )
         start = previous = number
     return ", ".join(parts)
+
+
+OUTCOME_WORDS = {
+    "applied": "✓",
+    "already": "already so",
+    "refused": "refused",
+    "unconfirmed": "unconfirmed",
+    "skipped": "skipped",
+}
+"""How each write outcome (PRODUCT.md §8 "Results") is shown: only ``applied`` gets ✓,
+so nothing refused, unconfirmed or skipped can ever read as a success."""
+
+
+def outcome_text(outcome: str, detail: str | None) -> str:
+    """``✓``, ``already so``, ``refused: <the tracker's reason>``, ``unconfirmed: ...``."""
+    word = OUTCOME_WORDS.get(outcome, outcome)
+    if outcome in ("applied", "already") or not detail:
+        return word
+    return f"{word}: {detail}"

@@ -13,7 +13,7 @@ and a second run sends nothing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,7 +58,13 @@ class Convergence:
 
     @property
     def failed_results(self) -> list[WriteResult]:
-        return [r for r in self.results if r.outcome in ("error", "skipped")]
+        """Writes the trackers are not known to match: refused, unconfirmed or skipped."""
+        return [r for r in self.results if not r.done]
+
+    @property
+    def unfinished(self) -> int:
+        """Writes and notes that leave the push incomplete (the command exits 1)."""
+        return len(self.failed_results) + sum(1 for note in self.notes if note.failed)
 
     @property
     def complete(self) -> bool:
@@ -71,9 +77,18 @@ class Convergence:
 
 
 async def converge(
-    targets: Sequence[ConvergeTarget], clients: TrackerClients, *, send: bool
+    targets: Sequence[ConvergeTarget],
+    clients: TrackerClients,
+    *,
+    send: bool,
+    recent_jira: Mapping[str, int] | None = None,
 ) -> Convergence:
-    """Read, plan, and (with ``send``) write; failures come back in the result."""
+    """Read, plan, and (with ``send``) write; failures come back in the result.
+
+    ``recent_jira``: key -> id of Jira issues an earlier command moved moments ago
+    (``IssueCache.recently_written``); the write read names them in
+    ``reconcileIssues`` so it does not plan from a lagging search index.
+    """
     outcome = Convergence(dry_run=not send)
     github = [t.ref for t in targets if isinstance(t.ref, GitHubRef)]
     jira = [t.ref for t in targets if isinstance(t.ref, JiraRef)]
@@ -94,7 +109,10 @@ async def converge(
         if not jira:
             return
         try:
-            found = await clients.jira().read_for_writes(jira)
+            client = clients.jira()
+            if recent_jira:
+                client.learn_ids(recent_jira)
+            found = await client.read_for_writes(jira)
             for ref, view in found.items():
                 views[ref] = view
         except DebussyError as exc:
@@ -137,10 +155,15 @@ def run_convergence(
     """
 
     moved: dict[str, int] = {}
+    jira = [t.ref for t in targets if isinstance(t.ref, JiraRef)]
+    recent: dict[str, int] = {}
+    if jira:
+        with IssueCache(cache_path, config.cache.ttl_seconds) as cache:
+            recent = cache.recently_written(config.jira.host, (ref.key for ref in jira))
 
     async def run() -> Convergence:
         async with TrackerClients(config) as clients:
-            done = await converge(targets, clients, send=send)
+            done = await converge(targets, clients, send=send, recent_jira=recent)
             moved.update(clients.jira_written_ids())
             return done
 

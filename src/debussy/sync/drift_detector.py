@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from debussy.issues import Drift, DriftReport, DriftType, IssueStatus, Newer
+from debussy.issues import Drift, DriftReport, DriftType, IssueStatus
 from debussy.state.manager import (
     IssueKey,
     LinkedIssue,
@@ -34,13 +34,14 @@ from debussy.state.manager import (
     StateManager,
 )
 from debussy.state.status import PhaseStatus, run_aggregate
-from debussy.sync.expected import (
+from debussy.sync.expected import (  # newer_side: re-exported, its home moved
     GitHubExpectation,
     JiraExpectation,
     closes_issues,
     github_expectation,
     is_debussy_label,
     jira_expectation,
+    newer_side,
 )
 from debussy.timeutil import parse_iso
 
@@ -111,19 +112,6 @@ def expectation_for(
     if context.link.platform == "github":
         return github_expectation(context.status, config.github, auto_close=auto_close)
     return jira_expectation(context.status, config.jira)
-
-
-def newer_side(tracker_time: datetime | None, debussy_time: datetime | None) -> Newer:
-    """Which side changed last (see the module docstring for an untouched phase).
-
-    Debussy never changed the phase (None): the tracker is newer. Otherwise equal
-    times or an unknown tracker time mean we cannot tell.
-    """
-    if debussy_time is None:
-        return "tracker"
-    if tracker_time is None or tracker_time == debussy_time:
-        return "unknown"
-    return "tracker" if tracker_time > debussy_time else "debussy"
 
 
 def describe_actual(status: IssueStatus) -> str:

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from debussy.issues import Newer
 from debussy.state.status import ACTIVE_STATUSES, PhaseStatus, run_aggregate
 
 if TYPE_CHECKING:  # annotations only: the warm path never imports pydantic
@@ -32,6 +34,22 @@ BLOCKED_RESOLUTIONS = frozenset(
 
 
 DEBUSSY_LABEL_PREFIX = "debussy:"
+
+
+def newer_side(tracker_time: datetime | None, debussy_time: datetime | None) -> Newer:
+    """Which side changed last: the tracker, Debussy, or we cannot tell.
+
+    Debussy never changed the phase (None): the tracker is newer (creating a run
+    decides nothing that could conflict with a person's change). Otherwise equal
+    times or an unknown tracker time mean we cannot tell. Drift detection and the
+    write rules (a lifecycle event never reverses a person's newer change) ask
+    this one function, so the dashboard and a push agree on who moved last.
+    """
+    if debussy_time is None:
+        return "tracker"
+    if tracker_time is None or tracker_time == debussy_time:
+        return "unknown"
+    return "tracker" if tracker_time > debussy_time else "debussy"
 
 
 def closes_issues(run: RunRecord, phases: Iterable[PhaseStatus]) -> bool:

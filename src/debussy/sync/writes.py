@@ -11,22 +11,45 @@ second run finds nothing to do.
 The writes never replace an issue's label set: a ``set_label`` write carries the
 Debussy labels to remove and the one to add, and the clients send exactly those
 (GitHub's add/remove mutations), so a label a person adds meanwhile survives.
+
+Every write sent ends with one ``Outcome`` (PRODUCT.md §8 "Results"): ``applied``
+(the tracker confirmed it), ``already`` (nothing to send), ``refused`` (the
+tracker said no: its reason in ``detail``), ``unconfirmed`` (no answer, a
+timeout, a 5xx, or an answer that does not confirm it: the next read decides)
+and ``skipped`` (not sent: writes were stopped by a rate limit or a failure
+that may have applied, or a conflict). Only ``applied`` and ``already`` mean the
+tracker matches; anything else makes the command exit 1 naming the replay.
+
+People win (PRODUCT.md §5): a lifecycle event's target carries the expectation
+Debussy had *before* the event and when Debussy last decided (``previous``,
+``decided_at``). An issue that does not match that old expectation and changed
+on the tracker after it (``newer_side`` says ``tracker``) was changed by a
+person: the event still sets Debussy's label but leaves its open/closed state or
+Jira status alone and reports the drift (a ``Note``, not a failure).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from debussy.issues import IssueRef, IssueStatus
-from debussy.sync.expected import GitHubExpectation, JiraExpectation, is_debussy_label
+from debussy.sync.expected import (
+    GitHubExpectation,
+    JiraExpectation,
+    is_debussy_label,
+    newer_side,
+)
 
 if TYPE_CHECKING:  # annotations only: pydantic loads when a command validates config
     from debussy.config import Config
 
 WriteAction = Literal["set_label", "close", "reopen", "transition", "comment"]
-Outcome = Literal["ok", "unchanged", "error", "skipped"]
+Outcome = Literal["applied", "already", "refused", "unconfirmed", "skipped"]
+DONE_OUTCOMES: frozenset[str] = frozenset({"applied", "already"})
+"""Outcomes after which the tracker matches; any other one means the push is unfinished."""
 CloseReason = Literal["completed", "not_planned", "duplicate"]
 
 
@@ -49,6 +72,9 @@ class TrackerWrite:
     add: tuple[str, ...] = ()
     remove: tuple[str, ...] = ()
     target_id: str | None = None
+    target_category: str | None = None
+    """The status category the Jira transition leads to: a refused move that finds the
+    issue there already (another event moved it) is ``already``, not a failure."""
 
     def describe(self) -> str:
         if self.action == "set_label":
@@ -89,6 +115,11 @@ class WriteResult:
     outcome: Outcome
     detail: str | None = None
 
+    @property
+    def done(self) -> bool:
+        """True when the tracker is known to match (``applied`` or ``already``)."""
+        return self.outcome in DONE_OUTCOMES
+
     def as_json(self) -> dict[str, object]:
         return {**self.write.as_json(), "outcome": self.outcome, "detail": self.detail}
 
@@ -109,6 +140,11 @@ class ConvergeTarget:
     expectation: GitHubExpectation | JiraExpectation
     why: str
     close_comment: str | None = None
+    previous: GitHubExpectation | JiraExpectation | None = None
+    """What Debussy expected of the issue before this event; None: state is overridden
+    on purpose (``to-tracker --apply``, auto-close), see ``person_holds``."""
+    decided_at: datetime | None = None
+    """When Debussy last changed the phase before this event (None: never)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,13 +229,63 @@ def writes_for_target(
         )
     expectation = target.expectation
     if isinstance(expectation, GitHubExpectation):
-        return _github_writes(target, expectation, status, config), None
-    return _jira_writes(target, expectation, view)
+        return _github_writes(target, expectation, status, config)
+    writes, note = _jira_writes(target, expectation, view)
+    return writes, note or _moved_note(target, status)
+
+
+def _moved_note(target: ConvergeTarget, status: IssueStatus) -> Note | None:
+    """Said once per command: a Jira issue moved to another project is written there."""
+    if status.moved_to is None:
+        return None
+    return Note(
+        target.display_key,
+        target.phase_id,
+        f"{target.display_key} was moved to {status.moved_to} on Jira; "
+        f"writing to {status.moved_to} (update the plan's link when convenient)",
+    )
+
+
+def person_holds(target: ConvergeTarget, status: IssueStatus) -> bool:
+    """True when a person changed the issue's state after Debussy's last decision.
+
+    The issue does not match what Debussy expected of it before this event, and
+    the tracker changed after Debussy last did: that state is a person's newer
+    decision, which a lifecycle event never reverses (PRODUCT.md §5).
+    """
+    previous = target.previous
+    if previous is None:
+        return False
+    if isinstance(previous, GitHubExpectation):
+        matched = previous.allows(status.state, status.state_reason)
+    else:
+        matched = previous.allows(status.status_category, status.state_reason)
+    if matched:
+        return False
+    changed = status.state_changed_at or status.last_updated
+    if changed is not None:
+        # Debussy keeps whole seconds; a tracker time in the same second as the decision
+        # is not after it (Jira and GitHub keep milliseconds, or seconds).
+        changed = changed.replace(microsecond=0)
+    return newer_side(changed, target.decided_at) == "tracker"
+
+
+def _left_as_is(target: ConvergeTarget, status: IssueStatus) -> Note:
+    state = status.state or "unknown"
+    if status.state_reason and status.platform == "github":
+        state += f" ({status.state_reason.replace('_', ' ')})"
+    return Note(
+        target.display_key,
+        target.phase_id,
+        f"{target.display_key}: left {state} as a person set it after Debussy's last change "
+        f"(expected {target.expectation.describe()}); `debussy sync` shows the drift, "
+        "`debussy sync --direction to-tracker --apply` overrides it",
+    )
 
 
 def _github_writes(
     target: ConvergeTarget, expectation: GitHubExpectation, status: IssueStatus, config: Config
-) -> list[TrackerWrite]:
+) -> tuple[list[TrackerWrite], Note | None]:
     def write(
         action: WriteAction,
         value: str | None,
@@ -226,7 +312,9 @@ def _github_writes(
     if add or remove:
         writes.append(write("set_label", wanted, add=add, remove=remove))
     if expectation.allows(status.state, status.state_reason):
-        return writes
+        return writes, None
+    if person_holds(target, status):
+        return writes, _left_as_is(target, status)
     reason = _close_reason(expectation)
     if status.state == "closed" and "closed" in expectation.states:
         # Closed for a reason the phase does not allow: GitHub ignores a new reason on a
@@ -238,7 +326,7 @@ def _github_writes(
         if target.close_comment:
             writes.append(write("comment", target.close_comment))
         writes.append(write("close", reason))
-    return writes
+    return writes, None
 
 
 def _close_reason(expectation: GitHubExpectation) -> CloseReason:
@@ -254,6 +342,8 @@ def _jira_writes(
     status = view.status
     if expectation.allows(status.status_category, status.state_reason):
         return [], None
+    if person_holds(target, status):
+        return [], _left_as_is(target, status)
     wanted = expectation.transition
     if not wanted:
         return [], _unconfigured(target, status, expectation)
@@ -276,8 +366,9 @@ def _jira_writes(
             wanted,
             target.why,
             target_id=chosen.id,
+            target_category=chosen.to_category,
         )
-    ], None
+    ], _moved_note(target, status)
 
 
 def _unconfigured(

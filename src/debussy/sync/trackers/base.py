@@ -12,12 +12,25 @@ import re
 from collections.abc import Coroutine, Iterable
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from debussy.errors import DebussyError
+from debussy.errors import (
+    BadResponseError,
+    DebussyError,
+    RateLimitedError,
+    TrackerAuthError,
+    TrackerError,
+)
+from debussy.sync.trackers.retry import (
+    ConnectionFailedError,
+    RetryableServerError,
+    ServerFailedError,
+)
 
 if TYPE_CHECKING:  # the warm path imports neither msgspec nor asyncio
     import asyncio
 
     from msgspec import ValidationError
+
+    from debussy.sync.writes import Outcome
 
 ResultT = TypeVar("ResultT")
 
@@ -139,3 +152,30 @@ def _plain_reason(text: str) -> str:
     kept = re.sub(_TYPE_NAME, lambda name: _TYPE_WORDS.get(name.group(1), name.group(1)), kept)
     kept = " ".join(kept.split())
     return (kept[:1].lower() + kept[1:]) or "not what was expected"
+
+
+def failed_write(exc: TrackerError) -> tuple[Outcome, bool]:
+    """What a write whose request raised ``exc`` became, and whether to stop writing.
+
+    The stop signals of PRODUCT.md §9: any rate limit and an authentication
+    failure (the tracker refused it, and every later write would be refused too),
+    a 5xx or a timeout on the mutating request (it may have applied: ``unconfirmed``;
+    sending more into an overloaded tracker is what its rate limits punish), and a
+    tracker that cannot be reached (not sent). Everything else concerns this one
+    write: refused (the tracker's reason) or, for an answer that cannot be read,
+    unconfirmed. Both clients ask this one function, so they stop alike.
+    """
+    if isinstance(exc, RateLimitedError | TrackerAuthError):
+        return "refused", True
+    if isinstance(exc, ConnectionFailedError):
+        return ("unconfirmed" if exc.request_sent else "skipped"), True
+    if isinstance(exc, RetryableServerError | ServerFailedError):
+        return "unconfirmed", True
+    if isinstance(exc, BadResponseError):
+        return "unconfirmed", False
+    return "refused", False
+
+
+def stopped_detail(reason: str) -> str:
+    """The ``detail`` of a write not sent because writing stopped (the replay is named above)."""
+    return f"not sent: writes stopped after {reason}"

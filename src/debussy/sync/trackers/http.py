@@ -44,6 +44,7 @@ from debussy.sync.trackers.retry import (
     GarbledAnswerError,
     HintedRateLimitError,
     RetryableServerError,
+    ServerFailedError,
     backoff_hook,
 )
 
@@ -343,7 +344,7 @@ class TrackerHttp(AsyncClosing):
                 self.platform, f"{self.name} is unavailable ({status})", status
             )
         if status >= 500:
-            return TrackerServerError(self.platform, f"{self.name} server error ({status})")
+            return ServerFailedError(self.platform, f"{self.name} server error ({status})", status)
         return TrackerServerError(
             self.platform, f"{self.name} refused the request ({status}): {_summary(response)}"
         )

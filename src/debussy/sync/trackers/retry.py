@@ -10,9 +10,11 @@ HTTP layer raises:
 - a 2xx read whose body is not JSON (truncated, malformed, a proxy's HTML page):
   like a 502, and only for reads;
 - rate limits (429, GitHub secondary/primary limits, GraphQL ``RATE_LIMITED``):
-  always, since the server rejected the request, waiting what the server asked
-  for when that is at most ``MAX_HINTED_WAIT``; a longer wait is not retried and
-  the error says when the limit resets.
+  the server rejected the request, so waiting what it asked for is safe when that
+  is at most ``MAX_HINTED_WAIT`` (10 s); a longer wait is not retried and the error
+  says when the limit resets. A limit that names no wait is backed off for reads
+  only: a write stops at once (PRODUCT.md §9 "stop signals"), because GitHub warns
+  that continuing while limited can get an integration banned.
 
 Tests call ``stamina.set_testing(True, attempts=3)`` to keep the attempts but drop
 the sleeping.
@@ -44,6 +46,14 @@ RETRYABLE_STATUS = frozenset({502, 503, 504})
 
 class RetryableServerError(TrackerServerError):
     """A 502/503/504: the server may recover in a moment."""
+
+    def __init__(self, platform: str, message: str, status: int) -> None:
+        super().__init__(platform, message)
+        self.status = status
+
+
+class ServerFailedError(TrackerServerError):
+    """A 5xx other than 502/503/504: not retried, but like them it may have applied a write."""
 
     def __init__(self, platform: str, message: str, status: int) -> None:
         super().__init__(platform, message)
@@ -90,7 +100,7 @@ def backoff_hook(idempotent: bool) -> Callable[[Exception], bool | float]:
             return False
         if isinstance(exc, HintedRateLimitError):
             if exc.retry_after is None:
-                return True
+                return idempotent
             if exc.retry_after <= MAX_HINTED_WAIT:
                 return max(exc.retry_after, 0.0)
             return False

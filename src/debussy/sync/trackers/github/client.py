@@ -42,7 +42,6 @@ from debussy import __version__
 from debussy.config_snapshot import LABEL_STATUS_KEYS, is_loopback_host
 from debussy.errors import (
     BadResponseError,
-    RateLimitedError,
     TrackerAuthError,
     TrackerError,
     TrackerNotFoundError,
@@ -50,17 +49,19 @@ from debussy.errors import (
 )
 from debussy.issues import GitHubRef, IssueStatus
 from debussy.sync.expected import is_debussy_label
-from debussy.sync.trackers.base import AsyncClosing, gather_all
+from debussy.sync.trackers.base import AsyncClosing, failed_write, gather_all, stopped_detail
 from debussy.sync.trackers.github.query import (
     IssueBatch,
     build_query,
     is_rate_limited,
     is_valid_ref,
     label_names_from_rest,
+    limit_problems,
     parse_batch,
     plan_batches,
     rejects_argument,
     saml_protected,
+    says_limited,
     status_from_rest,
 )
 from debussy.sync.trackers.http import (
@@ -427,28 +428,28 @@ class GitHubClient(AsyncClosing):
         return decode_json("github", response)
 
     async def apply_writes(self, writes: Sequence[TrackerWrite]) -> list[WriteResult]:
-        """Send ``writes`` (planned from ``read_for_writes``); failures are results.
+        """Send ``writes`` (planned from ``read_for_writes``); every write gets one outcome.
 
-        Missing Debussy labels are created first (one request), then each group of
-        up to 50 issues gets one mutation request. A rate limit or an authentication
-        failure stops the rest: they are reported as not sent, with the reason.
+        Missing Debussy labels are created first (one request), then the writes go
+        in requests of at most 50 mutations, one issue's writes never split. A stop
+        signal (``base.failed_write``, ``mutations.mutation_outcomes``: a rate limit
+        in any shape, a 5xx or timeout, an authentication failure) ends the writes
+        at once: no further mutation request, the rest ``skipped``.
         """
         if not writes:
             return []
         if not self._has_token:
             message = f"changing GitHub issues needs a token; {self._auth_hint}"
-            return [WriteResult(write, "error", message) for write in writes]
-        from debussy.sync.trackers.github import mutations
-
+            return [WriteResult(write, "skipped", message) for write in writes]
         results: dict[int, WriteResult] = {}
         for index, write in enumerate(writes):
             ref = write.ref
             if not isinstance(ref, GitHubRef) or not is_valid_ref(ref):
                 results[index] = WriteResult(
-                    write, "error", f"{write.display_key} is not a GitHub issue"
+                    write, "refused", f"{write.display_key} is not a GitHub issue"
                 )
             elif ref in self._ids.pull_requests:
-                results[index] = WriteResult(write, "error", "a pull request, not an issue")
+                results[index] = WriteResult(write, "refused", "a pull request, not an issue")
         pending = [(i, w) for i, w in enumerate(writes) if i not in results]
         label_problems = await self._create_missing_labels([w for _, w in pending])
         if label_problems.stop is not None:
@@ -460,22 +461,43 @@ class GitHubClient(AsyncClosing):
             assert isinstance(write.ref, GitHubRef)
             problem = label_problems.failed.get(self._label_key(write.ref, write))
             if problem is not None:
-                results[index] = WriteResult(write, "error", problem)
+                results[index] = WriteResult(write, "refused", problem)
             else:
                 by_issue.setdefault(write.ref, []).append((index, write))
         groups = list(by_issue.values())
+        chunks = [list(range(len(groups)))] if self._rest_writes else self._chunks(groups, results)
         stop: str | None = None
-        size = mutations.MAX_ISSUES_PER_MUTATION
-        for start in range(0, len(groups), size):
-            chunk = [item for group in groups[start : start + size] for item in group]
+        done = 0
+        for chunk_groups in chunks:
+            chunk = [item for g in chunk_groups for item in groups[g] if item[0] not in results]
             if stop is not None:
-                results.update({i: WriteResult(w, "skipped", stop) for i, w in chunk})
+                skipped = stopped_detail(stop)
+                results.update({i: WriteResult(w, "skipped", skipped) for i, w in chunk})
                 continue
-            outcome, stop = await self._send_chunk(chunk)
-            results.update(outcome)
-            done = min(start + size, len(groups))
+            if chunk:
+                outcome, stop = await self._send_chunk(chunk)
+                results.update(outcome)
+            done += len(chunk_groups)
             progress.info("GitHub: %d/%d issues written", done, len(groups))
         return [results[i] for i in range(len(writes))]
+
+    def _chunks(
+        self, groups: Sequence[Sequence[tuple[int, TrackerWrite]]], results: dict[int, WriteResult]
+    ) -> list[list[int]]:
+        """Issues per request, at most 50 mutation fields each; unbuildable writes refused."""
+        from debussy.sync.trackers.github import mutations
+
+        sizes: list[list[Mutation]] = []
+        for group in groups:
+            fields: list[Mutation] = []
+            for index, write in group:
+                built = self._mutations_for(index, write)
+                if isinstance(built, str):
+                    results[index] = WriteResult(write, "refused", built)
+                else:
+                    fields += built
+            sizes.append(fields)
+        return mutations.chunk_by_mutations(sizes)
 
     def _label_key(self, ref: GitHubRef, write: TrackerWrite) -> tuple[str, str] | None:
         if write.action != "set_label" or not write.add:
@@ -514,8 +536,9 @@ class GitHubClient(AsyncClosing):
         try:
             payload = await self._mutate(mutations.build_mutation(planned))
         except TrackerError as exc:
-            if isinstance(exc, RateLimitedError | TrackerAuthError):
-                outcome.stop = f"not sent: {exc.message}"
+            _kind, stop = failed_write(exc)
+            if stop:
+                outcome.stop = stopped_detail(exc.message)
             for key in keys.values():
                 outcome.failed[key] = exc.message
             return outcome
@@ -523,23 +546,31 @@ class GitHubClient(AsyncClosing):
             log.info("GitHub: this server lacks the write mutations; writing over REST")
             self._rest_writes = True
             return outcome
-        failed, whole = mutations.mutation_failures(payload, list(keys))
+        answer = mutations.mutation_outcomes(payload, list(keys))
+        if answer.stop is not None:
+            outcome.stop = stopped_detail(answer.stop)
         data = payload.get("data") if isinstance(payload, dict) else None
         for alias, key in keys.items():
-            problem = whole or failed.get(alias)
+            result = answer.aliases[alias]
             created = data.get(alias) if isinstance(data, dict) else None
             label = created.get("label") if isinstance(created, dict) else None
-            if problem is None and isinstance(label, dict) and isinstance(label.get("id"), str):
+            if (
+                result.outcome == "applied"
+                and isinstance(label, dict)
+                and isinstance(label.get("id"), str)
+            ):
                 self._ids.labels[key] = label["id"]
                 log.info("GitHub: created label %r in %s", key[1], key[0])
             else:
-                outcome.failed[key] = f"could not create label {key[1]!r}: {problem or 'no id'}"
+                outcome.failed[key] = (
+                    f"could not create label {key[1]!r}: {result.detail or 'no id'}"
+                )
         return outcome
 
     async def _send_chunk(
         self, chunk: Sequence[tuple[int, TrackerWrite]]
     ) -> tuple[dict[int, WriteResult], str | None]:
-        """One mutation request for these writes; the results and, if so, why to stop."""
+        """One mutation request for these writes; their outcomes and, if so, why to stop."""
         if self._rest_writes:
             return await self._send_rest(chunk)
         from debussy.sync.trackers.github import mutations
@@ -550,7 +581,7 @@ class GitHubClient(AsyncClosing):
         for index, write in chunk:
             built = self._mutations_for(index, write)
             if isinstance(built, str):
-                results[index] = WriteResult(write, "error", built)
+                results[index] = WriteResult(write, "refused", built)
                 continue
             planned += built
             aliases[index] = [m.alias for m in built]
@@ -559,28 +590,21 @@ class GitHubClient(AsyncClosing):
         try:
             payload = await self._mutate(mutations.build_mutation(planned))
         except TrackerError as exc:
-            stop = (
-                f"not sent: {exc.message}"
-                if isinstance(exc, RateLimitedError | TrackerAuthError)
-                else None
-            )
+            kind, stop = failed_write(exc)
             for index, write in chunk:
-                results.setdefault(index, WriteResult(write, "error", exc.message))
-            return results, stop
+                results.setdefault(index, WriteResult(write, kind, exc.message))
+            return results, exc.message if stop else None
         if mutations.rejects_mutations(payload):
             log.info("GitHub: this server lacks the write mutations; writing over REST")
             self._rest_writes = True
             return await self._send_rest(chunk)
-        failed, whole = mutations.mutation_failures(payload, [m.alias for m in planned])
+        answer = mutations.mutation_outcomes(payload, [m.alias for m in planned])
         for index, write in chunk:
             if index in results:
                 continue
-            problems = [failed[a] for a in aliases[index] if a in failed]
-            if whole or problems:
-                results[index] = WriteResult(write, "error", whole or problems[0])
-            else:
-                results[index] = WriteResult(write, "ok")
-        return results, None
+            result = mutations.worst([answer.aliases[a] for a in aliases[index]])
+            results[index] = WriteResult(write, result.outcome, result.detail)
+        return results, answer.stop
 
     def _mutations_for(self, index: int, write: TrackerWrite) -> list[Mutation] | str:
         """The aliased mutations of one write, or why it cannot be sent."""
@@ -644,7 +668,7 @@ class GitHubClient(AsyncClosing):
         stop: str | None = None
         for index, write in chunk:
             if stop is not None:
-                results[index] = WriteResult(write, "skipped", stop)
+                results[index] = WriteResult(write, "skipped", stopped_detail(stop))
                 continue
             ref = write.ref
             assert isinstance(ref, GitHubRef)
@@ -657,11 +681,12 @@ class GitHubClient(AsyncClosing):
                     await self._reopen_rest(ref)
                 elif write.action == "comment":
                     await self._comment_rest(ref, write.value or "")
-                results[index] = WriteResult(write, "ok")
+                results[index] = WriteResult(write, "applied")
             except TrackerError as exc:
-                results[index] = WriteResult(write, "error", exc.message)
-                if isinstance(exc, RateLimitedError | TrackerAuthError):
-                    stop = f"not sent: {exc.message}"
+                kind, stops = failed_write(exc)
+                results[index] = WriteResult(write, kind, exc.message)
+                if stops:
+                    stop = exc.message
         return results, stop
 
     async def _remove_label_rest(self, ref: GitHubRef, name: str) -> None:
@@ -813,18 +838,26 @@ class GitHubClient(AsyncClosing):
         if (
             status == 200
             and response.request.url == self._graphql_url
-            and b"RATE_LIMIT" in response.content
-            and is_rate_limited(_json_or_none(response))
+            and _mentions_limit(response.content)
         ):
-            shape = "RATE_LIMITED" if b"RATE_LIMITED" in response.content else "RATE_LIMIT"
-            # x-ratelimit-remaining may not say 0 with this error (octokit/plugin-throttling.js
-            # #636): back off as usual, but the message still names the reset GitHub sent.
-            return _limit_from_headers(response) or rate_limited(
-                "github",
-                f"GraphQL rate limit hit ({shape})",
-                retry_after=None,
-                reset_at=_epoch(response.headers.get("x-ratelimit-reset")),
-            )
+            # A 200 whose errors are a rate limit: typed (RATE_LIMITED, RATE_LIMIT), or only
+            # worded ("secondary rate limit", "abuse detection") with no type at all.
+            # x-ratelimit-remaining may not say 0 with it (octokit/plugin-throttling.js #636).
+            payload = _json_or_none(response)
+            if is_rate_limited(payload):
+                shape = "RATE_LIMITED" if b"RATE_LIMITED" in response.content else "RATE_LIMIT"
+                # No wait named: reads back off as usual, writes stop at once (retry.py).
+                return _limit_from_headers(response) or rate_limited(
+                    "github",
+                    f"GraphQL rate limit hit ({shape})",
+                    retry_after=None,
+                    reset_at=_epoch(response.headers.get("x-ratelimit-reset")),
+                )
+            if _whole_request_limited(payload):
+                return _limit_from_headers(response) or _limit_from_body(response, payload)
+        if status >= 400 and _mentions_limit(response.content):
+            # "secondary rate limit" / "abuse detection" in any other status (422, 502...)
+            return _limit_from_body(response)
         return None
 
     def _saml_failure(self, response: httpx.Response) -> TrackerAuthError | None:
@@ -876,22 +909,64 @@ def _limit_from_headers(response: httpx.Response) -> HintedRateLimitError | None
     return rate_limited("github", "API rate limit exhausted", retry_after=wait, reset_at=reset_at)
 
 
-def _limit_from_body(response: httpx.Response) -> HintedRateLimitError | None:
-    """A 403/429 whose message says "rate limit" but that carries no header to go by.
+def _mentions_limit(body: bytes) -> bool:
+    """A cheap look before parsing: could this body be a rate-limit answer?"""
+    folded = body.lower()
+    return any(
+        phrase in folded
+        for phrase in (b"rate_limit", b"rate limit", b"abuse detection", b"submitted too quickly")
+    )
 
-    That is a secondary limit without ``retry-after``: GitHub asks for at least a
-    minute, so retrying within seconds would only prolong it.
+
+def _whole_request_limited(payload: Any) -> bool:
+    """A GraphQL answer whose rate-limit error is about the request, not one field.
+
+    "was submitted too quickly" on one alias is handled per write by the mutation
+    parser (the fields before it did apply); a limit without a path, or without
+    ``data``, refused the whole request.
     """
-    payload = _json_or_none(response)
-    message = payload.get("message") if isinstance(payload, dict) else None
-    if (isinstance(message, str) and "rate limit" in message.lower()) or is_rate_limited(payload):
+    problems = limit_problems(payload)
+    data = payload.get("data") if isinstance(payload, dict) else None
+    return bool(problems) and (not isinstance(data, dict) or any(not p.path for p in problems))
+
+
+def _limit_from_body(response: httpx.Response, payload: Any = None) -> HintedRateLimitError | None:
+    """A rate-limit answer that carries no ``retry-after`` / ``remaining: 0`` to go by.
+
+    The primary limit ("API rate limit exceeded") resets at ``x-ratelimit-reset``.
+    Anything else — a secondary limit, the older "abuse detection mechanism" 403,
+    a GraphQL ``RATE_LIMITED`` without headers — is a secondary limit without
+    ``retry-after``: GitHub asks for at least a minute, so it is never waited out
+    within a command. None of these is the token's fault.
+    """
+    if payload is None:
+        payload = _json_or_none(response)
+    messages: list[str] = []
+    if isinstance(payload, dict):
+        message = payload.get("message")
+        if isinstance(message, str):
+            messages.append(message)
+        messages += [problem.message for problem in limit_problems(payload)]
+    limited = any(says_limited(m) for m in messages) or is_rate_limited(payload)
+    if not limited:
+        return None
+    status = response.status_code
+    reset_at = _epoch(response.headers.get("x-ratelimit-reset"))
+    if any("api rate limit exceeded" in m.casefold() for m in messages) and reset_at is not None:
+        wait = max(0.0, reset_at.timestamp() - time.time())
         return rate_limited(
-            "github",
-            f"secondary rate limit hit ({response.status_code}); GitHub asks to wait at least "
-            "a minute",
-            retry_after=SECONDARY_LIMIT_WAIT,
+            "github", f"API rate limit exhausted ({status})", retry_after=wait, reset_at=reset_at
         )
-    return None
+    what = (
+        "abuse-detection limit"
+        if any("abuse" in m.casefold() for m in messages)
+        else ("secondary rate limit")
+    )
+    return rate_limited(
+        "github",
+        f"{what} hit ({status}); GitHub asks to wait at least a minute",
+        retry_after=SECONDARY_LIMIT_WAIT,
+    )
 
 
 def _sso_url(header: str) -> str | None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -31,12 +31,18 @@ from debussy.sync.trackers.github.query import (
     graphql_problems,
     issue_alias,
     issue_fields,
+    limit_problems,
     parse_batch,
     read_issue,
 )
 
-MAX_ISSUES_PER_MUTATION = 50
-"""Issues whose writes share one mutation request (docs/PERFORMANCE.md: ceil(n/50) requests)."""
+if TYPE_CHECKING:
+    from debussy.sync.writes import Outcome
+
+MAX_MUTATIONS_PER_REQUEST = 50
+"""Mutation fields in one request (PRODUCT.md §9). An issue's writes take one to four
+fields; 200 in one request came near GitHub's 10-second GraphQL timeout, after which
+nothing can be told about what applied (docs/RELIABILITY.md)."""
 
 
 def write_fields(*, enable_duplicate: bool = True) -> str:
@@ -231,26 +237,115 @@ def create_label(alias: str, repo_id: str, name: str, color: str) -> Mutation:
     )
 
 
-def mutation_failures(payload: Any, aliases: Sequence[str]) -> tuple[dict[str, str], str | None]:
-    """Per alias, the error GitHub reported for it; and a whole-request error, if any.
+@dataclass(frozen=True, slots=True)
+class AliasOutcome:
+    """What became of one aliased mutation field (see ``mutation_outcomes``)."""
 
-    A field that came back ``null`` with an error at its path failed; the others
-    ran. An answer without ``data`` failed as a whole (nothing was applied).
+    outcome: Outcome
+    detail: str | None = None
+
+
+@dataclass(slots=True)
+class MutationAnswer:
+    """Per alias, its outcome; ``stop``: why no further mutation may be sent, if so."""
+
+    aliases: dict[str, AliasOutcome] = field(default_factory=dict[str, AliasOutcome])
+    stop: str | None = None
+
+
+_UNCONFIRMED_NULL = "GitHub answered without confirming this write (null field)"
+_UNCONFIRMED_ABSENT = "GitHub sent no answer for this write"
+_MAY_HAVE_RUN = ("something went wrong", "timeout", "timed out", "resource limits")
+"""Pathless errors after which the fields before them may have run (a timeout, "resource
+limits exceeded" partway): the affected writes are unconfirmed and writing stops."""
+
+
+def mutation_outcomes(payload: Any, aliases: Sequence[str]) -> MutationAnswer:
+    """Per alias, whether GitHub confirmed it; and whether to stop writing.
+
+    Only a field that came back as an object confirms its write (``applied``).
+    A field with an error at its path was refused (the error's message); a field
+    that is ``null`` or absent with no error of its own is ``unconfirmed``: GitHub
+    may have run it (a timeout, "resource limits exceeded" partway) or not, and
+    the next read decides. A rate-limit error anywhere — ``RATE_LIMITED`` with or
+    without a type, a secondary limit, "was submitted too quickly" on one alias
+    (the content-creation limit) — stops all further writes, as do errors that
+    say the request ran out of time or resources. An answer without ``data``
+    applied nothing when its errors are validation errors (``refused``); after a
+    timeout it is unconfirmed.
     """
-    problems: list[GraphQLProblem] = graphql_problems(payload)
-    data = payload.get("data")
+    answer = MutationAnswer()
+    try:
+        problems: list[GraphQLProblem] = graphql_problems(payload)
+    except BadResponseError as exc:
+        for alias in aliases:
+            answer.aliases[alias] = AliasOutcome("unconfirmed", exc.message)
+        return answer
+    limits = limit_problems(payload)
+    pathless = [p for p in problems if not p.path]
+    pathless_text = redact("; ".join(p.message for p in pathless[:3]))[:300]
+    may_have_run = any(
+        phrase in problem.message.casefold() for problem in pathless for phrase in _MAY_HAVE_RUN
+    )
+    if limits:
+        answer.stop = redact(f"GitHub rate limit: {limits[0].message}")[:300]
+    elif may_have_run:
+        answer.stop = f"GitHub could not finish the request: {pathless_text}"
+    data = payload.get("data") if isinstance(payload, dict) else None
     if not isinstance(data, dict):
         text = "; ".join(problem.message for problem in problems[:3]) or "no data"
-        return {}, redact(f"GitHub rejected the mutation: {text}")[:300]
-    failed: dict[str, str] = {}
+        detail = redact(f"GitHub did not run the mutation: {text}")[:300]
+        outcome: Outcome = "refused" if problems and not may_have_run else "unconfirmed"
+        for alias in aliases:
+            answer.aliases[alias] = AliasOutcome(outcome, detail)
+        return answer
+    refused: dict[str, str] = {}
     for problem in problems:
         head = problem.path[0] if problem.path else None
         if isinstance(head, str) and head in aliases:
-            failed[head] = redact(problem.message)[:300]
+            refused.setdefault(head, redact(problem.message)[:300])
     for alias in aliases:
-        if alias not in data and alias not in failed:
-            failed[alias] = "GitHub sent no answer for this write"
-    return failed, None
+        if alias in refused:
+            answer.aliases[alias] = AliasOutcome("refused", refused[alias])
+        elif isinstance(data.get(alias), dict):
+            answer.aliases[alias] = AliasOutcome("applied")
+        else:
+            why = _UNCONFIRMED_NULL if alias in data else _UNCONFIRMED_ABSENT
+            if pathless_text:
+                why += f"; GitHub said: {pathless_text}"
+            answer.aliases[alias] = AliasOutcome("unconfirmed", why)
+    return answer
+
+
+def worst(outcomes: Sequence[AliasOutcome]) -> AliasOutcome:
+    """One write sent as several fields (labels: remove, then add): its weakest outcome."""
+    for kind in ("refused", "unconfirmed"):
+        for item in outcomes:
+            if item.outcome == kind:
+                return item
+    return outcomes[0] if outcomes else AliasOutcome("applied")
+
+
+def chunk_by_mutations(
+    groups: Sequence[Sequence[Mutation]], limit: int = MAX_MUTATIONS_PER_REQUEST
+) -> list[list[int]]:
+    """Indices of ``groups`` per request: at most ``limit`` mutations, a group never split.
+
+    One issue's mutations stay in one request because GitHub runs them in order
+    (reopen, then close with a new reason).
+    """
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    size = 0
+    for index, group in enumerate(groups):
+        if current and size + len(group) > limit:
+            chunks.append(current)
+            current, size = [], 0
+        current.append(index)
+        size += len(group)
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 def rejects_mutations(payload: Any) -> bool:

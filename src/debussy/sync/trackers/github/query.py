@@ -242,6 +242,38 @@ def is_rate_limited(payload: Any) -> bool:
         return False
 
 
+LIMIT_PHRASES = (
+    "rate limit",
+    "abuse detection",
+    "was submitted too quickly",
+)
+"""Words of GitHub's rate-limit answers that may come with any status and without a
+``type``: "API rate limit exceeded" (primary), "You have exceeded a secondary rate
+limit", the older "You have triggered an abuse detection mechanism", and the
+content-creation limit's per-field "was submitted too quickly" (docs/RELIABILITY.md)."""
+
+
+def says_limited(message: str) -> bool:
+    """True when an error message is one of GitHub's rate-limit answers."""
+    folded = message.casefold()
+    return any(phrase in folded for phrase in LIMIT_PHRASES)
+
+
+def limit_problems(payload: Any) -> list[GraphQLProblem]:
+    """The errors of an answer that are rate limits, whatever their type or path."""
+    try:
+        problems = graphql_problems(payload)
+    except BadResponseError:
+        return []
+    return [
+        problem
+        for problem in problems
+        if problem.type in RATE_LIMIT_TYPES
+        or problem.code == RATE_LIMIT_CODE
+        or says_limited(problem.message)
+    ]
+
+
 def saml_protected(payload: Any) -> list[tuple[str | int, ...]]:
     """Paths of the parts of an answer an organisation's SAML SSO withheld from the token."""
     try:

@@ -41,7 +41,6 @@ from debussy.config_snapshot import PHASE_STATUS_KEYS
 from debussy.errors import (
     BadResponseError,
     ConfigError,
-    RateLimitedError,
     TrackerAuthError,
     TrackerError,
     TrackerNotFoundError,
@@ -52,7 +51,13 @@ from debussy.errors import (
 )
 from debussy.issues import IssueStatus, JiraRef
 from debussy.plans.refs import is_jira_key
-from debussy.sync.trackers.base import AsyncClosing, bad_fields_message, gather_all
+from debussy.sync.trackers.base import (
+    AsyncClosing,
+    bad_fields_message,
+    failed_write,
+    gather_all,
+    stopped_detail,
+)
 from debussy.sync.trackers.http import BearerAuth, TrackerHttp, decode_json
 from debussy.sync.trackers.probe import ProbeAnswer, probe
 from debussy.sync.writes import (
@@ -186,6 +191,7 @@ class _ServerTransitionsPage(msgspec.Struct, frozen=True, kw_only=True, rename="
 
 
 _Model = TypeVar("_Model", bound=msgspec.Struct)
+_AnyIssue = TypeVar("_AnyIssue", _Issue, _IssueWithTransitions)
 
 
 def _parse(model: type[_Model], data: Any, what: str) -> _Model:
@@ -276,6 +282,10 @@ class JiraClient(AsyncClosing):
         self._ids: dict[str, int] = {}
         """Issue ids by key, learnt from every answer: ``reconcileIssues`` takes ids."""
         self._written: set[JiraRef] = set()
+        self._recent: set[JiraRef] = set()
+        """Issues an earlier command moved moments ago (``learn_ids``)."""
+        self._moved: dict[str, str] = {}
+        """Plan key -> current key of issues the write read found moved to another project."""
 
     def _auth_hint(self) -> str:
         """Which variables to check; on Cloud also where a scoped token must be sent."""
@@ -341,8 +351,13 @@ class JiraClient(AsyncClosing):
         return {ref.key: self._ids[ref.key] for ref in self._written if ref.key in self._ids}
 
     def learn_ids(self, ids: Mapping[str, int]) -> None:
-        """Issue ids known from elsewhere (an earlier process's writes), for ``reconcile``."""
+        """Issue ids an earlier command moved (the cache remembers them a few minutes).
+
+        Their ids are known for ``reconcile``, and the write read reconciles them
+        by default: the index may still show them where they were.
+        """
         self._ids.update(ids)
+        self._recent.update(JiraRef(key) for key in ids)
 
     async def fetch_issues(
         self, refs: Sequence[JiraRef], *, reconcile: Collection[JiraRef] | None = None
@@ -360,10 +375,9 @@ class JiraClient(AsyncClosing):
         """
         wanted = list(dict.fromkeys(refs))
         keys = [ref.key for ref in wanted if is_jira_key(ref.key)]
-        batches = [keys[start : start + BATCH_SIZE] for start in range(0, len(keys), BATCH_SIZE)]
-        reconcile_ids = self._reconcile_ids(self._written if reconcile is None else reconcile)
+        batches = self._batches(keys, self._written if reconcile is None else reconcile)
         found: dict[str, _Issue] = {}
-        for issues in await self._search_batches(batches, reconcile_ids):
+        for issues in await self._search_batches(batches):
             for issue in issues:
                 found[issue.key] = issue
                 if issue.id is not None and issue.id.isdigit():
@@ -381,15 +395,36 @@ class JiraClient(AsyncClosing):
                 statuses[ref] = IssueStatus.missing_issue(ref)
         return statuses
 
-    def _reconcile_ids(self, refs: Collection[JiraRef]) -> list[int]:
-        if not self._cloud:
-            return []  # Server/DC searches its own index synchronously
-        ids = sorted({self._ids[ref.key] for ref in refs if ref.key in self._ids})
-        if len(ids) > MAX_RECONCILE_IDS:
-            log.debug("Jira: %d issues to reconcile; only 50 can be", len(ids))
-        return ids[:MAX_RECONCILE_IDS]
+    def _batches(
+        self, keys: list[str], reconcile: Collection[JiraRef]
+    ) -> list[tuple[list[str], list[int]]]:
+        """Keys per search, each with the ids it must reconcile (at most 50 per request).
 
-    async def _follow_moves(self, keys: list[str], found: dict[str, _Issue]) -> dict[str, _Issue]:
+        ``reconcileIssues`` takes at most 50 ids; a batch of 100 keys holding more
+        issues to reconcile than that is searched as two halves, so every issue
+        written a moment ago is read consistently. Server/DC searches its own index
+        synchronously and reconciles nothing.
+        """
+        recent = (
+            {ref.key: self._ids[ref.key] for ref in reconcile if ref.key in self._ids}
+            if self._cloud
+            else {}
+        )
+        batches: list[tuple[list[str], list[int]]] = []
+        for start in range(0, len(keys), BATCH_SIZE):
+            batch = keys[start : start + BATCH_SIZE]
+            ids = sorted({recent[key] for key in batch if key in recent})
+            if len(ids) <= MAX_RECONCILE_IDS:
+                batches.append((batch, ids))
+                continue
+            for half in range(0, len(batch), MAX_RECONCILE_IDS):
+                part = batch[half : half + MAX_RECONCILE_IDS]
+                batches.append((part, sorted({recent[k] for k in part if k in recent})))
+        return batches
+
+    async def _follow_moves(
+        self, keys: list[str], found: dict[str, _AnyIssue]
+    ) -> dict[str, _AnyIssue]:
         """Requested keys answered under another key: issues moved to another project.
 
         ``key in (OLD-1)`` finds an issue moved to NEW-5 and Jira returns it as
@@ -419,7 +454,7 @@ class JiraClient(AsyncClosing):
             return key, _parse(_IssueKey, decode_json(PLATFORM, response), f"issue {key}")
 
         answers = await asyncio.gather(*(current_key(key) for key in unanswered))
-        moved: dict[str, _Issue] = {}
+        moved: dict[str, _AnyIssue] = {}
         for key, answer in answers:
             issue = strays.get(answer.id) if answer is not None else None
             if answer is not None and issue is not None and answer.key != key:
@@ -430,15 +465,13 @@ class JiraClient(AsyncClosing):
         return moved
 
     async def _search_batches(
-        self, batches: list[list[str]], reconcile_ids: list[int]
+        self, batches: list[tuple[list[str], list[int]]]
     ) -> list[list[_Issue]]:
         """Run the batches concurrently, at most ``MAX_CONCURRENT_SEARCHES`` requests at once."""
         if not batches:
             return []
         limiter = asyncio.Semaphore(MAX_CONCURRENT_SEARCHES)
-        return await gather_all(
-            self._search_batch(batch, limiter, reconcile_ids) for batch in batches
-        )
+        return await gather_all(self._search_batch(keys, limiter, ids) for keys, ids in batches)
 
     async def _search_batch(
         self, keys: list[str], limiter: asyncio.Semaphore, reconcile_ids: list[int]
@@ -564,7 +597,9 @@ class JiraClient(AsyncClosing):
 
     # --- convergence: one read with transitions, then only the moves -------------------
 
-    async def read_for_writes(self, refs: Sequence[JiraRef]) -> dict[JiraRef, IssueView]:
+    async def read_for_writes(
+        self, refs: Sequence[JiraRef], *, reconcile: Collection[JiraRef] | None = None
+    ) -> dict[JiraRef, IssueView]:
         """Status and available transitions of every ref, from ``ceil(n / 100)`` searches.
 
         ``expand: "transitions"`` makes the search answer with what each issue can
@@ -572,46 +607,66 @@ class JiraClient(AsyncClosing):
         ``expand`` as a comma-separated string on ``/search/jql``, Server/DC as a
         list on ``/search``.
         Docs: https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-search/
+
+        Like the status read it names issues moved a moment ago in
+        ``reconcileIssues`` (``reconcile``; by default the ones this client moved,
+        plus those ``learn_ids`` was told an earlier command moved), so two events
+        seconds apart do not plan from a lagging index, and it follows an issue
+        moved to another project: the view is filed under the plan's key with
+        ``moved_to`` set, and writes go to the new key (``current_key``).
         """
         wanted = list(dict.fromkeys(refs))
         keys = [ref.key for ref in wanted if is_jira_key(ref.key)]
         limiter = asyncio.Semaphore(MAX_CONCURRENT_SEARCHES)
-        batches = [keys[start : start + BATCH_SIZE] for start in range(0, len(keys), BATCH_SIZE)]
-        found: dict[str, IssueView] = {}
-        pages = await asyncio.gather(*(self._search_transitions(b, limiter) for b in batches))
+        targets = self._written | self._recent if reconcile is None else set(reconcile)
+        batches = self._batches(keys, targets)
+        pages = await asyncio.gather(
+            *(self._search_transitions(b, limiter, ids) for b, ids in batches)
+        )
+        found: dict[str, _IssueWithTransitions] = {}
         for issues in pages:
             for issue in issues:
                 if issue.id is not None and issue.id.isdigit():
                     self._ids[issue.key] = int(issue.id)  # for reconcileIssues on a re-read
-                found[issue.key] = IssueView(
-                    self._to_status(_Issue(key=issue.key, fields=issue.fields)),
-                    transitions=tuple(
-                        OfferedTransition(
-                            t.id,
-                            t.name,
-                            t.target,
-                            t.to.status_category.key if t.to and t.to.status_category else None,
-                        )
-                        for t in issue.transitions
-                    ),
-                )
-        return {
-            ref: found.get(ref.key) or IssueView(IssueStatus.missing_issue(ref)) for ref in wanted
-        }
+                found[issue.key] = issue
+        moved = await self._follow_moves(keys, found)
+        views: dict[JiraRef, IssueView] = {}
+        for ref in wanted:
+            issue = found.get(ref.key)
+            requested: str | None = None
+            if issue is None and ref.key in moved:
+                issue, requested = moved[ref.key], ref.key
+                self._moved[ref.key] = issue.key
+            if issue is None:
+                views[ref] = IssueView(IssueStatus.missing_issue(ref))
+                continue
+            views[ref] = IssueView(
+                self._to_status(_Issue(key=issue.key, fields=issue.fields), requested=requested),
+                transitions=tuple(
+                    OfferedTransition(
+                        t.id,
+                        t.name,
+                        t.target,
+                        t.to.status_category.key if t.to and t.to.status_category else None,
+                    )
+                    for t in issue.transitions
+                ),
+            )
+        return views
 
     async def _search_transitions(
-        self, keys: list[str], limiter: asyncio.Semaphore
+        self, keys: list[str], limiter: asyncio.Semaphore, reconcile_ids: list[int]
     ) -> list[_IssueWithTransitions]:
         remaining = list(keys)
         while remaining:
             try:
-                return await self._search_transitions_once(remaining, limiter)
+                return await self._search_transitions_once(remaining, limiter, reconcile_ids)
             except _KeysRejectedError as rejected:
                 remaining = [key for key in remaining if key not in rejected.keys]
         return []
 
     async def _search_transitions_once(
-        self, keys: list[str], limiter: asyncio.Semaphore
+        self, keys: list[str], limiter: asyncio.Semaphore, reconcile_ids: list[int]
     ) -> list[_IssueWithTransitions]:
         body: dict[str, Any] = {
             "jql": _jql(keys),
@@ -619,6 +674,8 @@ class JiraClient(AsyncClosing):
             "maxResults": BATCH_SIZE,
             "expand": "transitions" if self._cloud else ["transitions"],
         }
+        if reconcile_ids:
+            body["reconcileIssues"] = reconcile_ids  # the same list on every page
         issues: list[_IssueWithTransitions] = []
         seen: set[str] = set()
         while True:
@@ -640,9 +697,12 @@ class JiraClient(AsyncClosing):
                 body = {**body, "startAt": start_at}
 
     async def apply_writes(self, writes: Sequence[TrackerWrite]) -> list[WriteResult]:
-        """One ``POST .../transitions`` per moving issue, a few at a time; failures are results.
+        """One ``POST .../transitions`` per moving issue, a few at a time; each gets an outcome.
 
-        A rate limit or an authentication failure stops the writes not yet sent.
+        A stop signal (``base.failed_write``: a rate limit, an authentication
+        failure, a 5xx or timeout) ends the writes not yet sent: they are
+        ``skipped``. A 403 or 404 on one issue refuses that issue only. A moved
+        issue is written under its new key.
         """
         limiter = asyncio.Semaphore(MAX_CONCURRENT_TRANSITIONS)
         stop: list[str] = []
@@ -651,32 +711,38 @@ class JiraClient(AsyncClosing):
         async def send(write: TrackerWrite) -> WriteResult:
             async with limiter:
                 if stop:
-                    return WriteResult(write, "skipped", stop[0])
+                    return WriteResult(write, "skipped", stopped_detail(stop[0]))
                 try:
-                    await self._send_write(write)
+                    outcome = await self._send_write(write)
                 except TrackerError as exc:
-                    if isinstance(exc, RateLimitedError | TrackerAuthError):
-                        stop.append(f"not sent: {exc.message}")
-                    return WriteResult(write, "error", exc.message)
+                    kind, stops = failed_write(exc)
+                    if stops:
+                        stop.append(exc.message)
+                    return WriteResult(write, kind, exc.message)
                 finally:
                     done.append(write)
                     progress.info("Jira: %d/%d issues written", len(done), len(writes))
-                return WriteResult(write, "ok")
+                return outcome
 
         return list(await asyncio.gather(*(send(write) for write in writes)))
 
-    async def _send_write(self, write: TrackerWrite) -> None:
+    def current_key(self, ref: JiraRef) -> str:
+        """The key to write ``ref`` under: its new one when the read found it moved."""
+        return self._moved.get(ref.key, ref.key)
+
+    async def _send_write(self, write: TrackerWrite) -> WriteResult:
         ref = write.ref
         if not isinstance(ref, JiraRef):
             raise TrackerNotFoundError(PLATFORM, f"{write.display_key} is not a Jira issue")
         if write.action == "comment":
             await self.add_comment(ref, write.value or "")
-            return
+            return WriteResult(write, "applied")
         if write.action != "transition" or write.target_id is None:
             raise TransitionError(
                 PLATFORM, f"{write.display_key}: Jira issues have no '{write.action}'"
             )
-        key = _checked_key(ref)
+        _checked_key(ref)
+        key = self.current_key(ref)
         status_name = write.value or ""
         payload: dict[str, Any] = {"transition": {"id": write.target_id}}
         fields = transition_payload_fields(self._config.fields_for(status_name))
@@ -686,12 +752,34 @@ class JiraClient(AsyncClosing):
             "POST",
             f"{self._api}/issue/{key}/transitions",
             json=payload,
-            handled=frozenset({404}) | _TRANSITION_REFUSED_STATUS,
+            handled=frozenset({403, 404}) | _TRANSITION_REFUSED_STATUS,
         )
         self._check_found(response, key)
+        if response.status_code == 403:
+            # One issue this account may not move (a workflow condition, a permission
+            # scheme): refused for that issue only, never an authentication failure.
+            reason = redact("; ".join(_error_messages(_json_or_none(response))))[:_MAX_MESSAGE]
+            return WriteResult(
+                write, "refused", f"{key}: Jira refused (403): {reason or 'no permission'}"
+            )
         if response.status_code in _TRANSITION_REFUSED_STATUS:
-            raise self._transition_refused(key, status_name, response)
-        self._written.add(ref)
+            refusal = self._transition_refused(key, status_name, response)
+            if write.target_category and await self._already_in(ref, write.target_category):
+                # Another event moved it there meanwhile (two `phase done` at once): the
+                # transition we read is gone, and the end state is the one wanted.
+                return WriteResult(write, "already", f"{key} is already {write.target_category}")
+            raise refusal
+        self._written.add(JiraRef(key) if key != ref.key else ref)
+        return WriteResult(write, "applied")
+
+    async def _already_in(self, ref: JiraRef, category: str) -> bool:
+        """After a refused transition: is the issue, read again consistently, there already?"""
+        self._written.add(ref)  # reconcile it: the index may not show the other move yet
+        try:
+            view = (await self.read_for_writes([ref])).get(ref)
+        except TrackerError:
+            return False
+        return view is not None and view.status.status_category == category
 
     # --- writes ----------------------------------------------------------------------
 
@@ -717,10 +805,12 @@ class JiraClient(AsyncClosing):
                 PLATFORM,
                 f"{key}: no transition to '{status_name}' (available: {offered or 'none'})",
             )
-        await self._send_write(
+        result = await self._send_write(
             TrackerWrite(ref, key, None, "transition", status_name, target_id=chosen.id)
         )
-        return "transitioned"
+        if result.outcome == "refused":
+            raise TransitionError(PLATFORM, result.detail or f"{key}: Jira refused the move")
+        return "already" if result.outcome == "already" else "transitioned"
 
     def _transition_refused(
         self, key: str, status_name: str, response: httpx.Response
@@ -760,7 +850,8 @@ class JiraClient(AsyncClosing):
 
     async def add_comment(self, ref: JiraRef, body: str) -> None:
         """Comment on the issue: ADF on Cloud (v3 takes nothing else), plain text on v2."""
-        key = _checked_key(ref)
+        _checked_key(ref)
+        key = self.current_key(ref)
         if not body.strip():
             raise ValueError("a Jira comment needs some text")
         payload = {"body": _adf_document(body) if self._cloud else body}
