@@ -421,7 +421,7 @@ class SandboxTracker:
             self.before_write = None
             hook(self)
         with self._store.lock:
-            fault = self._faults.take(platform, request.method, request.path)
+            fault = self._faults.take(platform, request.method, request.path, is_write)
         wait = self.latency + (fault.delay if fault else 0.0)
         return Exchange(request, platform, matched, fault, wait, is_write)
 
@@ -438,6 +438,8 @@ class SandboxTracker:
         response: Response | None
         if fault is not None and fault.drops_connection:
             response = None
+        elif fault is not None and fault.mutation_answer is not None:
+            response = self._partial_mutation(request, matched, fault)
         elif fault is not None and fault.replaces_response:
             response = self._fault_response(platform, request, fault)
         else:
@@ -496,6 +498,24 @@ class SandboxTracker:
         except Exception:
             log.exception("sandbox handler failed for %s %s", request.method, request.path)
             return Response.json(500, {"message": "Sandbox handler failed; see the log"})
+
+    def _partial_mutation(
+        self, request: Request, matched: tuple[Route, Mapping[str, str]] | None, fault: Fault
+    ) -> Response:
+        """A GraphQL mutation whose first ``fault.after`` fields apply, answered as ``kind``."""
+        payload = request.json()
+        aliases = [alias for alias, *_rest in faults.mutation_fields(payload)]
+        trimmed = faults.trimmed_mutation(payload, fault.after)
+        applied: dict[str, Any] = {}
+        if trimmed is not None:
+            partial = dataclasses.replace(request, body=json.dumps(trimmed).encode())
+            answered = self._dispatch("github", partial, matched)
+            answer = json.loads(answered.body or b"null")
+            data = answer.get("data") if isinstance(answer, dict) else None
+            applied = {k: v for k, v in (data or {}).items() if v is not None}
+        return Response.json(
+            200, faults.partial_answer(fault.mutation_answer or "", aliases, applied)
+        )
 
     def _fault_response(self, platform: str, request: Request, fault: Fault) -> Response:
         status = fault.status or 200
@@ -561,12 +581,18 @@ class SandboxTracker:
         graphql_error: str | None = None,
         truncate: bool = False,
         transport_error: str | None = None,
+        writes_only: bool = False,
+        mutation_answer: str | None = None,
+        after: int = 0,
     ) -> None:
         """Make the next ``times`` matching requests misbehave (see ``debussy.sandbox.faults``).
 
         ``path`` is a regular expression searched in the request path. ``transport_error``
         (``connect``, ``read_timeout``, ``disconnect``) sends no answer: the in-process
         transport raises the matching httpx error, loopback HTTP drops the connection.
+        ``writes_only`` matches mutating requests only (GraphQL mutations, not queries).
+        ``mutation_answer`` (``faults.MUTATION_ANSWERS``) answers a mutation partly, its
+        first ``after`` fields applied.
         """
         if platform not in (None, "github", "jira"):
             raise ValueError(f"platform must be 'github', 'jira' or None, not {platform!r}")
@@ -583,18 +609,81 @@ class SandboxTracker:
             graphql_error=graphql_error,
             truncate=truncate,
             transport_error=transport_error,
+            writes_only=writes_only or mutation_answer is not None,
+            mutation_answer=mutation_answer,
+            after=after,
         )
         with self._store.lock:
             self._faults.add(fault)
 
-    def inject_secondary_limit(self, *, retry_after: int | None = None, times: int = 1) -> None:
-        """GitHub's secondary rate limit: 403 with its message, ``retry-after`` only if given.
+    def inject_mutation_answer(self, kind: str, *, after: int = 0, times: int = 1) -> None:
+        """The next GraphQL mutation is answered partly (``faults.MUTATION_ANSWERS``)."""
+        self.inject(
+            platform="github", path="/api/graphql$", mutation_answer=kind, after=after, times=times
+        )
 
-        Without ``retry-after`` GitHub's docs ask clients to wait at least a minute.
+    def inject_primary_limit(
+        self, *, reset_in: int, status: int = 403, times: int = 1, writes_only: bool = False
+    ) -> None:
+        """GitHub's primary limit: "API rate limit exceeded", resetting at ``x-ratelimit-reset``.
+
+        ``x-ratelimit-remaining`` is left out, as on answers where GitHub does not
+        send it (the reset is what tells a client when to come back).
         """
+        import time
+
+        self.inject(
+            platform="github",
+            status=status,
+            body=json.dumps(
+                {
+                    "message": faults.PRIMARY_LIMIT_MESSAGE,
+                    "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+                }
+            ),
+            headers={"x-ratelimit-reset": str(int(time.time()) + reset_in)},
+            times=times,
+            writes_only=writes_only,
+        )
+
+    def inject_abuse_limit(self, *, times: int = 1, writes_only: bool = False) -> None:
+        """The older secondary-limit answer: 403 "abuse detection mechanism", no headers."""
         self.inject(
             platform="github",
             status=403,
+            body=json.dumps(
+                {"message": faults.ABUSE_MESSAGE, "documentation_url": faults.SECONDARY_LIMIT_DOCS}
+            ),
+            times=times,
+            writes_only=writes_only,
+        )
+
+    def inject_secondary_limit(
+        self,
+        *,
+        retry_after: int | None = None,
+        times: int = 1,
+        status: int = 403,
+        writes_only: bool = False,
+    ) -> None:
+        """GitHub's secondary rate limit: its message, ``retry-after`` only if given.
+
+        Without ``retry-after`` GitHub's docs ask clients to wait at least a minute.
+        ``status=200`` is the GraphQL shape: an error with the message and no ``type``.
+        """
+        if status == 200:
+            self.inject(
+                platform="github",
+                status=200,
+                body=json.dumps({"errors": [{"message": faults.SECONDARY_LIMIT_MESSAGE}]}),
+                times=times,
+                writes_only=writes_only,
+            )
+            return
+        self.inject(
+            platform="github",
+            writes_only=writes_only,
+            status=status,
             body=json.dumps(
                 {
                     "message": faults.SECONDARY_LIMIT_MESSAGE,
