@@ -16,26 +16,28 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from debussy.app.lifecycle import lifecycle_targets, unlinked_targets
 from debussy.errors import IncompleteDataError
-from debussy.issues import ref_from_canonical
+from debussy.issues import DriftReport, ref_from_canonical
 from debussy.state.manager import PhaseTransition, StateManager
 from debussy.sync.cache import IssueCache
 from debussy.sync.converge import Convergence, converge
 from debussy.sync.drift_detector import DriftDetector
 from debussy.sync.reconcile import (
     Direction,
+    Skipped,
     SyncPlan,
     plan_from_tracker,
     plan_to_tracker,
 )
 from debussy.sync.status_fetcher import FetchResult, IssueStatusFetcher
 from debussy.sync.trackers.clients import TrackerClients
-from debussy.sync.writes import TrackerWrite, WriteResult
+from debussy.sync.writes import ConvergeTarget, TrackerWrite, WriteResult
 
 if TYPE_CHECKING:  # annotations only: pydantic loads when a command validates config
     from debussy.config import Config
@@ -147,7 +149,63 @@ def prepare_sync(
         plan = plan_from_tracker(run, phases, links, fresh, drift, force=force)
     else:
         plan = plan_to_tracker(detector, fresh, drift)
+        _mark_overrides(plan, drift)
+        if any(w.action == "transition" for w in plan.writes):
+            targets, _disabled = lifecycle_targets(run, phases, links, None, config)
+            _drop_unfixable(plan, targets, config)
     return SyncOutcome(plan=plan, fetch=result)
+
+
+OVERRIDES = "overrides a person's newer change"
+
+
+def _mark_overrides(plan: SyncPlan, drift: list[DriftReport]) -> None:
+    """Say which state changes undo what a person did after Debussy (PRODUCT.md §5).
+
+    ``to-tracker --apply`` changes state against a person's newer change on
+    purpose; its plan says so on each such write before anything is sent.
+    """
+    newer = {(r.platform, r.ref) for r in drift if r.newer == "tracker"}
+    plan.writes = [
+        dataclasses.replace(write, why=f"{write.why}; {OVERRIDES}")
+        if write.action in ("close", "reopen", "transition")
+        and (write.ref.platform, write.ref.canonical) in newer
+        else write
+        for write in plan.writes
+    ]
+
+
+def _drop_unfixable(plan: SyncPlan, targets: list[ConvergeTarget], config: Config) -> None:
+    """Jira differences no transition can fix are planned as such, never as writes.
+
+    The status read knows no transitions; the convergence read (``expand:
+    transitions``) does. A planned move it finds no transition for is listed
+    under "Not changed" as ``cannot_fix`` with the statuses Jira offers, so the
+    plan, the apply and its results agree (never "already so").
+    """
+    wanted = {w.ref for w in plan.writes if w.action == "transition"}
+    jira = [t for t in targets if t.ref in wanted]
+    if not jira:
+        return
+
+    async def look() -> Convergence:
+        async with TrackerClients(config) as clients:
+            return await converge(jira, clients, send=False)
+
+    found = asyncio.run(look())
+    cannot = {note.display_key: note for note in found.notes if note.failed}
+    if not cannot:
+        return
+    kept: list[TrackerWrite] = []
+    for write in plan.writes:
+        note = cannot.get(write.display_key) if write.action == "transition" else None
+        if note is None:
+            kept.append(write)
+        else:
+            plan.skipped.append(
+                Skipped("cannot_fix", (write.display_key,), write.phase_id, note.detail)
+            )
+    plan.writes = kept
 
 
 def require_complete(outcome: SyncOutcome) -> None:
@@ -215,8 +273,10 @@ def apply_to_tracker(
             return done
 
     # The plan was made by the same rules from a read moments ago: nothing planned, nothing
-    # to converge (and no second read).
-    convergence = asyncio.run(send()) if targets and plan.writes else Convergence()
+    # to converge (and no second read) -- unless something could not be fixed, which the
+    # apply must report as unfinished (exit 1), not as success.
+    unfixable = any(item.kind == "cannot_fix" for item in plan.skipped)
+    convergence = asyncio.run(send()) if targets and (plan.writes or unfixable) else Convergence()
     outcome.results = planned_results(plan.writes, convergence)
     outcome.applied = True
     state.record_sync(

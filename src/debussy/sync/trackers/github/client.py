@@ -461,7 +461,7 @@ class GitHubClient(AsyncClosing):
             assert isinstance(write.ref, GitHubRef)
             problem = label_problems.failed.get(self._label_key(write.ref, write))
             if problem is not None:
-                results[index] = WriteResult(write, "refused", problem)
+                results[index] = WriteResult(write, "skipped", f"not sent: {problem}")
             else:
                 by_issue.setdefault(write.ref, []).append((index, write))
         groups = list(by_issue.values())
