@@ -637,6 +637,8 @@ class JiraClient(AsyncClosing):
             if issue is None and ref.key in moved:
                 issue, requested = moved[ref.key], ref.key
                 self._moved[ref.key] = issue.key
+                if issue.key in self._ids:  # reconciled under either key
+                    self._ids[ref.key] = self._ids[issue.key]
             if issue is None:
                 views[ref] = IssueView(IssueStatus.missing_issue(ref))
                 continue
@@ -769,7 +771,7 @@ class JiraClient(AsyncClosing):
                 # transition we read is gone, and the end state is the one wanted.
                 return WriteResult(write, "already", f"{key} is already {write.target_category}")
             raise refusal
-        self._written.add(JiraRef(key) if key != ref.key else ref)
+        self._written.add(ref)  # by the plan's key: what the next command reads it as
         return WriteResult(write, "applied")
 
     async def _already_in(self, ref: JiraRef, category: str) -> bool:
