@@ -193,3 +193,23 @@ def test_two_events_seconds_apart_read_through_a_lagging_index(
     assert project.sandbox.jira_issue("PROJ-2")["status"] == "Done"
     searches = [r.json() for r in project.sandbox.requests if r.kind == "search"]
     assert searches[0].get("reconcileIssues"), "the write read reconciles recent moves"
+
+
+def test_auto_close_closes_what_a_person_left_open_and_says_so(
+    sandbox_project: SandboxProject,
+) -> None:
+    """Auto-close is the one event that changes state against a person's newer change."""
+    project = started(sandbox_project, "--auto-close")
+    for phase_id in ("1", "2"):
+        project.ok("phase", "start", phase_id)
+        project.ok("phase", "done", phase_id)
+    project.ok("phase", "start", "3")
+    project.backdate_phases()  # the person's close below comes after Debussy's last decision
+    project.sandbox.close_issue("octo/app", 12, "not_planned")
+    held = project.ok("phase", "start", "3")
+    assert "GH-12: left closed (not planned)" in held.stderr
+    assert project.sandbox.github_issue("octo/app", 12)["state_reason"] == "not_planned"
+    done = project.ok("phase", "done", "3")
+    assert "GH-12: auto-close changes it although a person set it closed" in done.stderr
+    issue = project.sandbox.github_issue("octo/app", 12)
+    assert (issue["state"], issue["state_reason"]) == ("closed", "completed")

@@ -53,7 +53,8 @@ def lifecycle_targets(
     event), each target carries what Debussy expected before and when it last
     decided, so a person's newer change of state is left alone
     (``writes.person_holds``, PRODUCT.md §5); auto-close's closing is the one
-    exception, as it is for ``to-tracker --apply`` (no ``before``).
+    exception (``overrides``: it closes, and says so), as ``to-tracker --apply`` is
+    (no ``before``; its plan marks such writes).
 
     Returns the targets on enabled platforms and the affected links whose
     platform is disabled (reported, never contacted).
@@ -80,8 +81,7 @@ def lifecycle_targets(
             continue
         expectation = expectation_for(context, config, auto_close=closes)
         earlier = previous.get(_link_key(link))
-        overrides = closes and link.platform == "github"
-        if earlier is not None and not overrides:
+        if earlier is not None:
             was = expectation_for(earlier, config, auto_close=closed_before)
             decided_at = earlier.changed_at
         else:
@@ -97,6 +97,7 @@ def lifecycle_targets(
                 close_comment=comment if closes and link.platform == "github" else None,
                 previous=was,
                 decided_at=decided_at,
+                overrides=closes and link.platform == "github",
             )
         )
     return targets, disabled

@@ -145,6 +145,8 @@ class ConvergeTarget:
     on purpose (``to-tracker --apply``, auto-close), see ``person_holds``."""
     decided_at: datetime | None = None
     """When Debussy last changed the phase before this event (None: never)."""
+    overrides: bool = False
+    """Change state even against a person's newer change, saying so (auto-close)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,8 +315,16 @@ def _github_writes(
         writes.append(write("set_label", wanted, add=add, remove=remove))
     if expectation.allows(status.state, status.state_reason):
         return writes, None
+    note: Note | None = None
     if person_holds(target, status):
-        return writes, _left_as_is(target, status)
+        if not target.overrides:
+            return writes, _left_as_is(target, status)
+        note = Note(
+            target.display_key,
+            target.phase_id,
+            f"{target.display_key}: auto-close changes it although a person set it "
+            f"{status.state} after Debussy's last change",
+        )
     reason = _close_reason(expectation)
     if status.state == "closed" and "closed" in expectation.states:
         # Closed for a reason the phase does not allow: GitHub ignores a new reason on a
@@ -326,7 +336,7 @@ def _github_writes(
         if target.close_comment:
             writes.append(write("comment", target.close_comment))
         writes.append(write("close", reason))
-    return writes, None
+    return writes, note
 
 
 def _close_reason(expectation: GitHubExpectation) -> CloseReason:
