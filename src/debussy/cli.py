@@ -610,10 +610,14 @@ def sync(apply_changes: bool, direction: str, force: bool, fmt: str, run_id: str
         raise failure
     render_fetch_errors(outcome.fetch.errors)
     if outcome.failed_writes:
+        counts: dict[str, int] = {}
+        for result in outcome.failed_writes:
+            counts[result.outcome] = counts.get(result.outcome, 0) + 1
+        kinds = ", ".join(f"{n} {kind}" for kind, n in counts.items())
         raise DebussyCliError(
             f"{len(outcome.failed_writes)} tracker write"
-            f"{'' if len(outcome.failed_writes) == 1 else 's'} failed; run the same command again "
-            "to finish the rest"
+            f"{'' if len(outcome.failed_writes) == 1 else 's'} did not go through ({kinds}); "
+            "run the same command again to finish the rest"
         )
     if not outcome.fetch.complete:
         raise click.exceptions.Exit(EXIT_ERROR)
