@@ -141,8 +141,9 @@ class ConvergeTarget:
     why: str
     close_comment: str | None = None
     previous: GitHubExpectation | JiraExpectation | None = None
-    """What Debussy expected of the issue before this event; None: state is overridden
-    on purpose (``to-tracker --apply``, auto-close), see ``person_holds``."""
+    """What Debussy expected of the issue before this event, see ``person_holds``; None
+    (``to-tracker --apply``, which overrides on purpose and says so in its plan): no
+    person's change is held."""
     decided_at: datetime | None = None
     """When Debussy last changed the phase before this event (None: never)."""
     overrides: bool = False
