@@ -213,3 +213,19 @@ def test_auto_close_closes_what_a_person_left_open_and_says_so(
     assert "GH-12: auto-close changes it although a person set it closed" in done.stderr
     issue = project.sandbox.github_issue("octo/app", 12)
     assert (issue["state"], issue["state_reason"]) == ("closed", "completed")
+
+
+def test_a_502_on_a_mutation_stops_github_writes_and_the_replay_converges(
+    sandbox_project: SandboxProject,
+) -> None:
+    project = started(sandbox_project)
+    labelled_repository(project)
+    project.sandbox.inject(platform="github", status=502, writes_only=True, times=10)
+    result = project.run("phase", "start", "1")
+    assert result.exit_code == 1
+    assert "unconfirmed: GitHub is unavailable (502)" in result.stderr
+    assert len(mutation_requests(project.sandbox)) == 1, "not retried, nothing after it"
+    assert project.sandbox.jira_issue("PROJ-1")["status"] == "In Progress", "Jira unaffected"
+    project.sandbox.clear_faults()
+    project.ok("phase", "start", "1")
+    clean(project)
