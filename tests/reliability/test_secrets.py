@@ -265,6 +265,7 @@ def test_no_file_under_the_project_holds_a_token(project: SandboxProject) -> Non
 def test_plain_http_to_another_host_is_refused_before_anything_is_sent(
     project: SandboxProject, url: str
 ) -> None:
+    ensure_run(project)  # `phase start` must reach the tracker step, even run alone
     config = project.root / ".debussy" / "config.yaml"
     original = config.read_text()
     config.write_text(original.replace(project.sandbox.github_api_url, url))
