@@ -1033,6 +1033,48 @@ class StateManager:
         with self._write() as conn:
             write(conn)
 
+    # --- saved sync plans ---------------------------------------------------------------
+
+    def plan_applied_at(self, plan_id: str) -> str | None:
+        """When the saved plan ``plan_id`` was applied, or None if it never was."""
+        rows = self._read("SELECT applied_at FROM applied_plans WHERE id = ?", (plan_id,))
+        return str(rows[0]["applied_at"]) if rows else None
+
+    def plan_claimer(
+        self, plan_id: str, *, run_id: str, direction: str, made_at: str, digest: str
+    ) -> InTransaction:
+        """A ``before_commit`` callback that marks a saved plan applied, or refuses.
+
+        Run inside the apply's own transaction, so a plan refused as stale is not
+        burnt, and two processes applying the same file serialise on the primary
+        key: the second gets ``StalePlanError`` ("already applied"), nothing written.
+        """
+        at = self._now()
+
+        def claim(conn: sqlite3.Connection) -> None:
+            row = conn.execute(
+                "SELECT applied_at FROM applied_plans WHERE id = ?", (plan_id,)
+            ).fetchone()
+            if row is not None:
+                raise StalePlanError(already_applied(plan_id, row["applied_at"]))
+            conn.execute(
+                "INSERT INTO applied_plans (id, run_id, direction, made_at, applied_at, digest)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (plan_id, run_id, direction, made_at, at, digest),
+            )
+
+        return claim
+
+    def claim_plan(
+        self, plan_id: str, *, run_id: str, direction: str, made_at: str, digest: str
+    ) -> None:
+        """``plan_claimer`` in a transaction of its own (before tracker writes are sent)."""
+        claim = self.plan_claimer(
+            plan_id, run_id=run_id, direction=direction, made_at=made_at, digest=digest
+        )
+        with self._write() as conn:
+            claim(conn)
+
     def sync_history(self, limit: int | None = None) -> list[SyncEntry]:
         sql = "SELECT * FROM sync_history ORDER BY at DESC, id DESC"
         params: tuple[object, ...] = ()
@@ -1139,4 +1181,12 @@ def _phase(row: sqlite3.Row) -> PhaseRecord:
         changed_at=row["changed_at"],
         file=row["file"],
         removed_at=row["removed_at"],
+    )
+
+
+def already_applied(plan_id: str, applied_at: str) -> str:
+    """The refusal of a saved plan applied before (a retried CI job, a second click)."""
+    return (
+        f"saved plan {plan_id[:8]} was already applied at {applied_at}; nothing was written "
+        "— make a new plan (`debussy sync --out FILE`) to sync again"
     )

@@ -158,6 +158,18 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX plan_changes_run ON plan_changes (run_id, id);
     """,
+    # 5: saved sync plans that were applied (`sync --apply FILE`), so a retried CI job
+    # cannot apply the same reviewed plan twice. The primary key is the guard.
+    """
+    CREATE TABLE applied_plans (
+        id          TEXT PRIMARY KEY,
+        run_id      TEXT NOT NULL,
+        direction   TEXT NOT NULL,
+        made_at     TEXT NOT NULL,
+        applied_at  TEXT NOT NULL,
+        digest      TEXT NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

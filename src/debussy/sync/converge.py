@@ -13,7 +13,7 @@ and a second run sends nothing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -76,18 +76,25 @@ class Convergence:
         )
 
 
+BeforeSend = Callable[["Convergence", Mapping[IssueRef, IssueView]], None]
+"""Called between the read and the first write; raising stops the writes (none sent)."""
+
+
 async def converge(
     targets: Sequence[ConvergeTarget],
     clients: TrackerClients,
     *,
     send: bool,
     recent_jira: Mapping[str, int] | None = None,
+    before_send: BeforeSend | None = None,
 ) -> Convergence:
     """Read, plan, and (with ``send``) write; failures come back in the result.
 
     ``recent_jira``: key -> id of Jira issues an earlier command moved moments ago
     (``IssueCache.recently_written``); the write read names them in
     ``reconcileIssues`` so it does not plan from a lagging search index.
+    ``before_send`` lets a caller judge the one read before anything is sent:
+    ``sync --apply FILE`` refuses there when an issue changed since the saved plan.
     """
     outcome = Convergence(dry_run=not send)
     github = [t.ref for t in targets if isinstance(t.ref, GitHubRef)]
@@ -121,8 +128,10 @@ async def converge(
     await asyncio.gather(read_github(), read_jira())
     plan = plan_writes(targets, views, clients.config)
     outcome.writes, outcome.notes = plan.writes, plan.notes
-    if send and plan.writes:
-        outcome.results = await _send(plan.writes, clients)
+    if send and before_send is not None:
+        before_send(outcome, views)
+    if send and outcome.writes:
+        outcome.results = await _send(outcome.writes, clients)
         outcome.sent = True
     outcome.requests = clients.requests()
     return outcome
