@@ -23,6 +23,7 @@ from debussy.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, DebussyError, 
 
 if TYPE_CHECKING:
     from debussy.app.project import Project
+    from debussy.app.sync_apply import SyncOutcome
     from debussy.state.manager import PhaseTransition, RunRecord
     from debussy.state.status import PhaseStatus
 
@@ -546,70 +547,129 @@ def history(as_json: bool, limit: int) -> None:
             render_history(make_console(), runs, progress, syncs, changes)
 
 
+APPLY_NOW = "\x00now"
+"""``--apply`` given without a file: plan and apply now (``--apply FILE``: a saved plan)."""
+
+
 @cli.command()
 @click.option(
-    "--apply", "apply_changes", is_flag=True, help="Make the changes (default: plan only)."
+    "--apply",
+    "apply_arg",
+    is_flag=False,
+    flag_value=APPLY_NOW,
+    default=None,
+    metavar="[FILE]",
+    help="Make the changes (default: plan only); with FILE, apply that saved plan exactly.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Also save the plan to FILE (JSON), to review and later apply with --apply FILE.",
 )
 @click.option(
     "--direction",
     type=click.Choice(["from-tracker", "to-tracker"]),
-    default="from-tracker",
-    show_default=True,
-    help="from-tracker: trackers are the truth; to-tracker: push Debussy's state out.",
+    default=None,
+    help="from-tracker (default): trackers are the truth; to-tracker: push Debussy's state out.",
 )
 @click.option("--force", is_flag=True, help="Also apply conflicts (Debussy changed last).")
 @format_option
 @run_option
 @verbose_option
-def sync(apply_changes: bool, direction: str, force: bool, fmt: str, run_id: str | None) -> None:
+def sync(
+    apply_arg: str | None,
+    out: Path | None,
+    direction: str | None,
+    force: bool,
+    fmt: str,
+    run_id: str | None,
+) -> None:
     """Reconcile Debussy's state with the trackers (a dry-run plan unless --apply)."""
     from debussy.app.dashboard import cache_path
-    from debussy.app.sync_apply import apply_from_tracker, apply_to_tracker, prepare_sync
-    from debussy.output.console import make_console
+    from debussy.app.sync_apply import (
+        apply_from_tracker,
+        apply_saved_plan,
+        apply_to_tracker,
+        load_saved_plan_for,
+        prepare_sync,
+        save_plan,
+    )
     from debussy.output.issues_view import fetching_spinner
-    from debussy.output.sync_view import render_fetch_errors, render_sync
 
+    apply_changes = apply_arg is not None
+    plan_file = Path(apply_arg) if apply_arg not in (None, APPLY_NOW) else None
+    if out is not None and apply_changes:
+        raise click.UsageError(
+            "--out saves a plan without applying it; drop --apply (apply the file later "
+            "with --apply FILE)"
+        )
+    if plan_file is not None and force:
+        raise click.UsageError(
+            "--force is decided when the plan is made (`debussy sync --force --out FILE`); "
+            "a saved plan is applied as it is"
+        )
+    chosen = "to-tracker" if direction == "to-tracker" else "from-tracker"
+    failure: DebussyError | None = None
     with _project() as project:
         state, config = project.state, project.config
         cache = cache_path(project.root)
         run_id = _follow(project, run_id).id
-        with fetching_spinner(message=f"Reading issue statuses from {_trackers(project)}…"):
-            outcome = prepare_sync(
+        outcome: SyncOutcome
+        if plan_file is not None:
+            saved, outcome = load_saved_plan_for(
                 state,
-                config,
-                cache,
                 run_id,
-                direction="to-tracker" if direction == "to-tracker" else "from-tracker",
-                force=force,
+                plan_file,
+                direction=None if direction is None else chosen,
             )
-        failure: DebussyError | None = None
-        if apply_changes:
+            force = saved.force
             if outcome.plan.direction == "to-tracker":
                 note_saved(
-                    "some tracker writes may have been sent; run the same command again "
-                    "to finish the rest"
+                    "some tracker writes of the saved plan may have been sent; make a new "
+                    "plan to finish the rest"
                 )
-            try:
-                if outcome.plan.direction == "from-tracker":
-                    apply_from_tracker(state, outcome)
-                else:
-                    apply_to_tracker(state, config, cache, outcome)
-            except DebussyError as exc:
-                failure = exc
-    if fmt == "json":
-        from debussy.output.documents import sync_document
-
-        _print_json(sync_document(outcome, force=force))
-    elif fmt == "markdown":
-        from debussy.output.markdown import sync_markdown
-
-        click.echo(sync_markdown(outcome, force=force), nl=False)
-    else:
-        render_sync(make_console(), outcome, force=force, apply_requested=apply_changes)
+            with fetching_spinner(message=f"Reading issue statuses from {_trackers(project)}…"):
+                try:
+                    apply_saved_plan(state, config, cache, saved, outcome)
+                except DebussyError as exc:
+                    failure = exc
+        else:
+            with fetching_spinner(message=f"Reading issue statuses from {_trackers(project)}…"):
+                outcome = prepare_sync(state, config, cache, run_id, direction=chosen, force=force)
+            if out is not None:
+                try:
+                    save_plan(outcome, out, force=force)
+                except DebussyError as exc:
+                    failure = exc
+            if apply_changes:
+                if outcome.plan.direction == "to-tracker":
+                    note_saved(
+                        "some tracker writes may have been sent; run the same command again "
+                        "to finish the rest"
+                    )
+                try:
+                    if outcome.plan.direction == "from-tracker":
+                        apply_from_tracker(state, outcome)
+                    else:
+                        apply_to_tracker(state, config, cache, outcome)
+                except DebussyError as exc:
+                    failure = exc
+        if failure is not None and apply_changes and not outcome.applied:
+            outcome.stopped = failure.message
+    _print_sync(outcome, fmt=fmt, force=force, apply_requested=apply_changes)
     if failure is not None:
         raise failure
+    from debussy.output.sync_view import render_fetch_errors
+
     render_fetch_errors(outcome.fetch.errors)
     if outcome.failed_writes:
+        again = (
+            "make a new plan (`debussy sync --direction to-tracker --out FILE`) to finish the rest"
+            if outcome.saved_plan is not None
+            else "run the same command again to finish the rest"
+        )
         counts: dict[str, int] = {}
         for result in outcome.failed_writes:
             counts[result.outcome] = counts.get(result.outcome, 0) + 1
@@ -617,10 +677,27 @@ def sync(apply_changes: bool, direction: str, force: bool, fmt: str, run_id: str
         raise DebussyCliError(
             f"{len(outcome.failed_writes)} tracker write"
             f"{'' if len(outcome.failed_writes) == 1 else 's'} did not go through ({kinds}); "
-            "run the same command again to finish the rest"
+            f"{again}"
         )
     if not outcome.fetch.complete:
         raise click.exceptions.Exit(EXIT_ERROR)
+
+
+def _print_sync(outcome: SyncOutcome, *, fmt: str, force: bool, apply_requested: bool) -> None:
+    """The sync result on stdout, in the format asked for (one model, three renderers)."""
+    if fmt == "json":
+        from debussy.output.documents import sync_document
+
+        _print_json(sync_document(outcome, force=force))
+    elif fmt == "markdown":
+        from debussy.output.markdown import sync_markdown
+
+        click.echo(sync_markdown(outcome, force=force, apply_requested=apply_requested), nl=False)
+    else:
+        from debussy.output.console import make_console
+        from debussy.output.sync_view import render_sync
+
+        render_sync(make_console(), outcome, force=force, apply_requested=apply_requested)
 
 
 @cli.command()

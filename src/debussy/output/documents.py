@@ -107,9 +107,18 @@ def _seconds(value: float | None) -> int | None:
 
 
 def sync_document(outcome: SyncOutcome, *, force: bool) -> dict[str, Any]:
-    """The ``sync --json`` document: one object, ``schema_version`` first."""
+    """The ``sync --json`` document: one object, ``schema_version`` first.
+
+    ``items`` is the honest list: every planned change with its outcome
+    (``planned`` in a dry run; ``applied``, ``already``, ``refused``, ``unconfirmed``
+    or ``skipped`` after ``--apply``, with the reason), then what the plan left out
+    (``skipped``, with why). ``counts`` and ``summary`` are made from those items.
+    ``actions``, ``skipped`` and ``results`` are the older views, kept for scripts.
+    """
     plan = outcome.plan
     fetch = outcome.fetch
+    items = outcome.items()
+    saved = outcome.saved_plan
     return {
         "schema_version": SCHEMA_VERSION,
         "direction": plan.direction,
@@ -122,8 +131,13 @@ def sync_document(outcome: SyncOutcome, *, force: bool) -> dict[str, Any]:
             "fetched": fetch.fetched,
             "errors": [error.as_json() for error in fetch.errors],
         },
+        "saved_plan": (
+            {"file": saved.file, "id": saved.id, "made_at": saved.made_at} if saved else None
+        ),
         "actions": plan.actions_json(),
         "skipped": [item.as_json() for item in plan.skipped],
+        "items": [item.as_json() for item in items],
+        "counts": outcome.counts(),
         "results": [r.as_json() for r in outcome.results]
         + [
             {

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from debussy.app.dashboard import Dashboard, IssueRow, issue_url
-from debussy.app.sync_apply import SyncOutcome
+from debussy.app.sync_apply import SyncItem, SyncOutcome
 from debussy.issues import Drift
 from debussy.output.issues_view import (
     collapsed_missing,
@@ -21,7 +21,8 @@ from debussy.output.issues_view import (
     last_updated,
     problem_lines,
 )
-from debussy.output.words import outcome_text, platform_name, plural
+from debussy.output.sync_view import footer_lines
+from debussy.output.words import platform_name
 from debussy.sync.drift_detector import describe_actual
 
 _ESCAPES = str.maketrans({"|": "\\|", "<": "&lt;", ">": "&gt;", "\n": " ", "\r": " "})
@@ -89,8 +90,12 @@ def _issue_row(dashboard: Dashboard, row: IssueRow) -> list[str]:
     ]
 
 
-def sync_markdown(outcome: SyncOutcome, *, force: bool) -> str:
-    """The sync plan (or what was applied): phase changes, tracker writes, what was left alone."""
+def sync_markdown(outcome: SyncOutcome, *, force: bool, apply_requested: bool = False) -> str:
+    """The sync plan (or what was applied): phase changes, tracker writes, what was left alone.
+
+    Each change has a Result column (its outcome and the reason); the footer is the
+    terminal's, word for word (``sync_view.footer_lines``), so the counts agree.
+    """
     plan = outcome.plan
     verb = "applied" if outcome.applied else "plan"
     lines = [
@@ -99,7 +104,10 @@ def sync_markdown(outcome: SyncOutcome, *, force: bool) -> str:
     ]
     for error in outcome.fetch.errors:
         lines += [f"> **Incomplete:** {platform_name(error.platform)}: {cell(error.message)}", ""]
-    if plan.phase_actions:
+    items = outcome.items()
+    phase_items = [item for item in items if item.kind == "phase"]
+    write_items = [item for item in items if item.kind == "write"]
+    if phase_items:
         rows = [
             [
                 cell(action.phase_id),
@@ -107,27 +115,46 @@ def sync_markdown(outcome: SyncOutcome, *, force: bool) -> str:
                 f"{action.from_status} → {action.to_status}",
                 cell(action.reason or ""),
                 cell(action.why),
+                _result(item, outcome.stopped),
             ]
-            for action in plan.phase_actions
+            for action, item in zip(plan.phase_actions, phase_items, strict=True)
         ]
-        lines += [*table(("Phase", "Title", "Change", "Reason", "Why"), rows), ""]
-    if plan.writes:
-        rows: list[list[str]] = []
-        for write, result in outcome.write_rows():
-            done = ""
-            if result is not None:
-                done = cell(outcome_text(result.outcome, result.detail))
-            rows.append([cell(write.describe()), cell(write.why), done or "planned"])
+        lines += [*table(("Phase", "Title", "Change", "Reason", "Why", "Result"), rows), ""]
+    if write_items:
+        rows = [
+            [cell(item.what), cell(item.why), _result(item, outcome.stopped)]
+            for item in write_items
+        ]
         lines += [*table(("Tracker write", "Why", "Result"), rows), ""]
-    if plan.skipped:
+    left_out = [item for item in items if item.kind not in ("phase", "write")]
+    if left_out:
         lines += ["Not changed:", ""]
         lines += [
-            f"- {cell(item.kind.replace('_', ' '))}: {cell(item.detail)}" for item in plan.skipped
+            f"- {cell(item.kind.replace('_', ' '))}: {cell(item.detail or '')}"
+            + (" (✗ refused)" if item.outcome == "refused" else "")
+            for item in left_out
         ]
         lines += [""]
-    conflicts = sum(1 for item in plan.skipped if item.kind == "conflict")
-    summary = outcome.summary
-    if conflicts and not force:
-        summary += f"; {plural(conflicts, 'conflict')} skipped (use --force)"
-    lines += [f"**{cell(summary[:1].upper() + summary[1:])}.**", ""]
+    footer = footer_lines(outcome, force=force, apply_requested=apply_requested)
+    lines += [f"**{cell(footer[0])}**", ""]
+    for line in footer[1:]:
+        lines += [cell(line), ""]
     return "\n".join(lines)
+
+
+_RESULT_WORDS = {
+    "planned": "planned",
+    "applied": "✓ applied",
+    "already": "already so",
+    "refused": "✗ refused",
+    "unconfirmed": "? unconfirmed",
+    "skipped": "skipped",
+}
+
+
+def _result(item: SyncItem, stopped: str | None) -> str:
+    """The Result cell; a refusal of the whole apply is said once, in the footer."""
+    text = _RESULT_WORDS[item.outcome]
+    if stopped is not None and item.detail == stopped:
+        return text
+    return text + (f": {cell(item.detail)}" if item.detail else "")

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from debussy.app.sync_apply import SyncOutcome
+from debussy.app.sync_apply import SyncItem, SyncOutcome
 from debussy.output.run_view import styled_status
-from debussy.output.words import outcome_text, platform_name, plural
+from debussy.output.words import platform_name, plural
 from debussy.sync.status_fetcher import PlatformError
 
 if TYPE_CHECKING:
@@ -52,39 +52,102 @@ def render_sync(
         # The failure itself is printed once, on stderr (render_fetch_errors).
         console.print(f"[bold yellow]{escape(incomplete_line(outcome))}[/]")
     console.print()
-    if plan.phase_actions:
+    items = outcome.items()
+    changes = [item for item in items if item.kind in ("phase", "write")]
+    phase_items = [item for item in changes if item.kind == "phase"]
+    write_items = [item for item in changes if item.kind == "write"]
+    if phase_items:
         verb = "Changed" if outcome.applied else "Changes"
         console.print(f"[bold]{verb} to Debussy's state:[/]")
-        for action in plan.phase_actions:
+        for action, item in zip(plan.phase_actions, phase_items, strict=True):
             reason = f" ({escape(action.reason)})" if action.reason else ""
             console.print(
                 f"  [yellow]~[/] phase {escape(action.phase_id)} {escape(action.title)}: "
-                f"{styled_status(action.from_status)} → {styled_status(action.to_status)}{reason}"
+                f"{styled_status(action.from_status)} → {styled_status(action.to_status)}"
+                f"{reason}{_mark(item, outcome.stopped)}"
             )
             console.print(f"      [dim]why: {escape(action.why)}[/]")
-    if plan.writes:
+    if write_items:
         verb = "Sent to" if outcome.applied else "Changes to"
         console.print(f"[bold]{verb} the trackers:[/]")
-        for write, result in outcome.write_rows():
-            mark = ""
-            if result is not None:
-                text = escape(outcome_text(result.outcome, result.detail))
-                style = {"applied": "green", "already": "dim", "skipped": "yellow"}
-                mark = f" [{style.get(result.outcome, 'red')}]{text}[/]"
-                if result.outcome == "already":
-                    mark = f" [dim]({text})[/]"
-            console.print(f"  [yellow]~[/] {escape(write.describe())}{mark}")
-            console.print(f"      [dim]why: {escape(write.why)}[/]")
-    if plan.skipped:
+        for item in write_items:
+            console.print(f"  [yellow]~[/] {escape(item.what)}{_mark(item, outcome.stopped)}")
+            console.print(f"      [dim]why: {escape(item.why)}[/]")
+    left_out = [item for item in items if item.kind not in ("phase", "write")]
+    if left_out:
         console.print("[bold]Not changed:[/]")
-        for item in plan.skipped:
-            console.print(f"  {SKIP_SYMBOLS[item.kind]} {escape(item.detail)}")
-    if plan.empty and not plan.skipped and outcome.fetch.complete and not apply_requested:
+        for item in left_out:
+            refused = " [red]✗ refused[/]" if item.outcome == "refused" else ""
+            console.print(f"  {SKIP_SYMBOLS[item.kind]} {escape(item.detail or '')}{refused}")
+    if (
+        plan.empty
+        and not plan.skipped
+        and outcome.fetch.complete
+        and not apply_requested
+        and outcome.saved_plan is None
+    ):
         # One line says it all; a "Plan: No changes." under it would repeat it.
         console.print("[green]No changes.[/] Debussy and the trackers agree.")
         return
     console.print()
-    console.print(_summary_line(outcome, force=force, apply_requested=apply_requested))
+    for line in footer_lines(outcome, force=force, apply_requested=apply_requested):
+        console.print(escape(line))
+
+
+def _mark(item: SyncItem, stopped: str | None) -> str:
+    """What became of one change, after its description: nothing while only planned.
+
+    When the whole apply was refused the reason is said once (stderr and the footer),
+    not after every change.
+    """
+    from rich.markup import escape
+
+    if stopped is not None and item.detail == stopped:
+        return " [yellow]skipped[/]"
+    detail = escape(item.detail or "")
+    marks = {
+        "planned": "",
+        "applied": " [green]✓[/]",
+        "already": " [dim](already so)[/]",
+        "refused": f" [red]✗ refused: {detail}[/]",
+        "unconfirmed": f" [yellow]? unconfirmed: {detail}[/]",
+        "skipped": f" [yellow]skipped: {detail}[/]",
+    }
+    return marks[item.outcome]
+
+
+def footer_lines(outcome: SyncOutcome, *, force: bool, apply_requested: bool) -> list[str]:
+    """The summary under every sync, the same words in the terminal and in markdown.
+
+    The counts come from ``SyncOutcome.summary`` (made from the items the JSON lists),
+    then what to do next: apply a dry run, or that nothing was applied.
+    """
+    plan = outcome.plan
+    summary = outcome.summary
+    sentence = summary[:1].upper() + summary[1:] + "."
+    lines = [sentence if outcome.applied else f"Plan: {sentence}"]
+    saved = outcome.saved_plan
+    if apply_requested and not outcome.applied:
+        lines.append(
+            f"Nothing was applied: {outcome.stopped}" if outcome.stopped else "Nothing was applied."
+        )
+    elif saved is not None and not apply_requested:
+        lines.append(
+            f"Saved this plan to {saved.file} (plan {saved.id[:8]}, made {saved.made_at}): "
+            f"`debussy sync --apply {saved.file}` makes exactly these changes, or refuses if "
+            "anything changed meanwhile."
+        )
+    elif not outcome.applied and not plan.empty:
+        flags = " --direction to-tracker" if plan.direction == "to-tracker" else ""
+        forced = " --force" if force else ""
+        lines.append(
+            f"This was a dry run: run `debussy sync{flags}{forced} --apply` to make these changes."
+        )
+    if saved is not None and apply_requested:
+        lines.append(
+            f"From the saved plan {saved.file} (plan {saved.id[:8]}, made {saved.made_at})."
+        )
+    return lines
 
 
 def incomplete_line(outcome: SyncOutcome) -> str:
@@ -113,27 +176,3 @@ def render_fetch_errors(errors: Sequence[PlatformError], console: Console | None
             f"[bold red]Error:[/] {platform_name(error.platform)} could not be read: "
             f"{escape(error.message)}"
         )
-
-
-def _summary_line(outcome: SyncOutcome, *, force: bool, apply_requested: bool) -> str:
-    plan = outcome.plan
-    conflicts = sum(1 for s in plan.skipped if s.kind == "conflict")
-    other_way = sum(1 for s in plan.skipped if s.kind == "needs_to_tracker")
-    summary = outcome.summary
-    parts = [summary[:1].upper() + summary[1:]]
-    if conflicts:
-        parts.append(f"{plural(conflicts, 'conflict')} skipped (use --force)")
-    if other_way:
-        needs = "needs" if other_way == 1 else "need"
-        parts.append(f"{plural(other_way, 'difference')} {needs} --direction to-tracker")
-    line = "Plan: " + ", ".join(parts) + "." if not outcome.applied else ", ".join(parts) + "."
-    if apply_requested and not outcome.applied:
-        line += "\nNothing was applied."
-    elif not outcome.applied and not plan.empty:
-        flags = " --direction to-tracker" if plan.direction == "to-tracker" else ""
-        forced = " --force" if force else ""
-        line += (
-            f"\nThis was a dry run: run `debussy sync{flags}{forced} --apply` "
-            "to make these changes."
-        )
-    return line
