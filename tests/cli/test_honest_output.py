@@ -202,9 +202,10 @@ def test_sync_as_markdown_shows_the_plan_as_a_table(started: SandboxProject) -> 
     started.sandbox.close_issue("octo/app", 10)
     started.sandbox.close_issue("octo/lib", 7)
     result = started.ok("sync", "--format", "markdown")
-    assert "| Phase | Title | Change | Reason | Why |" in result.stdout
+    assert "| Phase | Title | Change | Reason | Why | Result |" in result.stdout
     assert "| 1 | Cart model | running → completed |" in result.stdout
-    assert "**1 phase change planned.**" in result.stdout
+    assert "**Plan: 1 phase change planned.**" in result.stdout
+    assert "This was a dry run: run `debussy sync --apply` to make these changes." in result.stdout
 
 
 def test_json_and_markdown_together_are_a_usage_error(started: SandboxProject) -> None:
