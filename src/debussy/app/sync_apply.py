@@ -93,6 +93,7 @@ OUTCOMES: tuple[ItemOutcome, ...] = (
 LEFT_OUT_WHAT: dict[str, str] = {
     "conflict": "conflict (use --force)",
     "needs_to_tracker": "needs --direction to-tracker",
+    "needs_from_tracker": "needs --direction from-tracker",
     "waiting": "waits for the rest of its issues",
     "missing": "missing",
     "cannot_fix": "to-tracker cannot fix it",
@@ -181,7 +182,7 @@ class SyncOutcome:
         return SyncItem(
             skipped.kind,
             _phase_what(skipped.action) if skipped.action else skipped.detail,
-            LEFT_OUT_WHAT[skipped.kind],
+            LEFT_OUT_WHAT.get(skipped.kind, skipped.kind.replace("_", " ")),
             skipped.issues,
             skipped.phase_id,
             outcome,
@@ -276,20 +277,8 @@ class SyncOutcome:
             for item in items
             if item.kind not in ("phase", "write") and item.outcome == "skipped"
         )
-        if left["conflict"]:
-            parts.append(f"{_count(left['conflict'], 'conflict')} skipped (use --force)")
-        if left["needs_to_tracker"]:
-            verb = "needs" if left["needs_to_tracker"] == 1 else "need"
-            parts.append(
-                f"{_count(left['needs_to_tracker'], 'difference')} {verb} --direction to-tracker"
-            )
-        if left["cannot_fix"]:
-            parts.append(f"{_count(left['cannot_fix'], 'difference')} to-tracker cannot fix")
-        if left["waiting"]:
-            verb = "waits" if left["waiting"] == 1 else "wait"
-            parts.append(f"{_count(left['waiting'], 'phase')} {verb} for the rest of its issues")
-        if left["missing"]:
-            parts.append(f"{_count(left['missing'], 'issue')} missing")
+        for kind, count in left.items():
+            parts.append(_left_out_phrase(kind, count))
         return ", ".join(parts)
 
 
@@ -318,6 +307,33 @@ def planned_results(planned: list[TrackerWrite], convergence: Convergence) -> li
             result = WriteResult(write, "refused", failed_notes[write.display_key])
         results.append(result or WriteResult(write, "already"))
     return results + list(by_what.values())
+
+
+_LEFT_OUT_PHRASES: dict[str, tuple[str, str, str]] = {
+    # kind: (noun, verb for one, verb for several) -> "2 differences need --direction ..."
+    "conflict": ("conflict", "skipped (use --force)", "skipped (use --force)"),
+    "needs_to_tracker": (
+        "difference",
+        "needs --direction to-tracker",
+        "need --direction to-tracker",
+    ),
+    "needs_from_tracker": (
+        "difference",
+        "needs --direction from-tracker",
+        "need --direction from-tracker",
+    ),
+    "cannot_fix": ("difference", "to-tracker cannot fix", "to-tracker cannot fix"),
+    "waiting": ("phase", "waits for the rest of its issues", "wait for the rest of their issues"),
+    "missing": ("issue", "missing", "missing"),
+}
+
+
+def _left_out_phrase(kind: str, count: int) -> str:
+    """``1 difference needs --direction to-tracker``; a kind added later still reads."""
+    noun, one, several = _LEFT_OUT_PHRASES.get(
+        kind, ("item", f"skipped ({kind.replace('_', ' ')})", f"skipped ({kind.replace('_', ' ')})")
+    )
+    return f"{_count(count, noun)} {one if count == 1 else several}"
 
 
 def _phase_what(action: PhaseAction) -> str:

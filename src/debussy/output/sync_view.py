@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 SKIP_SYMBOLS = {
     "conflict": "[red]![/]",
     "needs_to_tracker": "[dim]·[/]",
+    "needs_from_tracker": "[dim]·[/]",
     "waiting": "[dim]…[/]",
     "missing": "[yellow]?[/]",
     "cannot_fix": "[yellow]?[/]",
@@ -78,7 +79,8 @@ def render_sync(
         console.print("[bold]Not changed:[/]")
         for item in left_out:
             refused = " [red]✗ refused[/]" if item.outcome == "refused" else ""
-            console.print(f"  {SKIP_SYMBOLS[item.kind]} {escape(item.detail or '')}{refused}")
+            symbol = SKIP_SYMBOLS.get(item.kind, "[dim]·[/]")
+            console.print(f"  {symbol} {escape(item.detail or '')}{refused}")
     if (
         plan.empty
         and not plan.skipped
@@ -130,6 +132,12 @@ def footer_lines(outcome: SyncOutcome, *, force: bool, apply_requested: bool) ->
     if apply_requested and not outcome.applied:
         lines.append(
             f"Nothing was applied: {outcome.stopped}" if outcome.stopped else "Nothing was applied."
+        )
+    elif not outcome.applied and not outcome.fetch.complete:
+        # --apply would refuse: suggesting it only leads to that refusal.
+        lines.append(
+            "Nothing can be applied from an incomplete plan: fix what stderr names, then "
+            "run `debussy sync` again."
         )
     elif saved is not None and not apply_requested:
         lines.append(
