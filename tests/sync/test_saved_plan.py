@@ -285,5 +285,7 @@ def test_a_plan_from_a_partial_read_is_shown_but_not_saved(project: SandboxProje
     result = project.run("sync", "--out", "plan.json")
     assert result.exit_code == 1
     assert "Plan incomplete: Jira could not be read" in result.stdout
+    assert "Nothing can be applied from an incomplete plan" in result.stdout
+    assert "--apply" not in result.stdout, "no suggestion that would only be refused"
     assert result.stderr.startswith("Error: plan.json: plan not saved: not every issue could be")
     assert not (project.root / "plan.json").exists()
