@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from debussy.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, DebussyError, redact
+from debussy.errors import (
+    EXIT_BROKEN_PIPE,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    DebussyError,
+    redact,
+)
 
 if TYPE_CHECKING:
     from debussy.app.project import Project
@@ -63,6 +70,10 @@ class DebussyGroup(click.Group):
             saved = "; ".join(_SAVED) if _SAVED else "nothing was changed"
             click.echo(f"Interrupted: {saved}.", err=True)
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+        except BrokenPipeError:
+            # The reader of our output left (`debussy status | head -5`): not an error of
+            # ours, nothing to report. `main` ends the process quietly, as git and gh do.
+            raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
         except DebussyError as exc:
             raise DebussyCliError(exc.message, exc.exit_code) from exc
         except (click.ClickException, click.exceptions.Exit, click.Abort):
@@ -692,9 +703,47 @@ def main() -> None:
         cli.main(prog_name="debussy")
     except SystemExit as done:
         code = 0 if done.code is None else done.code
+        if code == EXIT_BROKEN_PIPE or not _flushed():
+            _end_like_a_closed_pipe()
         if isinstance(code, int):
             _exit_code.append(code)
         raise
+
+
+def _flushed() -> bool:
+    """Whether what is still buffered for stdout reached it (False: its reader is gone).
+
+    Output small enough for the buffer is only written here, after the command; a
+    reader that left already (`debussy history | head -2`) shows up now, not before.
+    """
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return False
+    except (OSError, ValueError):
+        return True  # not a closed pipe: exit as the command decided
+    return True
+
+
+def _end_like_a_closed_pipe() -> NoReturn:
+    """End silently, killed by SIGPIPE as git and gh are when their reader leaves.
+
+    The shell then reports 141 (128 + 13), ``set -o pipefail`` sees a failure exactly as
+    it would for ``git log | head``, and nothing reaches stderr. stdout is pointed at
+    /dev/null first so that nothing buffered is written again on the way out.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    import signal
+
+    sigpipe = getattr(signal, "SIGPIPE", None)
+    if sigpipe is not None:  # not on Windows
+        signal.signal(sigpipe, signal.SIG_DFL)
+        os.kill(os.getpid(), sigpipe)
+    os._exit(EXIT_BROKEN_PIPE)
 
 
 _exit_code: list[int] = []
