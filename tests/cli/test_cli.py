@@ -68,7 +68,46 @@ def test_init_writes_a_commented_config_with_the_origin_repo(
     text = (tmp_path / ".debussy" / "config.yaml").read_text()
     assert "repo: octo/shop" in text
     assert "#" in text, "the config explains itself"
-    assert "state.db" in (tmp_path / ".debussy" / ".gitignore").read_text()
+    assert "!config.yaml" in (tmp_path / ".debussy" / ".gitignore").read_text()
+    assert "    pending: null" in text, "every jira.transitions key is in the template"
+
+
+def test_after_init_and_the_first_commands_git_sees_only_the_users_files(
+    project: Path,
+) -> None:
+    """What the commands write in .debussy/ (databases, the config snapshot) stays out of git."""
+    import subprocess
+
+    (project / ".debussy" / "config.yaml").unlink()
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    ok("init")
+    (project / ".debussy" / "config.yaml").write_text(OFFLINE_CONFIG)
+    ok("start", "plans/MASTER_PLAN.md")
+    ok("phase", "start", "1")
+    ok("status")
+    ok("status", "--issues")
+    ok("history")
+    listed = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all", ".debussy"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert sorted(listed[1::2]) == [".debussy/.gitignore", ".debussy/config.yaml"]
+    assert (project / ".debussy" / "config.snapshot.json").exists(), "a file git must not see"
+
+
+def test_init_replaces_the_old_gitignore_but_keeps_an_edited_one(project: Path) -> None:
+    gitignore = project / ".debussy" / ".gitignore"
+    gitignore.write_text(
+        "# Local state: not for version control (config.yaml is).\nstate.db*\ncache.db*\n"
+    )
+    ok("init", "--force")
+    assert "!config.yaml" in gitignore.read_text()
+    gitignore.write_text("state.db*\n")
+    ok("init", "--force")
+    assert gitignore.read_text() == "state.db*\n"
 
 
 def test_init_never_overwrites_without_force(
