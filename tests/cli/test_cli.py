@@ -196,6 +196,36 @@ def test_status_text_shows_the_run_and_each_phase(project: Path) -> None:
     assert "\x1b[" not in text, "no colour codes when piped"
 
 
+def test_a_removed_phase_whose_number_is_reused_shows_that_number(project: Path) -> None:
+    """Phase 2 leaves the plan and phase 3 becomes 2: the old 2 is set aside internally, and
+    status, status --json and later change notes still call it phase 2."""
+    ok("start", "plans/MASTER_PLAN.md")
+    ok("phase", "start", "2")
+    master = project / "plans" / "MASTER_PLAN.md"
+    master.write_text(
+        PLAN.replace("| 2 | [Payment step](phases/phase-2.md) | Pending |\n", "").replace(
+            "| 3 | [Rollout]", "| 2 | [Rollout]"
+        )
+    )
+    document = status_json()
+    assert [(p["id"], p["title"], p["status"]) for p in document["phases"]] == [
+        ("1", "Cart model", "pending"),
+        ("2", "Rollout", "pending"),
+        ("2", "Payment step", "removed"),
+    ]
+    text = ok("status").stdout
+    assert "~" not in text
+    assert "Payment step" in text
+
+    master.write_text(
+        PLAN.replace("| 2 | [Payment", "| 4 | [Payment").replace("| 3 | [", "| 2 | [")
+    )
+    followed = run("history", "--json")
+    assert followed.exit_code == 0, followed.output
+    assert "phase 2 → 4 'Payment step'" in followed.stderr
+    assert "~" not in followed.stderr + followed.stdout
+
+
 def test_history_lists_runs_newest_first(project: Path) -> None:
     ok("start", "plans/MASTER_PLAN.md")
     ok("phase", "done", "1")

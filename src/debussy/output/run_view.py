@@ -80,7 +80,7 @@ def status_document(
         ]
         + [
             {
-                "id": phase.phase_id,
+                "id": phase.shown_id,
                 "title": phase.title,
                 "status": "removed",
                 "reason": phase.reason,
@@ -142,7 +142,7 @@ def render_status(
         )
     for phase in removed:
         table.add_row(
-            escape(phase.phase_id),
+            escape(phase.shown_id),
             escape(phase.title),
             styled_status("removed"),
             escape(f"no longer in the plan (was {phase.status})"),

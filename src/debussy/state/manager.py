@@ -30,12 +30,14 @@ from typing import Any, TypeVar
 from debussy import timeutil
 from debussy.errors import StalePlanError, StateError
 from debussy.state.plan_edit import (
+    REMOVED_MARK,
     CurrentPhase,
     PlanChange,
     PlanEdit,
     WantedLink,
     WantedPhase,
     diff_plan,
+    shown_phase_id,
 )
 from debussy.state.schema import MIGRATIONS, SCHEMA_VERSION
 from debussy.state.status import PhaseStatus, as_phase_status
@@ -98,6 +100,11 @@ class PhaseRecord:
     file: str | None = None
     removed_at: str | None = None
     """When the plan stopped listing this phase (it is then shown as ``removed``)."""
+
+    @property
+    def shown_id(self) -> str:
+        """The id to show: a removed phase whose number was reused keeps it, unmarked."""
+        return shown_phase_id(self.phase_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -589,7 +596,7 @@ class StateManager:
             )
             if row["phase_id"] in final_ids and row["phase_id"] not in kept_old
         ]
-        renames = [(old, f"{old}~removed~{now}") for old in parked]
+        renames = [(old, f"{old}{REMOVED_MARK}{now}") for old in parked]
         moving = [move for move in edit.kept if move.old_id != move.new_id]
         # Two steps through temporary ids, so swapping two phases' numbers never collides.
         renames += [(move.old_id, f"~moving~{index}") for index, move in enumerate(moving)]
