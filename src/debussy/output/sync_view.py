@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 SKIP_SYMBOLS = {
     "conflict": "[red]![/]",
     "needs_to_tracker": "[dim]·[/]",
+    "needs_from_tracker": "[dim]·[/]",
     "waiting": "[dim]…[/]",
     "missing": "[yellow]?[/]",
     "cannot_fix": "[yellow]?[/]",
@@ -90,7 +91,9 @@ def render_sync(
 def incomplete_line(outcome: SyncOutcome) -> str:
     """Why the plan cannot be trusted to be whole: which tracker, how many issues unread."""
     fetch = outcome.fetch
-    unknown = sum(1 for issue in fetch.issues.values() if issue.source == "unknown")
+    # The plan is made from fresh answers only: an issue served from the cache after its
+    # tracker failed ("stale") was not compared either.
+    unknown = sum(1 for issue in fetch.issues.values() if issue.source in ("unknown", "stale"))
     names = " and ".join(platform_name(error.platform) for error in fetch.errors)
     unread = f"{names} could not be read" if names else "some issues could not be read"
     return (
@@ -119,6 +122,7 @@ def _summary_line(outcome: SyncOutcome, *, force: bool, apply_requested: bool) -
     plan = outcome.plan
     conflicts = sum(1 for s in plan.skipped if s.kind == "conflict")
     other_way = sum(1 for s in plan.skipped if s.kind == "needs_to_tracker")
+    from_tracker = sum(1 for s in plan.skipped if s.kind == "needs_from_tracker")
     summary = outcome.summary
     parts = [summary[:1].upper() + summary[1:]]
     if conflicts:
@@ -126,9 +130,18 @@ def _summary_line(outcome: SyncOutcome, *, force: bool, apply_requested: bool) -
     if other_way:
         needs = "needs" if other_way == 1 else "need"
         parts.append(f"{plural(other_way, 'difference')} {needs} --direction to-tracker")
+    if from_tracker:
+        needs = "needs" if from_tracker == 1 else "need"
+        parts.append(f"{plural(from_tracker, 'difference')} {needs} --direction from-tracker")
     line = "Plan: " + ", ".join(parts) + "." if not outcome.applied else ", ".join(parts) + "."
     if apply_requested and not outcome.applied:
         line += "\nNothing was applied."
+    elif not outcome.applied and not outcome.fetch.complete:
+        # --apply would refuse: suggesting it only leads to that refusal.
+        line += (
+            "\nNothing can be applied from an incomplete plan: fix what stderr names, then "
+            "run `debussy sync` again."
+        )
     elif not outcome.applied and not plan.empty:
         flags = " --direction to-tracker" if plan.direction == "to-tracker" else ""
         forced = " --force" if force else ""
