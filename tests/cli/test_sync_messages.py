@@ -61,3 +61,25 @@ def test_to_tracker_says_when_drift_remains_that_only_from_tracker_resolves(
     assert "1 difference needs --direction from-tracker" in result.stdout
     other = started.ok("sync")
     assert "phase 1" in other.stdout
+
+
+def test_sync_sums_missing_issues_per_repository_as_the_dashboard_does(
+    sandbox_project: SandboxProject,
+) -> None:
+    project = sandbox_project
+    numbers = ", ".join(f"#{n}" for n in range(500, 550))
+    project.write_plan(
+        phases={
+            "phase-1.md": f"# Phase 1: Cart model\n\n**GitHub Issues:** #10, {numbers}\n",
+            "phase-2.md": "# Phase 2: Payment step\n\n**GitHub Issues:** #11\n",
+            "phase-3.md": "# Phase 3: Rollout\n\n**GitHub Issues:** #12, octo/lib#70\n",
+        }
+    )
+    project.ok("start", "plans/MASTER_PLAN.md")
+    for args in (("sync",), ("sync", "--direction", "to-tracker")):
+        result = project.ok(*args)
+        missing = [line.strip() for line in result.stdout.splitlines() if "not found" in line]
+        assert missing == [
+            "? 50 issues not found on GitHub in octo/app: #500–#549",
+            "? 1 issue not found on GitHub in octo/lib: #70",
+        ], result.stdout

@@ -18,10 +18,9 @@ from typing import TYPE_CHECKING, TextIO
 
 from debussy.app.dashboard import Dashboard, IssueRow
 from debussy.errors import redact
-from debussy.issues import GitHubRef
 from debussy.output.console import color_wanted, is_tty
 from debussy.output.documents import dashboard_document, print_json
-from debussy.output.words import WARNING, number_ranges, platform_name, plural
+from debussy.output.words import WARNING, platform_name, plural
 from debussy.sync.drift_detector import describe_actual
 from debussy.timeutil import humanize_age
 
@@ -105,26 +104,11 @@ def collapsed_missing(rows: Sequence[IssueRow]) -> list[str]:
     ``1,994 issues not found on GitHub in octo/app: #101–#2094`` instead of 1,994
     lines; each issue is still logged under ``-v`` and listed in the JSON document.
     """
-    groups: dict[tuple[str, str], list[IssueRow]] = {}
-    for row in rows:
-        if row.status is not None and row.status.missing:
-            where = row.ref.repo if isinstance(row.ref, GitHubRef) else row.key.rsplit("-", 1)[0]
-            groups.setdefault((row.ref.platform, where), []).append(row)
-    lines: list[str] = []
-    for (platform, where), missing in groups.items():
-        for row in missing:
-            log.info("%s: not found on %s", row.key, platform_name(platform))
-        if platform == "github":
-            numbers = [row.ref.number for row in missing if isinstance(row.ref, GitHubRef)]
-            listed = number_ranges(numbers)
-        else:
-            numbers = [int(row.key.rsplit("-", 1)[1]) for row in missing]
-            listed = number_ranges(numbers, prefix=f"{where}-")
-        lines.append(
-            f"{plural(len(missing), 'issue')} not found on {platform_name(platform)} "
-            f"in {where}: {listed}"
-        )
-    return lines
+    from debussy.output.missing import missing_lines
+
+    return missing_lines(
+        (row.ref, row.key) for row in rows if row.status is not None and row.status.missing
+    )
 
 
 @dataclass(frozen=True, slots=True)

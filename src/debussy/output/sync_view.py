@@ -79,13 +79,29 @@ def render_sync(
     if plan.skipped:
         console.print("[bold]Not changed:[/]")
         for item in plan.skipped:
-            console.print(f"  {SKIP_SYMBOLS[item.kind]} {escape(item.detail)}")
+            if item.kind != "missing":
+                console.print(f"  {SKIP_SYMBOLS[item.kind]} {escape(item.detail)}")
+        for line in _missing(outcome):
+            console.print(f"  {SKIP_SYMBOLS['missing']} {escape(line)}")
     if plan.empty and not plan.skipped and outcome.fetch.complete and not apply_requested:
         # One line says it all; a "Plan: No changes." under it would repeat it.
         console.print("[green]No changes.[/] Debussy and the trackers agree.")
         return
     console.print()
     console.print(_summary_line(outcome, force=force, apply_requested=apply_requested))
+
+
+def _missing(outcome: SyncOutcome) -> list[str]:
+    """Issues the trackers do not know, summed up per repository as ``status --issues`` does."""
+    from debussy.output.missing import missing_lines
+
+    if not any(item.kind == "missing" for item in outcome.plan.skipped):
+        return []
+    return missing_lines(
+        (ref, ref.canonical)
+        for ref, issue in outcome.fetch.issues.items()
+        if issue.status is not None and issue.status.missing
+    )
 
 
 def incomplete_line(outcome: SyncOutcome) -> str:
