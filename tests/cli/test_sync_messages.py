@@ -83,3 +83,14 @@ def test_sync_sums_missing_issues_per_repository_as_the_dashboard_does(
             "? 50 issues not found on GitHub in octo/app: #500–#549",
             "? 1 issue not found on GitHub in octo/lib: #70",
         ], result.stdout
+
+
+@pytest.mark.parametrize("direction", ["from-tracker", "to-tracker"])
+def test_apply_with_a_tracker_down_says_the_failure_once(
+    started: SandboxProject, direction: str
+) -> None:
+    started.sandbox.inject(platform="jira", status=503, times=200)
+    result = started.run("sync", "--direction", direction, "--apply")
+    assert result.exit_code == 1
+    assert (result.stdout + result.stderr).count("Jira is unavailable (503)") == 1, result.output
+    assert result.stderr.startswith("Error: nothing applied: jira: Jira is unavailable (503)")
