@@ -288,13 +288,10 @@ def start(plan: Path, force: bool, auto_close: bool, dry_run_sync: bool) -> None
         if check.delivered:
             render_rerun_matches(make_console(stderr=True), check)
             if force:
-                import logging
-
-                logging.getLogger("debussy").warning(
-                    "starting anyway (--force): %d linked issues were already delivered",
-                    len(check.delivered),
+                _warn(
+                    f"--force given: starting anyway although {len(check.delivered)} linked "
+                    "issues were already delivered"
                 )
-                click.echo("Warning: --force given, starting anyway.", err=True)
             elif is_tty(sys.stdin) and is_tty(sys.stderr):
                 if not click.confirm("Start it again anyway?", default=False, err=True):
                     _fail("not started: the plan's issues were already delivered")

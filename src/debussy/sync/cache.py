@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -28,9 +27,10 @@ from typing import TypeVar, cast
 
 from debussy import timeutil
 from debussy.issues import IssueRef, IssueStatus
+from debussy.logs import get_logger
 from debussy.timeutil import Clock
 
-log = logging.getLogger("debussy.cache")
+log = get_logger("debussy.cache")  # its warnings reach stderr as "Warning: ..."
 
 CACHE_FILE = "cache.db"
 CACHE_SCHEMA = 1

