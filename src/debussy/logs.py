@@ -33,13 +33,9 @@ class _Lines(logging.Formatter):
 class _Stderr(logging.StreamHandler[TextIO]):
     """Writes to whatever ``sys.stderr`` is now (Click's test runner swaps it)."""
 
-    @property
-    def stream(self) -> TextIO:  # type: ignore[override]
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _value: TextIO) -> None:
-        pass
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
 
 
 def _handler() -> logging.Handler:
