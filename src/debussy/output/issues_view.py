@@ -63,7 +63,7 @@ def render_dashboard(console: Console, dashboard: Dashboard) -> None:
     console.print(
         f"[bold]{escape(run.plan_title)}[/] ({escape(run.plan_path)}) · run {run.id} · "
         f"{escape(run.status)}",
-        soft_wrap=True,
+        soft_wrap=not console.is_terminal,  # wrapped to a terminal's width, whole when piped
     )
     if not dashboard.rows:
         console.print("No issues are linked to this run.")
@@ -79,16 +79,20 @@ def render_dashboard(console: Console, dashboard: Dashboard) -> None:
     lines += [f"  {line}" for line in collapsed_missing(dashboard.rows)]
     lines += freshness_lines(dashboard)
     if lines:
-        _emit(console, Text("\n".join(lines), style="dim"))
+        _emit(console, Text("\n".join(lines), style="dim"), wrap=True)
 
 
-def _emit(console: Console, text: Text) -> None:
+def _emit(console: Console, text: Text, *, wrap: bool = False) -> None:
     """Print a many-line ``Text``. Piped without colour its characters are all there is:
-    written directly, rather than split by Rich into segments per line and joined again."""
+    written directly, rather than split by Rich into segments per line and joined again.
+
+    ``wrap``: prose (drift details) is wrapped to a terminal's width at word boundaries;
+    the table is laid out to fit already and is never re-wrapped.
+    """
     if console.no_color and not console.is_terminal:
         console.file.write(text.plain + "\n")
     else:
-        console.print(text, soft_wrap=True)
+        console.print(text, soft_wrap=not (wrap and console.is_terminal))
 
 
 def drift_banner(count: int) -> str:
