@@ -34,3 +34,18 @@ def test_start_force_over_delivered_issues_warns_once(started: SandboxProject) -
     assert warnings == [
         "Warning: --force given: starting anyway although 8 linked issues were already delivered"
     ]
+
+
+def test_a_loopback_token_hint_names_only_the_variable_read(started: SandboxProject) -> None:
+    config = started.root / ".debussy" / "config.yaml"
+    config.write_text(
+        config.read_text().replace("github:\n", "github:\n  token_env: SANDBOX_GH_TOKEN\n", 1)
+    )
+    result = started.run("phase", "start", "1")  # GITHUB_TOKEN is set, but never read here
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if "SANDBOX_GH_TOKEN" in line]
+    assert lines, result.stderr
+    line = "\n".join(lines)
+    assert "set SANDBOX_GH_TOKEN to a GitHub token" in line, line
+    assert "GH_TOKEN /" not in line
+    assert "GITHUB_TOKEN" not in line
