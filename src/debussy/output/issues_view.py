@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from rich.text import Span, Text
 
 RECENT_SECONDS = 7 * 86400
+CLOCK_SKEW_SECONDS = 300
+"""How far in the future a tracker's "updated" time may be and still read as just now."""
 """Younger than this, "Last Updated" shows an age ("3h ago"); older, a date."""
 NEWER_LABELS = {"tracker": "tracker newer", "debussy": "Debussy newer"}
 COLUMNS = ("Issue", "Phase", "Current State", "Expected State", "Last Updated", "Drift")
@@ -273,7 +275,9 @@ def last_updated(row: IssueRow, now: datetime) -> str:
     if status is None or status.last_updated is None:
         return ""
     age = (now - status.last_updated).total_seconds()
-    if 0 <= age < RECENT_SECONDS:
+    # A change made a moment ago can read as slightly in the future: our clock is cut to
+    # the second and the tracker's runs on its own. That is "just now", not a date.
+    if -CLOCK_SKEW_SECONDS <= age < RECENT_SECONDS:
         return humanize_age(age)
     return status.last_updated.strftime("%Y-%m-%d")
 
