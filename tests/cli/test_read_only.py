@@ -105,3 +105,13 @@ def test_init_force_in_a_read_only_folder_gives_the_read_only_message(
         f"this user; give it write permission (e.g. chmod u+w {folder}) or run as its owner"
     )
     assert (folder / "config.yaml").read_text() == config
+
+
+def test_a_refreshed_look_at_a_read_only_folder_is_a_read(looked_at: SandboxProject) -> None:
+    project = looked_at
+    folder = project.root / ".debussy"
+    with read_only(folder):
+        result = project.run("status", "--issues", "--refresh")
+    assert result.exit_code == 0, result.output
+    assert "cannot save" not in result.stderr
+    assert "GH-10" in result.stdout
