@@ -226,11 +226,15 @@ def _warn(message: str) -> None:
     click.echo(f"Warning: {message}", err=True)
 
 
-def _follow(project: Project, run_id: str | None) -> RunRecord:
-    """The run, after it followed its plan; each plan change is printed once, on stderr."""
+def _follow(project: Project, run_id: str | None, *, reading: bool = False) -> RunRecord:
+    """The run, after it followed its plan; each plan change is printed once, on stderr.
+
+    ``reading``: the command only shows the run, so a phase file gone from disk is a
+    warning (the run as last read), not a stop.
+    """
     from debussy.app.plan_follow import follow_plan
 
-    followed = follow_plan(project, project.state.get_run(run_id))
+    followed = follow_plan(project, project.state.get_run(run_id), reading=reading)
     if followed.warning:
         _warn(followed.warning)
     message = followed.message()
@@ -481,7 +485,7 @@ def status(run_id: str | None, fmt: str, issues: bool, refresh: bool, exit_code:
     from debussy.output.run_view import render_status, status_document
 
     with _project() as project:
-        run = _follow(project, run_id)
+        run = _follow(project, run_id, reading=True)
         phases = project.state.phases(run.id)
         removed = project.state.removed_phases(run.id)
         linked = project.state.linked_issues(run.id)
@@ -505,7 +509,7 @@ def _issue_dashboard(run_id: str | None, *, fmt: str, refresh: bool, drift_fails
 
     with _project() as project:
         config = project.config  # the snapshot: no YAML, no pydantic while unchanged
-        run_id = _follow(project, run_id).id
+        run_id = _follow(project, run_id, reading=True).id
         with (
             IssueCache(cache_path(project.root), config.cache.ttl_seconds) as cache,
             fetching_spinner(message=f"Reading issue statuses from {_trackers(project)}…"),
@@ -543,7 +547,7 @@ def history(as_json: bool, limit: int) -> None:
     with _project() as project:
         runs = project.state.list_runs(limit)
         if runs:
-            _follow(project, runs[0].id)
+            _follow(project, runs[0].id, reading=True)
             runs = project.state.list_runs(limit)
         progress = project.state.run_progress([run.id for run in runs])
         syncs = project.state.sync_history(limit)

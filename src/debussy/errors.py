@@ -103,6 +103,13 @@ class PlanError(DebussyError):
     """A plan file is missing or malformed; the message names file and line."""
 
 
+class MissingPhaseFileError(PlanError):
+    """The phases table links a file that is not there (deleted, or not written yet).
+
+    Commands that only show a run go on with the run as last read, with a warning;
+    commands that change it stop, as for any plan that does not parse."""
+
+
 class StateError(DebussyError):
     """The state database cannot be used (locked, corrupt, unknown run or phase)."""
 

@@ -49,3 +49,22 @@ def test_a_loopback_token_hint_names_only_the_variable_read(started: SandboxProj
     assert "set SANDBOX_GH_TOKEN to a GitHub token" in line, line
     assert "GH_TOKEN /" not in line
     assert "GITHUB_TOKEN" not in line
+
+
+def test_a_deleted_phase_file_leaves_the_run_readable(started: SandboxProject) -> None:
+    started.ok("phase", "start", "1")
+    (started.root / "plans" / "phases" / "phase-2.md").unlink()  # its table row stays
+    note = "phase file 'phases/phase-2.md' does not exist (restore it, or remove its row"
+    for args in (("status",), ("status", "--issues"), ("history",)):
+        result = started.run(*args)
+        assert result.exit_code == 0, result.output
+        [warning] = [line for line in result.stderr.splitlines() if "phase-2.md" in line]
+        assert warning.startswith("Warning: "), warning
+        assert note in warning, warning
+        assert "as its plan was when last read" in warning
+    assert started.phase_statuses()["1"] == "running"
+
+    refused = started.run("phase", "done", "1")  # a change needs the plan as it is
+    assert refused.exit_code == 1
+    assert note in refused.stderr
+    assert started.phase_statuses()["1"] == "running"
