@@ -68,3 +68,23 @@ def test_a_deleted_phase_file_leaves_the_run_readable(started: SandboxProject) -
     assert refused.exit_code == 1
     assert note in refused.stderr
     assert started.phase_statuses()["1"] == "running"
+
+
+def test_a_state_db_truncated_a_moment_ago_is_refused_and_doctor_leaves_it(
+    started: SandboxProject,
+) -> None:
+    folder = started.root / ".debussy"
+    state = folder / "state.db"
+    for extra in folder.glob("state.db-*"):
+        extra.unlink()  # WAL files of the truncated database: gone with it
+    state.write_bytes(b"")  # just now: no grace period can take this for a creation
+    before = sorted(path.name for path in folder.iterdir())
+
+    result = started.run("status")
+    assert result.exit_code == 1
+    assert f"{state} is empty (0 bytes)" in result.stderr
+    doctor = started.run("doctor")
+    assert doctor.exit_code == 1
+    assert "is empty (0 bytes)" in doctor.stdout
+    assert state.stat().st_size == 0, "not silently recreated"
+    assert sorted(path.name for path in folder.iterdir()) == before

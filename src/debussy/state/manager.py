@@ -15,6 +15,7 @@ Design points a successor must keep:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -234,6 +235,36 @@ def _actor() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
+def _create(path: Path) -> None:
+    """A new, valid (never empty) database at ``path``, unless another process made one first.
+
+    Built beside under a private name, then linked into place, which fails if ``path``
+    exists: so a ``state.db`` of 0 bytes is never one being created, always one that lost
+    its content, and ``Project.state`` can refuse it at any age instead of guessing.
+    Created private (0600): it names repositories and issues of possibly private projects.
+    """
+    partial = path.with_name(f".{path.name}.{os.getpid()}.new")
+    try:
+        os.close(os.open(partial, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600))
+        conn = sqlite3.connect(partial, isolation_level=None)
+        try:
+            conn.execute("PRAGMA user_version = 0")
+            conn.execute("VACUUM")  # writes the header page: a valid, empty database
+        finally:
+            conn.close()
+        try:
+            os.link(partial, path)
+        except FileExistsError:
+            pass  # another process created it meanwhile: use theirs
+        except OSError:  # a file system without hard links: create it empty, as SQLite would
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    except (OSError, sqlite3.Error):
+        return  # the open that follows reports the folder's problem (read-only, full disk)
+    finally:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+
+
 class StateManager:
     """The state database. Open it with ``StateManager(path)``; close it or use ``with``."""
 
@@ -243,13 +274,16 @@ class StateManager:
         *,
         clock: timeutil.Clock = timeutil.now,
         busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+        writable: bool = True,
     ) -> None:
+        """``writable=False`` opens an existing database read-only and changes nothing, not
+        even its schema (``doctor``, which promises to change nothing)."""
         self.path = path
         self._clock = clock
         self._busy_timeout = busy_timeout
-        self.read_only = False
+        self.read_only = not writable
         """True when the folder or file refused writing: reads work, each write says why not."""
-        self._conn = self._connect(path)
+        self._conn = self._connect(path) if writable else self._connect_read_only(path)
         try:
             self._migrate()
         except BaseException:
@@ -290,8 +324,7 @@ class StateManager:
     def _connect_writable(self, path: Path) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
-            # Created private: it names repositories and issues of possibly private projects.
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            _create(path)
         try:
             conn = sqlite3.connect(path, timeout=self._busy_timeout, isolation_level=None)
             conn.row_factory = sqlite3.Row
