@@ -88,3 +88,26 @@ def test_a_state_db_truncated_a_moment_ago_is_refused_and_doctor_leaves_it(
     assert "is empty (0 bytes)" in doctor.stdout
     assert state.stat().st_size == 0, "not silently recreated"
     assert sorted(path.name for path in folder.iterdir()) == before
+
+
+def test_the_demo_hints_a_command_the_shell_finds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After `uv sync` the script is in .venv/bin, not on PATH: the hint must still work."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from debussy.demo import debussy_command
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    command = debussy_command()
+    assert command != "debussy"
+    assert Path(command.split()[0]).is_absolute()
+    answer = subprocess.run(
+        [*command.split(), "--version"], capture_output=True, text=True, check=False
+    )
+    assert answer.returncode == 0, answer.stderr
+
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))
+    assert shutil.which("debussy") is not None
+    assert debussy_command() == "debussy"
