@@ -409,10 +409,16 @@ def _lifecycle_warnings(run_before: RunRecord, transition: PhaseTransition) -> N
     # how a push interrupted by a crash or a tracker outage is finished.
 
 
+REASON_HELP = (
+    "Why: recorded (shown by `debussy status`), and written as a comment on the phase's "
+    "linked issues."
+)
+
+
 def _lifecycle_command(name: str, status: PhaseStatus, summary: str) -> None:
     @phase.command(name=name, help=summary)
     @click.argument("phase_id", metavar="ID")
-    @click.option("--reason", metavar="R", help="Why (shown in status and on the issues).")
+    @click.option("--reason", metavar="R", help=REASON_HELP)
     @run_option
     @dry_run_sync_option
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
@@ -443,7 +449,7 @@ _lifecycle_command("block", "blocked", "Mark phase ID as blocked (--reason R).")
     show_default=True,
     help="How the phase ended.",
 )
-@click.option("--reason", metavar="R", help="Why (shown in status and on the issues).")
+@click.option("--reason", metavar="R", help=REASON_HELP)
 @run_option
 @dry_run_sync_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")

@@ -111,3 +111,16 @@ def test_the_demo_hints_a_command_the_shell_finds(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("PATH", str(Path(sys.executable).parent))
     assert shutil.which("debussy") is not None
     assert debussy_command() == "debussy"
+
+
+@pytest.mark.parametrize("command", [["phase", "fail"], ["phase", "block"], ["done"]])
+def test_reason_help_says_where_the_reason_goes(command: list[str]) -> None:
+    from click.testing import CliRunner
+
+    from debussy.cli import cli
+
+    text = " ".join(CliRunner().invoke(cli, [*command, "--help"]).stdout.split())
+    assert (
+        "--reason R Why: recorded (shown by `debussy status`), and written as a comment on "
+        "the phase's linked issues." in text
+    )
