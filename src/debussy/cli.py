@@ -544,12 +544,26 @@ def _issue_dashboard(run_id: str | None, *, fmt: str, refresh: bool, drift_fails
     show_default=True,
     help="Show at most this many runs and this many syncs.",
 )
+@click.option(
+    "--events",
+    is_flag=True,
+    help="Every status change of one run's phases, oldest first (with --run; --phase to pick one).",
+)
+@click.option("--phase", "phase_id", metavar="ID", help="With --events: only this phase.")
+@run_option
 @verbose_option
-def history(as_json: bool, limit: int) -> None:
-    """Past runs and past syncs."""
+def history(
+    as_json: bool, limit: int, events: bool, phase_id: str | None, run_id: str | None
+) -> None:
+    """Past runs and past syncs; with --events, the event log of a run's phases."""
     from debussy.output.console import make_console
     from debussy.output.run_view import history_document, render_history
 
+    if not events and (phase_id is not None or run_id is not None):
+        raise click.UsageError("--run and --phase apply with --events")
+    if events:
+        _event_log(run_id, phase_id, as_json=as_json)
+        return
     with _project() as project:
         runs = project.state.list_runs(limit)
         if runs:
@@ -562,6 +576,29 @@ def history(as_json: bool, limit: int) -> None:
             _print_json(history_document(runs, progress, syncs, changes))
         else:
             render_history(make_console(), runs, progress, syncs, changes)
+
+
+def _event_log(run_id: str | None, phase_id: str | None, *, as_json: bool) -> None:
+    """``history --events``: the phase_events table of one run, as people and programs read it."""
+    from debussy.output.console import make_console
+    from debussy.output.run_view import events_document, render_events
+
+    with _project() as project:
+        run = _follow(project, run_id, reading=True)
+        log = project.state.phase_event_log(run.id)
+        if phase_id is not None:
+            known = {phase.phase_id for phase in project.state.phases(run.id)}
+            known |= {event.phase_id for event in log}
+            if phase_id not in known:
+                _fail(
+                    f"run {run.id} has no phase '{phase_id}' "
+                    f"(phases: {', '.join(sorted(known)) or 'none'})"
+                )
+            log = [event for event in log if event.phase_id == phase_id]
+    if as_json:
+        _print_json(events_document(run, log))
+    else:
+        render_events(make_console(), run, log)
 
 
 @cli.command()

@@ -124,3 +124,39 @@ def test_reason_help_says_where_the_reason_goes(command: list[str]) -> None:
         "--reason R Why: recorded (shown by `debussy status`), and written as a comment on "
         "the phase's linked issues." in text
     )
+
+
+def test_history_events_lists_each_status_change_of_the_runs_phases(
+    started: SandboxProject,
+) -> None:
+    import json
+
+    started.ok("phase", "start", "1")
+    started.ok("phase", "block", "1", "--reason", "waiting for keys")
+    started.ok("phase", "start", "1")
+    started.backdate_phases()
+    for number in (10,):
+        started.sandbox.close_issue("octo/app", number)
+    started.sandbox.close_issue("octo/lib", 7)
+    started.ok("sync", "--apply")  # the trackers complete phase 1
+
+    document = json.loads(started.ok("history", "--events", "--json").stdout)
+    assert [
+        (e["phase"], e["from"], e["to"], e["reason"], e["source"]) for e in document["events"]
+    ] == [
+        ("1", "pending", "running", None, "cli"),
+        ("1", "running", "blocked", "waiting for keys", "cli"),
+        ("1", "blocked", "running", None, "cli"),
+        ("1", "running", "completed", None, "sync"),
+    ]
+    text = started.ok("history", "--events").stdout
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    assert any(
+        line.endswith("1 running → blocked waiting for keys phase command") for line in lines
+    )
+    assert any(line.endswith("1 running → completed sync") for line in lines), text
+
+    only = json.loads(started.ok("history", "--events", "--json", "--phase", "2").stdout)
+    assert only["events"] == []
+    assert started.run("history", "--events", "--phase", "9").exit_code == 1
+    assert started.run("history", "--phase", "1").exit_code == 2

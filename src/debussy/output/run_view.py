@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from debussy.output.documents import SCHEMA_VERSION
 from debussy.state.manager import (
     LinkedIssue,
+    PhaseEventRecord,
     PhaseRecord,
     PlanChangeRecord,
     RunRecord,
@@ -426,3 +427,58 @@ def _box(console: Console) -> Any:
     from rich import box
 
     return box.SIMPLE_HEAD if console.is_terminal else None
+
+
+# --- history --events ------------------------------------------------------------------------
+
+EVENT_SOURCES = {"cli": "phase command", "sync": "sync"}
+"""Who made a change, in words: ``cli`` is ``debussy phase …`` / ``debussy done``."""
+
+
+def events_document(run: RunRecord, events: Sequence[PhaseEventRecord]) -> dict[str, Any]:
+    """The ``debussy history --events --json`` document (docs/CLI.md)."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run": run_summary(run),
+        "events": [
+            {
+                "at": event.at,
+                "phase": event.phase_id,
+                "from": event.from_status,
+                "to": event.status,
+                "reason": event.reason,
+                "source": event.source,
+            }
+            for event in events
+        ],
+    }
+
+
+def render_events(console: Console, run: RunRecord, events: Sequence[PhaseEventRecord]) -> None:
+    """One line per status change of the run's phases, oldest first.
+
+    Time, phase and the change are never cut (no wrapping, their whole width); the
+    reason takes what is left and wraps.
+    """
+    from rich.markup import escape
+    from rich.table import Table
+
+    console.print(f"[bold]Events of run {run.id}[/] ({escape(run.plan_title)})")
+    if not events:
+        console.print("No phase has changed status yet.")
+        return
+    table = Table(box=_box(console), header_style="bold", pad_edge=False)
+    table.add_column("At", no_wrap=True, min_width=20)
+    table.add_column("Phase", no_wrap=True, min_width=max(len(e.phase_id) for e in events))
+    table.add_column("Change", no_wrap=True)
+    table.add_column("Reason", ratio=1, overflow="fold")
+    table.add_column("By", no_wrap=True)
+    for event in events:
+        table.add_row(
+            event.at,
+            escape(event.phase_id),
+            f"{styled_status(event.from_status)} → {styled_status(event.status)}",
+            escape(event.reason or ""),
+            EVENT_SOURCES.get(event.source, event.source),
+        )
+    console.print(table)

@@ -198,6 +198,26 @@ class PushRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class PhaseEventRecord:
+    """One lifecycle event or sync change of a phase, as ``history --events`` shows it.
+
+    ``from_status`` is not stored: it is the status of the event before (``pending``
+    for a phase's first), which is what the phase had when this one happened.
+    """
+
+    id: int
+    run_id: str
+    phase_id: str
+    """As people know the phase: a removed phase set aside keeps its old number."""
+    from_status: str
+    status: str
+    reason: str | None
+    source: str
+    """``cli`` (a ``phase`` / ``done`` command) or ``sync``."""
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
 class PlanChangeRecord:
     """A change the plan made to a run, with when a command first saw it."""
 
@@ -914,6 +934,27 @@ class StateManager:
 
     def phase_events(self, run_id: str) -> list[sqlite3.Row]:
         return self._read("SELECT * FROM phase_events WHERE run_id = ? ORDER BY id", (run_id,))
+
+    def phase_event_log(self, run_id: str) -> list[PhaseEventRecord]:
+        """Every status change of the run's phases, oldest first, each with where it came from."""
+        previous: dict[str, str] = {}
+        log: list[PhaseEventRecord] = []
+        for row in self.phase_events(run_id):
+            phase_id = row["phase_id"]
+            log.append(
+                PhaseEventRecord(
+                    id=row["id"],
+                    run_id=row["run_id"],
+                    phase_id=shown_phase_id(phase_id),
+                    from_status=previous.get(phase_id, "pending"),
+                    status=row["status"],
+                    reason=row["reason"],
+                    source=row["source"],
+                    at=row["at"],
+                )
+            )
+            previous[phase_id] = row["status"]
+        return log
 
     # --- completed features ----------------------------------------------------------------
 
