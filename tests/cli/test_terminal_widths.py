@@ -88,3 +88,13 @@ def test_long_header_and_detail_lines_wrap_to_the_width(lived: SandboxProject) -
     assert "closed as not planned on GitHub while Debussy has it pending" in " ".join(
         run.text.split()
     ), run.text
+
+
+def test_the_event_log_at_60_columns_keeps_times_and_changes_whole(lived: SandboxProject) -> None:
+    run = run_in_terminal(["history", "--events"], cwd=lived.root, env=lived.env, columns=60)
+    assert run.exit_code == 0, run.text
+    assert all(len(line) <= 60 for line in run.lines), run.text
+    assert "…" not in run.text, run.text
+    assert "provider's" in run.text.split(), run.text
+    assert "pending → completed" in run.text, run.text
+    assert "pending → blocked" in run.text, run.text

@@ -467,18 +467,31 @@ def render_events(console: Console, run: RunRecord, events: Sequence[PhaseEventR
     if not events:
         console.print("No phase has changed status yet.")
         return
+    changes = [
+        f"{event.from_status} → {event.status}" for event in events
+    ]  # the plain text, to size the column
     table = Table(box=_box(console), header_style="bold", pad_edge=False)
-    table.add_column("At", no_wrap=True, min_width=20)
+    narrow = console.is_terminal and console.width < NARROW
+    table.add_column("At", no_wrap=True, min_width=10 if narrow else 20)
     table.add_column("Phase", no_wrap=True, min_width=max(len(e.phase_id) for e in events))
-    table.add_column("Change", no_wrap=True)
-    table.add_column("Reason", ratio=1, overflow="fold")
-    table.add_column("By", no_wrap=True)
+    if narrow:
+        # Reason and author under the change, which keeps its whole width.
+        table.add_column("Change", overflow="fold", min_width=max(map(len, changes)))
+    else:
+        table.add_column("Change", no_wrap=True)
+        table.add_column("Reason", ratio=1, overflow="fold")
+        table.add_column("By", no_wrap=True)
     for event in events:
-        table.add_row(
-            event.at,
-            escape(event.phase_id),
-            f"{styled_status(event.from_status)} → {styled_status(event.status)}",
-            escape(event.reason or ""),
-            EVENT_SOURCES.get(event.source, event.source),
-        )
+        change = f"{styled_status(event.from_status)} → {styled_status(event.status)}"
+        by = EVENT_SOURCES.get(event.source, event.source)
+        if narrow:
+            details = [escape(event.reason)] if event.reason else []
+            details.append(f"by {by}")
+            table.add_row(
+                _stacked_time(event.at, narrow=True),
+                escape(event.phase_id),
+                change + "\n[dim]" + "\n".join(details) + "[/]",
+            )
+        else:
+            table.add_row(event.at, escape(event.phase_id), change, escape(event.reason or ""), by)
     console.print(table)
