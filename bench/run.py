@@ -736,7 +736,7 @@ def results_markdown(
         "peak RSS is the child's own (`wait4`); requests are those the sandbox logged during "
         "each run. Bytecode compiled (as a user's install) unless marked otherwise.",
         "",
-        "### Budgets (PRODUCT.md §12)",
+        "### Budgets",
         "",
         "| budget | checked by the row | measured | met |",
         "|---|---|---|---|",

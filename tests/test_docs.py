@@ -159,3 +159,9 @@ def test_the_doctor_sample_uses_the_real_check_names(sandbox_project: SandboxPro
     real = {check["name"] for check in document["checks"]}
     assert shown
     assert shown <= real
+
+
+def test_the_docs_stand_on_their_own() -> None:
+    """PRODUCT.md is not in the repository: the docs say things in their own words."""
+    citing = [path.name for path in DOCS if "PRODUCT.md" in path.read_text()]
+    assert citing == []

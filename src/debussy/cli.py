@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from debussy.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, DebussyError, redact
+from debussy.errors import (
+    EXIT_BROKEN_PIPE,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    DebussyError,
+    redact,
+)
 
 if TYPE_CHECKING:
     from debussy.app.project import Project
@@ -64,6 +71,10 @@ class DebussyGroup(click.Group):
             saved = "; ".join(_SAVED) if _SAVED else "nothing was changed"
             click.echo(f"Interrupted: {saved}.", err=True)
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+        except BrokenPipeError:
+            # The reader of our output left (`debussy status | head -5`): not an error of
+            # ours, nothing to report. `main` ends the process quietly, as git and gh do.
+            raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
         except DebussyError as exc:
             raise DebussyCliError(exc.message, exc.exit_code) from exc
         except (click.ClickException, click.exceptions.Exit, click.Abort):
@@ -216,11 +227,15 @@ def _warn(message: str) -> None:
     click.echo(f"Warning: {message}", err=True)
 
 
-def _follow(project: Project, run_id: str | None) -> RunRecord:
-    """The run, after it followed its plan; each plan change is printed once, on stderr."""
+def _follow(project: Project, run_id: str | None, *, reading: bool = False) -> RunRecord:
+    """The run, after it followed its plan; each plan change is printed once, on stderr.
+
+    ``reading``: the command only shows the run, so a phase file gone from disk is a
+    warning (the run as last read), not a stop.
+    """
     from debussy.app.plan_follow import follow_plan
 
-    followed = follow_plan(project, project.state.get_run(run_id))
+    followed = follow_plan(project, project.state.get_run(run_id), reading=reading)
     if followed.warning:
         _warn(followed.warning)
     message = followed.message()
@@ -278,13 +293,10 @@ def start(plan: Path, force: bool, auto_close: bool, dry_run_sync: bool) -> None
         if check.delivered:
             render_rerun_matches(make_console(stderr=True), check)
             if force:
-                import logging
-
-                logging.getLogger("debussy").warning(
-                    "starting anyway (--force): %d linked issues were already delivered",
-                    len(check.delivered),
+                _warn(
+                    f"--force given: starting anyway although {len(check.delivered)} linked "
+                    "issues were already delivered"
                 )
-                click.echo("Warning: --force given, starting anyway.", err=True)
             elif is_tty(sys.stdin) and is_tty(sys.stderr):
                 if not click.confirm("Start it again anyway?", default=False, err=True):
                     _fail("not started: the plan's issues were already delivered")
@@ -398,10 +410,16 @@ def _lifecycle_warnings(run_before: RunRecord, transition: PhaseTransition) -> N
     # how a push interrupted by a crash or a tracker outage is finished.
 
 
+REASON_HELP = (
+    "Why: recorded (shown by `debussy status`), and written as a comment on the phase's "
+    "linked issues."
+)
+
+
 def _lifecycle_command(name: str, status: PhaseStatus, summary: str) -> None:
     @phase.command(name=name, help=summary)
     @click.argument("phase_id", metavar="ID")
-    @click.option("--reason", metavar="R", help="Why (shown in status and on the issues).")
+    @click.option("--reason", metavar="R", help=REASON_HELP)
     @run_option
     @dry_run_sync_option
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
@@ -432,7 +450,7 @@ _lifecycle_command("block", "blocked", "Mark phase ID as blocked (--reason R).")
     show_default=True,
     help="How the phase ended.",
 )
-@click.option("--reason", metavar="R", help="Why (shown in status and on the issues).")
+@click.option("--reason", metavar="R", help=REASON_HELP)
 @run_option
 @dry_run_sync_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
@@ -474,7 +492,7 @@ def status(run_id: str | None, fmt: str, issues: bool, refresh: bool, exit_code:
     from debussy.output.run_view import render_status, status_document
 
     with _project() as project:
-        run = _follow(project, run_id)
+        run = _follow(project, run_id, reading=True)
         phases = project.state.phases(run.id)
         removed = project.state.removed_phases(run.id)
         linked = project.state.linked_issues(run.id)
@@ -498,7 +516,7 @@ def _issue_dashboard(run_id: str | None, *, fmt: str, refresh: bool, drift_fails
 
     with _project() as project:
         config = project.config  # the snapshot: no YAML, no pydantic while unchanged
-        run_id = _follow(project, run_id).id
+        run_id = _follow(project, run_id, reading=True).id
         with (
             IssueCache(cache_path(project.root), config.cache.ttl_seconds) as cache,
             fetching_spinner(message=f"Reading issue statuses from {_trackers(project)}…"),
@@ -527,16 +545,30 @@ def _issue_dashboard(run_id: str | None, *, fmt: str, refresh: bool, drift_fails
     show_default=True,
     help="Show at most this many runs and this many syncs.",
 )
+@click.option(
+    "--events",
+    is_flag=True,
+    help="Every status change of one run's phases, oldest first (with --run; --phase to pick one).",
+)
+@click.option("--phase", "phase_id", metavar="ID", help="With --events: only this phase.")
+@run_option
 @verbose_option
-def history(as_json: bool, limit: int) -> None:
-    """Past runs and past syncs."""
+def history(
+    as_json: bool, limit: int, events: bool, phase_id: str | None, run_id: str | None
+) -> None:
+    """Past runs and past syncs; with --events, the event log of a run's phases."""
     from debussy.output.console import make_console
     from debussy.output.run_view import history_document, render_history
 
+    if not events and (phase_id is not None or run_id is not None):
+        raise click.UsageError("--run and --phase apply with --events")
+    if events:
+        _event_log(run_id, phase_id, as_json=as_json)
+        return
     with _project() as project:
         runs = project.state.list_runs(limit)
         if runs:
-            _follow(project, runs[0].id)
+            _follow(project, runs[0].id, reading=True)
             runs = project.state.list_runs(limit)
         progress = project.state.run_progress([run.id for run in runs])
         syncs = project.state.sync_history(limit)
@@ -549,6 +581,29 @@ def history(as_json: bool, limit: int) -> None:
 
 APPLY_NOW = "\x00now"
 """``--apply`` given without a file: plan and apply now (``--apply FILE``: a saved plan)."""
+
+
+def _event_log(run_id: str | None, phase_id: str | None, *, as_json: bool) -> None:
+    """``history --events``: the phase_events table of one run, as people and programs read it."""
+    from debussy.output.console import make_console
+    from debussy.output.run_view import events_document, render_events
+
+    with _project() as project:
+        run = _follow(project, run_id, reading=True)
+        log = project.state.phase_event_log(run.id)
+        if phase_id is not None:
+            known = {phase.phase_id for phase in project.state.phases(run.id)}
+            known |= {event.phase_id for event in log}
+            if phase_id not in known:
+                _fail(
+                    f"run {run.id} has no phase '{phase_id}' "
+                    f"(phases: {', '.join(sorted(known)) or 'none'})"
+                )
+            log = [event for event in log if event.phase_id == phase_id]
+    if as_json:
+        _print_json(events_document(run, log))
+    else:
+        render_events(make_console(), run, log)
 
 
 @cli.command()
@@ -769,9 +824,47 @@ def main() -> None:
         cli.main(prog_name="debussy")
     except SystemExit as done:
         code = 0 if done.code is None else done.code
+        if code == EXIT_BROKEN_PIPE or not _flushed():
+            _end_like_a_closed_pipe()
         if isinstance(code, int):
             _exit_code.append(code)
         raise
+
+
+def _flushed() -> bool:
+    """Whether what is still buffered for stdout reached it (False: its reader is gone).
+
+    Output small enough for the buffer is only written here, after the command; a
+    reader that left already (`debussy history | head -2`) shows up now, not before.
+    """
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return False
+    except (OSError, ValueError):
+        return True  # not a closed pipe: exit as the command decided
+    return True
+
+
+def _end_like_a_closed_pipe() -> NoReturn:
+    """End silently, killed by SIGPIPE as git and gh are when their reader leaves.
+
+    The shell then reports 141 (128 + 13), ``set -o pipefail`` sees a failure exactly as
+    it would for ``git log | head``, and nothing reaches stderr. stdout is pointed at
+    /dev/null first so that nothing buffered is written again on the way out.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    import signal
+
+    sigpipe = getattr(signal, "SIGPIPE", None)
+    if sigpipe is not None:  # not on Windows
+        signal.signal(sigpipe, signal.SIG_DFL)
+        os.kill(os.getpid(), sigpipe)
+    os._exit(EXIT_BROKEN_PIPE)
 
 
 _exit_code: list[int] = []

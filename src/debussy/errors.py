@@ -39,6 +39,9 @@ EXIT_DRIFT = 3
 """``--exit-code`` only: the trackers and Debussy disagree (for CI)."""
 EXIT_INTERRUPTED = 130
 """Ctrl-C, as shells report a process killed by SIGINT (128 + 2)."""
+EXIT_BROKEN_PIPE = 141
+"""The reader of stdout went away (``| head``): shells report a process killed by SIGPIPE
+as 128 + 13, which is how git and gh end there; the CLI ends by that very signal."""
 
 _SECRETS: set[str] = set()
 
@@ -98,6 +101,13 @@ class ConfigError(DebussyError):
 
 class PlanError(DebussyError):
     """A plan file is missing or malformed; the message names file and line."""
+
+
+class MissingPhaseFileError(PlanError):
+    """The phases table links a file that is not there (deleted, or not written yet).
+
+    Commands that only show a run go on with the run as last read, with a warning;
+    commands that change it stop, as for any plan that does not parse."""
 
 
 class StateError(DebussyError):

@@ -18,6 +18,22 @@ def now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+def precise_now() -> datetime:
+    """The current time, UTC, with its microseconds: for ages that must never exceed the truth.
+
+    The cache stamps and measures with it: ``now()`` cuts both ends to the second, so an
+    answer fetched 1.2 s after a write could be reported 2 s old, older than the write.
+    """
+    return datetime.now(UTC)
+
+
+def to_iso_precise(moment: datetime) -> str:
+    """``2026-11-27T10:00:00.250000Z``: ``to_iso`` with microseconds (``parse_iso`` reads it)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def to_iso(moment: datetime) -> str:
     """``2026-11-27T10:00:00Z``: the form used in the database, JSON and the cache."""
     if moment.tzinfo is None:

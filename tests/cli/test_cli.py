@@ -68,7 +68,46 @@ def test_init_writes_a_commented_config_with_the_origin_repo(
     text = (tmp_path / ".debussy" / "config.yaml").read_text()
     assert "repo: octo/shop" in text
     assert "#" in text, "the config explains itself"
-    assert "state.db" in (tmp_path / ".debussy" / ".gitignore").read_text()
+    assert "!config.yaml" in (tmp_path / ".debussy" / ".gitignore").read_text()
+    assert "    pending: null" in text, "every jira.transitions key is in the template"
+
+
+def test_after_init_and_the_first_commands_git_sees_only_the_users_files(
+    project: Path,
+) -> None:
+    """What the commands write in .debussy/ (databases, the config snapshot) stays out of git."""
+    import subprocess
+
+    (project / ".debussy" / "config.yaml").unlink()
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    ok("init")
+    (project / ".debussy" / "config.yaml").write_text(OFFLINE_CONFIG)
+    ok("start", "plans/MASTER_PLAN.md")
+    ok("phase", "start", "1")
+    ok("status")
+    ok("status", "--issues")
+    ok("history")
+    listed = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all", ".debussy"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert sorted(listed[1::2]) == [".debussy/.gitignore", ".debussy/config.yaml"]
+    assert (project / ".debussy" / "config.snapshot.json").exists(), "a file git must not see"
+
+
+def test_init_replaces_the_old_gitignore_but_keeps_an_edited_one(project: Path) -> None:
+    gitignore = project / ".debussy" / ".gitignore"
+    gitignore.write_text(
+        "# Local state: not for version control (config.yaml is).\nstate.db*\ncache.db*\n"
+    )
+    ok("init", "--force")
+    assert "!config.yaml" in gitignore.read_text()
+    gitignore.write_text("state.db*\n")
+    ok("init", "--force")
+    assert gitignore.read_text() == "state.db*\n"
 
 
 def test_init_never_overwrites_without_force(
@@ -155,6 +194,36 @@ def test_status_text_shows_the_run_and_each_phase(project: Path) -> None:
     assert "Payment step" in text
     assert "running" in text
     assert "\x1b[" not in text, "no colour codes when piped"
+
+
+def test_a_removed_phase_whose_number_is_reused_shows_that_number(project: Path) -> None:
+    """Phase 2 leaves the plan and phase 3 becomes 2: the old 2 is set aside internally, and
+    status, status --json and later change notes still call it phase 2."""
+    ok("start", "plans/MASTER_PLAN.md")
+    ok("phase", "start", "2")
+    master = project / "plans" / "MASTER_PLAN.md"
+    master.write_text(
+        PLAN.replace("| 2 | [Payment step](phases/phase-2.md) | Pending |\n", "").replace(
+            "| 3 | [Rollout]", "| 2 | [Rollout]"
+        )
+    )
+    document = status_json()
+    assert [(p["id"], p["title"], p["status"]) for p in document["phases"]] == [
+        ("1", "Cart model", "pending"),
+        ("2", "Rollout", "pending"),
+        ("2", "Payment step", "removed"),
+    ]
+    text = ok("status").stdout
+    assert "~" not in text
+    assert "Payment step" in text
+
+    master.write_text(
+        PLAN.replace("| 2 | [Payment", "| 4 | [Payment").replace("| 3 | [", "| 2 | [")
+    )
+    followed = run("history", "--json")
+    assert followed.exit_code == 0, followed.output
+    assert "phase 2 → 4 'Payment step'" in followed.stderr
+    assert "~" not in followed.stderr + followed.stdout
 
 
 def test_history_lists_runs_newest_first(project: Path) -> None:

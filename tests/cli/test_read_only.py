@@ -88,3 +88,30 @@ def test_a_refused_write_names_the_file_and_the_permission(looked_at: SandboxPro
     assert "Traceback" not in result.stderr
     assert message.count("\n") == 0
     assert project.phase_statuses()["1"] == "running", "nothing was half-written"
+
+
+def test_init_force_in_a_read_only_folder_gives_the_read_only_message(
+    looked_at: SandboxProject,
+) -> None:
+    project = looked_at
+    folder = project.root / ".debussy"
+    config = (folder / "config.yaml").read_text()
+    with read_only(folder):
+        result = project.run("init", "--force")
+    assert result.exit_code == 1
+    message = result.stderr.strip()
+    assert message == (
+        f"Error: {folder / 'config.yaml'}: cannot write the config: {folder} is read-only for "
+        f"this user; give it write permission (e.g. chmod u+w {folder}) or run as its owner"
+    )
+    assert (folder / "config.yaml").read_text() == config
+
+
+def test_a_refreshed_look_at_a_read_only_folder_is_a_read(looked_at: SandboxProject) -> None:
+    project = looked_at
+    folder = project.root / ".debussy"
+    with read_only(folder):
+        result = project.run("status", "--issues", "--refresh")
+    assert result.exit_code == 0, result.output
+    assert "cannot save" not in result.stderr
+    assert "GH-10" in result.stdout

@@ -309,3 +309,13 @@ def test_a_cache_from_before_the_written_table_keeps_its_entries_and_gains_the_t
         cache.remember_written("acme.atlassian.net", {"PROJ-1": 10001})
         assert cache.recently_written("acme.atlassian.net", ["PROJ-1"]) == {"PROJ-1": 10001}
     assert cache_warnings.records == []
+
+
+def test_an_age_never_exceeds_the_time_since_the_fetch(path: Path, clock: Clock) -> None:
+    """Fetched at 10:00:00.9 and read at 10:00:02.1: 1.2 s old, not the 2 s whole seconds say."""
+    clock.advance(0.9)
+    with IssueCache(path, 300, clock=clock) as cache:
+        cache.put_many(HOST, [github(APP_1)])
+        clock.advance(1.2)
+        [entry] = cache.get_many(HOST, [APP_1]).values()
+    assert entry.age_seconds == pytest.approx(1.2)

@@ -228,6 +228,7 @@ def test_to_tracker_transitions_jira_or_says_why_it_cannot() -> None:
     [note] = plan.skipped
     assert (note.kind, note.issues) == ("cannot_fix", ("PROJ-2",))
     assert "no transition is configured" in note.detail
+    assert "set jira.transitions.failed in .debussy/config.yaml" in note.detail, "names the key"
 
 
 def test_to_tracker_does_nothing_when_nothing_drifts() -> None:

@@ -134,6 +134,16 @@ def build_dashboard(
     fetcher = IssueStatusFetcher(config, cache=cache, clients=clients, clock=clock)
     result = fetcher.fetch_blocking(refs, refresh=refresh)
     dashboard = assemble(detector, result, now=clock())
+    if state.read_only:
+        # A look is a read: what it would remember (issues last seen agreeing, unlinked
+        # issues no longer labelled) is bookkeeping, and a read-only .debussy/ is no
+        # reason to fail it. The next look from a writable folder remembers it.
+        import logging
+
+        logging.getLogger(__name__).info(
+            "state is read-only: the issues' last-seen states are not remembered"
+        )
+        return dashboard
     state.save_snapshots(agreed_snapshots(dashboard))
     state.forget_unlinked(run.id, cleared_unlinked(detector, result))
     return dashboard

@@ -30,6 +30,7 @@ from debussy.app.project import Project, left_empty
 from debussy.config import Config, GitHubConfig, JiraConfig, is_loopback_host
 from debussy.config_snapshot import PHASE_STATUS_KEYS
 from debussy.errors import DebussyError, TrackerError
+from debussy.state.manager import StateManager
 from debussy.sync.trackers.github.client import GitHubClient, resolve_token
 from debussy.sync.trackers.jira.client import JiraClient
 from debussy.sync.trackers.probe import ProbeAnswer
@@ -85,13 +86,13 @@ def _jira_projects(project: Project) -> list[str]:
     """The Jira project keys of the latest run, if it can be read; [] otherwise."""
     if not project.state_path.exists() or left_empty(project.state_path):
         return []
+    # Opened read-only: doctor changes nothing, not even an old database's schema.
     try:
-        run = project.state.get_run(None)
-        links = project.state.linked_issues(run.id)
+        with StateManager(project.state_path, writable=False) as state:
+            run = state.get_run(None)
+            links = state.linked_issues(run.id)
     except DebussyError:
         return []
-    finally:
-        project.close()
     keys = {link.display_key.rsplit("-", 1)[0] for link in links if link.platform == "jira"}
     return sorted(keys)
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from debussy.app.project import Project
+from debussy.errors import MissingPhaseFileError
 from debussy.state.manager import RunRecord
 from debussy.state.plan_edit import PlanChange
 
@@ -74,8 +75,13 @@ def plan_files(plan_path: Path, phase_files: list[Path | None]) -> list[Path]:
     return [plan_path, *(file for file in phase_files if file is not None)]
 
 
-def follow_plan(project: Project, run: RunRecord) -> Followed:
-    """Bring ``run`` in line with its plan as it is now (see the module docstring)."""
+def follow_plan(project: Project, run: RunRecord, *, reading: bool = False) -> Followed:
+    """Bring ``run`` in line with its plan as it is now (see the module docstring).
+
+    ``reading``: the command only shows the run (``status``, ``history``). A phase file
+    the table still links but that is gone then leaves the run as last read, with a
+    warning, instead of stopping: a plan in the middle of an edit must not hide the run.
+    """
     if unchanged(project, run.plan_fingerprint):
         return Followed(run)
     master = project.root / run.plan_path
@@ -87,7 +93,14 @@ def follow_plan(project: Project, run: RunRecord) -> Followed:
         )
     from debussy.app.runs import load_project_plan, wanted_of
 
-    plan = load_project_plan(project, master)
+    try:
+        plan = load_project_plan(project, master)
+    except MissingPhaseFileError as exc:
+        if not reading:
+            raise
+        return Followed(
+            run, warning=f"{exc.message}; showing run {run.id} as its plan was when last read"
+        )
     phases, links = wanted_of(plan)
     files = plan_files(plan.path, [phase.file for phase in plan.phases])
     changes = project.state.follow_plan(

@@ -7,7 +7,6 @@ only needs the cache never pays for what it does not use.
 
 from __future__ import annotations
 
-import time
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,18 +18,18 @@ from debussy.state.manager import STATE_FILE, StateManager
 if TYPE_CHECKING:  # the models import pydantic: only commands that read config pay for it
     from debussy.config import Config
 
-EMPTY_GRACE_SECONDS = 10.0
-"""A state.db empty for less than this is being created by another process right now
-(``StateManager`` creates the file, then SQLite writes its first page under the lock)."""
-
 
 def left_empty(path: Path) -> bool:
-    """True for a 0-byte state.db that nobody is creating: truncated, or replaced."""
+    """True for a 0-byte state.db: truncated, or replaced, at whatever age.
+
+    ``StateManager`` builds a new database beside and links it into place whole, so an
+    empty state.db is never one being created (and SQLite would take it for a new
+    database and silently start over).
+    """
     try:
-        stat = path.stat()
+        return path.stat().st_size == 0
     except OSError:
         return False
-    return stat.st_size == 0 and time.time() - stat.st_mtime > EMPTY_GRACE_SECONDS
 
 
 class Project:

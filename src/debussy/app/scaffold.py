@@ -7,6 +7,7 @@ can check the guess (a remote URL does not say which software serves it).
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,16 +44,25 @@ jira:
     completed: "Done"
     failed: null
     blocked: null
+    pending: null                    # a phase back to pending (e.g. "To Do"); null leaves it
 
 cache:
   ttl_seconds: 300                   # how long `status --issues` trusts what it fetched; 0 disables
 """
 
 GITIGNORE = """\
-# Local state: not for version control (config.yaml is).
-state.db*
-cache.db*
+# Everything here is local state (databases, caches, the config's snapshot), written
+# by the commands; only config.yaml (and this file) belong in version control.
+*
+!.gitignore
+!config.yaml
 """
+
+OLD_GITIGNORES = frozenset(
+    {"# Local state: not for version control (config.yaml is).\nstate.db*\ncache.db*\n"}
+)
+"""What earlier versions wrote: replaced when found unchanged (they missed files written
+since, such as config.snapshot.json); an edited .gitignore is the user's and is kept."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,13 +82,39 @@ def init_project(folder: Path, *, force: bool = False) -> InitResult:
     origin = origin_remote(folder)
     repo = origin.repo if origin is not None else None
     api_url = (origin.api_url if origin is not None else None) or DEFAULT_GITHUB_API
-    state_dir.mkdir(exist_ok=True)
     text = CONFIG_TEMPLATE.format(repo=repo or "null  # e.g. octo/app", api_url=api_url)
-    _write_atomically(config_path, text)
-    gitignore = state_dir / ".gitignore"
-    if not gitignore.exists():
-        _write_atomically(gitignore, GITIGNORE)
+    try:
+        state_dir.mkdir(exist_ok=True)
+        _write_atomically(config_path, text)
+        gitignore = state_dir / ".gitignore"
+        if not gitignore.exists() or _unchanged_old(gitignore):
+            _write_atomically(gitignore, GITIGNORE)
+    except OSError as exc:
+        if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+        raise ConfigError(_refused(config_path)) from None
     return InitResult(config_path, describe_origin(origin, repo, api_url))
+
+
+def _unchanged_old(gitignore: Path) -> bool:
+    try:
+        return gitignore.read_text() in OLD_GITIGNORES
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _refused(config_path: Path) -> str:
+    """The read-only message the state database gives, for the config: file, folder, chmod.
+
+    The config is written beside and renamed into place, so it is the folder that must
+    be writable (or, before ``.debussy/`` exists, the folder that would hold it).
+    """
+    folder = config_path.parent
+    where = folder if folder.is_dir() else folder.parent
+    return (
+        f"{config_path}: cannot write the config: {where} is read-only for this user; give "
+        f"it write permission (e.g. chmod u+w {where}) or run as its owner"
+    )
 
 
 def describe_origin(origin: Origin | None, repo: str | None, api_url: str) -> tuple[str, ...]:

@@ -25,6 +25,7 @@ and their checks); this module prints, serves and handles signals.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -160,6 +161,25 @@ def run_steps(out: _Printer, demo: DemoRun) -> int:
     return EXIT_OK
 
 
+INSTALL_HINT = "`uv tool install .` in the clone puts `debussy` on your PATH"
+
+
+def debussy_command() -> str:
+    """How the user can run Debussy from the demo folder, from another shell.
+
+    Plain ``debussy`` only when the shell finds it: after ``uv sync`` the command lives
+    in the clone's ``.venv/bin``, which is not on PATH, and ``uv run`` only finds the
+    project from inside the clone. Otherwise the installed script's full path, which
+    works from any folder.
+    """
+    if shutil.which("debussy"):
+        return "debussy"
+    script = Path(sys.executable).parent / "debussy"
+    if script.is_file():
+        return shlex.quote(str(script))
+    return f"{shlex.quote(sys.executable)} -m debussy"
+
+
 def _serve(out: _Printer, demo: DemoRun) -> None:
     """Keep the sandbox up for exploring by hand until SIGINT or SIGTERM."""
     config = demo.root / STATE_DIR / CONFIG_FILE
@@ -175,8 +195,11 @@ def _serve(out: _Printer, demo: DemoRun) -> None:
         f"    export {GITHUB_TOKEN_VARIABLE}={DEFAULT_GITHUB_TOKEN} "
         f"{JIRA_EMAIL_VARIABLE}={DEFAULT_JIRA_EMAIL} {JIRA_TOKEN_VARIABLE}={DEFAULT_JIRA_TOKEN}"
     )
-    out.line(f"    cd {demo.root} && debussy status --issues")
-    out.line("    then: debussy sync, debussy sync --apply, debussy history …")
+    command = debussy_command()
+    out.line(f"    cd {demo.root} && {command} status --issues")
+    out.line(f"    then: {command} sync, {command} sync --apply, {command} history …")
+    if command != "debussy":
+        out.line(f"  ({INSTALL_HINT})")
     if not demo.scene.kept:
         out.line("  The project folder is removed when you stop (--dir PATH keeps it).")
     out.line("Press Ctrl-C to stop.")
@@ -189,8 +212,11 @@ def _farewell(out: _Printer, demo: DemoRun) -> None:
     if demo.scene.kept:
         out.line()
         out.line(f"The project is kept in {demo.root}. Look around:")
-        out.line(f"  cd {demo.root} && debussy status --issues")
-        out.line("  debussy status, debussy history")
+        command = debussy_command()
+        out.line(f"  cd {demo.root} && {command} status --issues")
+        out.line(f"  {command} status, {command} history")
+        if command != "debussy":
+            out.line(f"  ({INSTALL_HINT})")
         out.line(
             "The sandbox tracker stops with the demo, so `status --issues` shows what the "
             "cache holds (for 5 minutes); `debussy demo --dir PATH --serve` keeps it running."

@@ -8,6 +8,8 @@ stdout is not a terminal, tables drop their borders so the output stays easy to
 
 from __future__ import annotations
 
+import errno
+import functools
 import os
 import sys
 from typing import TYPE_CHECKING, TextIO
@@ -36,12 +38,10 @@ def color_wanted(stream: TextIO) -> bool:
 
 def make_console(*, stderr: bool = False) -> Console:
     """A Rich console for stdout (or stderr) that follows the rules above."""
-    from rich.console import Console
-
     stream = sys.stderr if stderr else sys.stdout
     tty = is_tty(stream)
     color = color_wanted(stream)
-    return Console(
+    return _console_class()(
         file=stream,
         force_terminal=color if color and not tty else None,
         no_color=not color,
@@ -51,3 +51,20 @@ def make_console(*, stderr: bool = False) -> Console:
         width=None if tty else PIPED_WIDTH,
         soft_wrap=not tty,
     )
+
+
+@functools.cache
+def _console_class() -> type[Console]:
+    """Rich's console, except that a closed pipe is left to the CLI.
+
+    Rich's own ``on_broken_pipe`` exits 1 on the spot; a reader that went away
+    (``debussy sync | head -2``) is not a failure, and the CLI ends those runs the
+    way git and gh do (``cli._end_like_a_closed_pipe``), so the error travels up.
+    """
+    from rich.console import Console
+
+    class QuietPipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError(errno.EPIPE, "the reader of the output went away")
+
+    return QuietPipeConsole

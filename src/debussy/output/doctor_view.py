@@ -26,9 +26,14 @@ def render_doctor(console: Console, checks: Sequence[Check]) -> None:
 
     for check in checks:
         mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
-        console.print(f"{mark} {escape(check.name)}: {escape(check.detail)}", soft_wrap=True)
+        console.print(
+            f"{mark} {escape(check.name)}: {escape(check.detail)}",
+            soft_wrap=not console.is_terminal,  # wrapped to a terminal, whole when piped
+        )
         if not check.ok and check.fix:
-            console.print(f"    [dim]fix:[/] {escape(check.fix)}", soft_wrap=True)
+            console.print(
+                f"    [dim]fix:[/] {escape(check.fix)}", soft_wrap=not console.is_terminal
+            )
     failed = sum(1 for check in checks if not check.ok)
     if failed:
         console.print(f"[bold red]{plural(failed, 'check')} failed.[/]")

@@ -81,7 +81,7 @@ def issue_document(row: IssueRow, config: Config) -> dict[str, Any]:
                 for drift in row.drifts
             ],
             "source": row.source,
-            "age_seconds": _seconds(row.fetched.age_seconds),
+            "age_seconds": _whole_seconds(row.fetched.age_seconds),
             "error": row.fetched.error,
             "moved_to": status.moved_to if status is not None else None,
         }
@@ -101,6 +101,11 @@ def _iso(moment: datetime | None) -> str | None:
 
 def _seconds(value: float | None) -> int | None:
     return round(value) if value is not None else None
+
+
+def _whole_seconds(value: float | None) -> int | None:
+    """Down, never up: an answer's age must not claim it was fetched before it was."""
+    return max(0, int(value)) if value is not None else None
 
 
 # --- sync --json (docs/STATUS_AND_SYNC.md) -------------------------------------------

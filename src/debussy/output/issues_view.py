@@ -18,10 +18,9 @@ from typing import TYPE_CHECKING, TextIO
 
 from debussy.app.dashboard import Dashboard, IssueRow
 from debussy.errors import redact
-from debussy.issues import GitHubRef
 from debussy.output.console import color_wanted, is_tty
 from debussy.output.documents import dashboard_document, print_json
-from debussy.output.words import WARNING, number_ranges, platform_name, plural
+from debussy.output.words import WARNING, platform_name, plural
 from debussy.sync.drift_detector import describe_actual
 from debussy.timeutil import humanize_age
 
@@ -31,6 +30,8 @@ if TYPE_CHECKING:
     from rich.text import Span, Text
 
 RECENT_SECONDS = 7 * 86400
+CLOCK_SKEW_SECONDS = 300
+"""How far in the future a tracker's "updated" time may be and still read as just now."""
 """Younger than this, "Last Updated" shows an age ("3h ago"); older, a date."""
 NEWER_LABELS = {"tracker": "tracker newer", "debussy": "Debussy newer"}
 COLUMNS = ("Issue", "Phase", "Current State", "Expected State", "Last Updated", "Drift")
@@ -64,7 +65,7 @@ def render_dashboard(console: Console, dashboard: Dashboard) -> None:
     console.print(
         f"[bold]{escape(run.plan_title)}[/] ({escape(run.plan_path)}) · run {run.id} · "
         f"{escape(run.status)}",
-        soft_wrap=True,
+        soft_wrap=not console.is_terminal,  # wrapped to a terminal's width, whole when piped
     )
     if not dashboard.rows:
         console.print("No issues are linked to this run.")
@@ -80,16 +81,20 @@ def render_dashboard(console: Console, dashboard: Dashboard) -> None:
     lines += [f"  {line}" for line in collapsed_missing(dashboard.rows)]
     lines += freshness_lines(dashboard)
     if lines:
-        _emit(console, Text("\n".join(lines), style="dim"))
+        _emit(console, Text("\n".join(lines), style="dim"), wrap=True)
 
 
-def _emit(console: Console, text: Text) -> None:
+def _emit(console: Console, text: Text, *, wrap: bool = False) -> None:
     """Print a many-line ``Text``. Piped without colour its characters are all there is:
-    written directly, rather than split by Rich into segments per line and joined again."""
+    written directly, rather than split by Rich into segments per line and joined again.
+
+    ``wrap``: prose (drift details) is wrapped to a terminal's width at word boundaries;
+    the table is laid out to fit already and is never re-wrapped.
+    """
     if console.no_color and not console.is_terminal:
         console.file.write(text.plain + "\n")
     else:
-        console.print(text, soft_wrap=True)
+        console.print(text, soft_wrap=not (wrap and console.is_terminal))
 
 
 def drift_banner(count: int) -> str:
@@ -105,26 +110,11 @@ def collapsed_missing(rows: Sequence[IssueRow]) -> list[str]:
     ``1,994 issues not found on GitHub in octo/app: #101–#2094`` instead of 1,994
     lines; each issue is still logged under ``-v`` and listed in the JSON document.
     """
-    groups: dict[tuple[str, str], list[IssueRow]] = {}
-    for row in rows:
-        if row.status is not None and row.status.missing:
-            where = row.ref.repo if isinstance(row.ref, GitHubRef) else row.key.rsplit("-", 1)[0]
-            groups.setdefault((row.ref.platform, where), []).append(row)
-    lines: list[str] = []
-    for (platform, where), missing in groups.items():
-        for row in missing:
-            log.info("%s: not found on %s", row.key, platform_name(platform))
-        if platform == "github":
-            numbers = [row.ref.number for row in missing if isinstance(row.ref, GitHubRef)]
-            listed = number_ranges(numbers)
-        else:
-            numbers = [int(row.key.rsplit("-", 1)[1]) for row in missing]
-            listed = number_ranges(numbers, prefix=f"{where}-")
-        lines.append(
-            f"{plural(len(missing), 'issue')} not found on {platform_name(platform)} "
-            f"in {where}: {listed}"
-        )
-    return lines
+    from debussy.output.missing import missing_lines
+
+    return missing_lines(
+        (row.ref, row.key) for row in rows if row.status is not None and row.status.missing
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +275,9 @@ def last_updated(row: IssueRow, now: datetime) -> str:
     if status is None or status.last_updated is None:
         return ""
     age = (now - status.last_updated).total_seconds()
-    if 0 <= age < RECENT_SECONDS:
+    # A change made a moment ago can read as slightly in the future: our clock is cut to
+    # the second and the tracker's runs on its own. That is "just now", not a date.
+    if -CLOCK_SKEW_SECONDS <= age < RECENT_SECONDS:
         return humanize_age(age)
     return status.last_updated.strftime("%Y-%m-%d")
 

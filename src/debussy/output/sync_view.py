@@ -78,9 +78,13 @@ def render_sync(
     if left_out:
         console.print("[bold]Not changed:[/]")
         for item in left_out:
+            if item.kind == "missing":
+                continue  # summed up per repository below, as ``status --issues`` does
             refused = " [red]✗ refused[/]" if item.outcome == "refused" else ""
             symbol = SKIP_SYMBOLS.get(item.kind, "[dim]·[/]")
             console.print(f"  {symbol} {escape(item.detail or '')}{refused}")
+        for line in _missing(outcome):
+            console.print(f"  {SKIP_SYMBOLS['missing']} {escape(line)}")
     if (
         plan.empty
         and not plan.skipped
@@ -130,9 +134,8 @@ def footer_lines(outcome: SyncOutcome, *, force: bool, apply_requested: bool) ->
     lines = [sentence if outcome.applied else f"Plan: {sentence}"]
     saved = outcome.saved_plan
     if apply_requested and not outcome.applied:
-        lines.append(
-            f"Nothing was applied: {outcome.stopped}" if outcome.stopped else "Nothing was applied."
-        )
+        # Why is said once, on stderr, with the error: not again here.
+        lines.append("Nothing was applied.")
     elif not outcome.applied and not outcome.fetch.complete:
         # --apply would refuse: suggesting it only leads to that refusal.
         lines.append(
@@ -158,10 +161,25 @@ def footer_lines(outcome: SyncOutcome, *, force: bool, apply_requested: bool) ->
     return lines
 
 
+def _missing(outcome: SyncOutcome) -> list[str]:
+    """Issues the trackers do not know, summed up per repository as ``status --issues`` does."""
+    from debussy.output.missing import missing_lines
+
+    if not any(item.kind == "missing" for item in outcome.plan.skipped):
+        return []
+    return missing_lines(
+        (ref, ref.canonical)
+        for ref, issue in outcome.fetch.issues.items()
+        if issue.status is not None and issue.status.missing
+    )
+
+
 def incomplete_line(outcome: SyncOutcome) -> str:
     """Why the plan cannot be trusted to be whole: which tracker, how many issues unread."""
     fetch = outcome.fetch
-    unknown = sum(1 for issue in fetch.issues.values() if issue.source == "unknown")
+    # The plan is made from fresh answers only: an issue served from the cache after its
+    # tracker failed ("stale") was not compared either.
+    unknown = sum(1 for issue in fetch.issues.values() if issue.source in ("unknown", "stale"))
     names = " and ".join(platform_name(error.platform) for error in fetch.errors)
     unread = f"{names} could not be read" if names else "some issues could not be read"
     return (

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from debussy.errors import PlanError
+from debussy.errors import MissingPhaseFileError, PlanError
 from debussy.issues import GitHubRef, IssueRef
 from debussy.plans.markdown import (
     HEADING_RE,
@@ -535,7 +535,10 @@ def _phase_file(folder: _PlanFolder, target: str, where: str) -> Path:
     if resolved == folder.master:
         raise PlanError(f"{where}: phase link '{target}' points at the master plan itself")
     if not resolved.exists():
-        raise PlanError(f"{where}: phase file '{target}' does not exist")
+        raise MissingPhaseFileError(
+            f"{where}: phase file '{target}' does not exist (restore it, or remove its row "
+            "from the phases table)"
+        )
     if not resolved.is_file():
         raise PlanError(f"{where}: phase link '{target}' is not a file")
     return resolved

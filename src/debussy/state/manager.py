@@ -15,6 +15,7 @@ Design points a successor must keep:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -30,12 +31,14 @@ from typing import Any, TypeVar
 from debussy import timeutil
 from debussy.errors import StalePlanError, StateError
 from debussy.state.plan_edit import (
+    REMOVED_MARK,
     CurrentPhase,
     PlanChange,
     PlanEdit,
     WantedLink,
     WantedPhase,
     diff_plan,
+    shown_phase_id,
 )
 from debussy.state.schema import MIGRATIONS, SCHEMA_VERSION
 from debussy.state.status import PhaseStatus, as_phase_status
@@ -98,6 +101,11 @@ class PhaseRecord:
     file: str | None = None
     removed_at: str | None = None
     """When the plan stopped listing this phase (it is then shown as ``removed``)."""
+
+    @property
+    def shown_id(self) -> str:
+        """The id to show: a removed phase whose number was reused keeps it, unmarked."""
+        return shown_phase_id(self.phase_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +198,26 @@ class PushRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class PhaseEventRecord:
+    """One lifecycle event or sync change of a phase, as ``history --events`` shows it.
+
+    ``from_status`` is not stored: it is the status of the event before (``pending``
+    for a phase's first), which is what the phase had when this one happened.
+    """
+
+    id: int
+    run_id: str
+    phase_id: str
+    """As people know the phase: a removed phase set aside keeps its old number."""
+    from_status: str
+    status: str
+    reason: str | None
+    source: str
+    """``cli`` (a ``phase`` / ``done`` command) or ``sync``."""
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
 class PlanChangeRecord:
     """A change the plan made to a run, with when a command first saw it."""
 
@@ -227,6 +255,36 @@ def _actor() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
+def _create(path: Path) -> None:
+    """A new, valid (never empty) database at ``path``, unless another process made one first.
+
+    Built beside under a private name, then linked into place, which fails if ``path``
+    exists: so a ``state.db`` of 0 bytes is never one being created, always one that lost
+    its content, and ``Project.state`` can refuse it at any age instead of guessing.
+    Created private (0600): it names repositories and issues of possibly private projects.
+    """
+    partial = path.with_name(f".{path.name}.{os.getpid()}.new")
+    try:
+        os.close(os.open(partial, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600))
+        conn = sqlite3.connect(partial, isolation_level=None)
+        try:
+            conn.execute("PRAGMA user_version = 0")
+            conn.execute("VACUUM")  # writes the header page: a valid, empty database
+        finally:
+            conn.close()
+        try:
+            os.link(partial, path)
+        except FileExistsError:
+            pass  # another process created it meanwhile: use theirs
+        except OSError:  # a file system without hard links: create it empty, as SQLite would
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    except (OSError, sqlite3.Error):
+        return  # the open that follows reports the folder's problem (read-only, full disk)
+    finally:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+
+
 class StateManager:
     """The state database. Open it with ``StateManager(path)``; close it or use ``with``."""
 
@@ -236,13 +294,16 @@ class StateManager:
         *,
         clock: timeutil.Clock = timeutil.now,
         busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+        writable: bool = True,
     ) -> None:
+        """``writable=False`` opens an existing database read-only and changes nothing, not
+        even its schema (``doctor``, which promises to change nothing)."""
         self.path = path
         self._clock = clock
         self._busy_timeout = busy_timeout
-        self.read_only = False
+        self.read_only = not writable
         """True when the folder or file refused writing: reads work, each write says why not."""
-        self._conn = self._connect(path)
+        self._conn = self._connect(path) if writable else self._connect_read_only(path)
         try:
             self._migrate()
         except BaseException:
@@ -283,8 +344,7 @@ class StateManager:
     def _connect_writable(self, path: Path) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
-            # Created private: it names repositories and issues of possibly private projects.
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            _create(path)
         try:
             conn = sqlite3.connect(path, timeout=self._busy_timeout, isolation_level=None)
             conn.row_factory = sqlite3.Row
@@ -589,7 +649,7 @@ class StateManager:
             )
             if row["phase_id"] in final_ids and row["phase_id"] not in kept_old
         ]
-        renames = [(old, f"{old}~removed~{now}") for old in parked]
+        renames = [(old, f"{old}{REMOVED_MARK}{now}") for old in parked]
         moving = [move for move in edit.kept if move.old_id != move.new_id]
         # Two steps through temporary ids, so swapping two phases' numbers never collides.
         renames += [(move.old_id, f"~moving~{index}") for index, move in enumerate(moving)]
@@ -874,6 +934,27 @@ class StateManager:
 
     def phase_events(self, run_id: str) -> list[sqlite3.Row]:
         return self._read("SELECT * FROM phase_events WHERE run_id = ? ORDER BY id", (run_id,))
+
+    def phase_event_log(self, run_id: str) -> list[PhaseEventRecord]:
+        """Every status change of the run's phases, oldest first, each with where it came from."""
+        previous: dict[str, str] = {}
+        log: list[PhaseEventRecord] = []
+        for row in self.phase_events(run_id):
+            phase_id = row["phase_id"]
+            log.append(
+                PhaseEventRecord(
+                    id=row["id"],
+                    run_id=row["run_id"],
+                    phase_id=shown_phase_id(phase_id),
+                    from_status=previous.get(phase_id, "pending"),
+                    status=row["status"],
+                    reason=row["reason"],
+                    source=row["source"],
+                    at=row["at"],
+                )
+            )
+            previous[phase_id] = row["status"]
+        return log
 
     # --- completed features ----------------------------------------------------------------
 

@@ -101,8 +101,18 @@ class PlanEdit:
     changes: list[PlanChange] = field(default_factory=list[PlanChange])
 
 
+REMOVED_MARK = "~removed~"
+"""Joins a removed phase's id to the moment it was set aside (``3~removed~2026-12-08T02:12:57Z``)
+when a listed phase takes its number: the rows stay unique, and the mark is never shown."""
+
+
+def shown_phase_id(phase_id: str) -> str:
+    """The id as people wrote it in the plan: a set-aside removed phase shows its old number."""
+    return phase_id.split(REMOVED_MARK, 1)[0]
+
+
 def where(phase_id: str | None) -> str:
-    return f"phase {phase_id}" if phase_id is not None else "plan"
+    return f"phase {shown_phase_id(phase_id)}" if phase_id is not None else "plan"
 
 
 def diff_plan(
@@ -145,13 +155,14 @@ def diff_plan(
                     _phase_text("+", wanted) + " (back in the plan)",
                 )
             )
-        if current.phase_id != wanted.phase_id:
+        if shown_phase_id(current.phase_id) != wanted.phase_id:
             edit.changes.append(
                 PlanChange(
                     "phase_renumbered",
                     wanted.phase_id,
                     wanted.phase_id,
-                    f"phase {current.phase_id} → {wanted.phase_id} '{wanted.title}'",
+                    f"phase {shown_phase_id(current.phase_id)} → {wanted.phase_id} "
+                    f"'{wanted.title}'",
                 )
             )
         if current.title != wanted.title:
@@ -172,7 +183,7 @@ def diff_plan(
                     "phase_removed",
                     current.phase_id,
                     current.phase_id,
-                    f"− phase {current.phase_id} '{current.title}'",
+                    f"− phase {shown_phase_id(current.phase_id)} '{current.title}'",
                 )
             )
     _diff_links(edit, links, wanted_links, renamed)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -28,9 +27,10 @@ from typing import TypeVar, cast
 
 from debussy import timeutil
 from debussy.issues import IssueRef, IssueStatus
+from debussy.logs import get_logger
 from debussy.timeutil import Clock
 
-log = logging.getLogger("debussy.cache")
+log = get_logger("debussy.cache")  # its warnings reach stderr as "Warning: ..."
 
 CACHE_FILE = "cache.db"
 CACHE_SCHEMA = 1
@@ -88,7 +88,9 @@ class IssueCache:
     starts warm.
     """
 
-    def __init__(self, path: Path, ttl_seconds: int, *, clock: Clock = timeutil.now) -> None:
+    def __init__(
+        self, path: Path, ttl_seconds: int, *, clock: Clock = timeutil.precise_now
+    ) -> None:
         self.path = path
         self.ttl_seconds = ttl_seconds
         self._clock = clock
@@ -121,8 +123,12 @@ class IssueCache:
         return entries
 
     def put_many(self, host: str, statuses: Iterable[IssueStatus]) -> None:
-        """Store ``statuses`` as fetched now, replacing what was there."""
-        fetched_at = timeutil.to_iso(self._clock())
+        """Store ``statuses`` as fetched now, replacing what was there.
+
+        Stamped to the microsecond: an age measured from a whole second could exceed the
+        time since the fetch (docs/STATUS_AND_SYNC.md, ``age_seconds``).
+        """
+        fetched_at = timeutil.to_iso_precise(self._clock())
         rows = [
             (host, status.platform, status.id, _encode(status), fetched_at) for status in statuses
         ]

@@ -122,6 +122,9 @@ class JiraExpectation:
     done_resolutions: frozenset[str] | None
     transition: str | None
     """The configured target status name that pushing this expectation transitions to."""
+    setting: str | None = None
+    """The config key that names ``transition`` (``jira.transitions.failed``), so a note
+    about a missing transition can say which key to set."""
 
     def allows(self, category: str | None, resolution: str | None) -> bool:
         if category not in self.categories:
@@ -171,15 +174,23 @@ def github_expectation(
 def jira_expectation(status: PhaseStatus, config: JiraConfig) -> JiraExpectation:
     transitions = config.transitions
     if status == "pending":
-        return JiraExpectation(NOT_DONE, None, transitions.pending)
+        return JiraExpectation(NOT_DONE, None, transitions.pending, _key("pending"))
     if status in ACTIVE_STATUSES:
         if transitions.in_progress:
-            return JiraExpectation(frozenset({"indeterminate"}), None, transitions.in_progress)
-        return JiraExpectation(NOT_DONE, None, None)
+            return JiraExpectation(
+                frozenset({"indeterminate"}), None, transitions.in_progress, _key("in_progress")
+            )
+        return JiraExpectation(NOT_DONE, None, None, _key("in_progress"))
     if status == "completed":
         if transitions.completed:
-            return JiraExpectation(frozenset({"done"}), None, transitions.completed)
-        return JiraExpectation(ANY_CATEGORY, None, None)
+            return JiraExpectation(
+                frozenset({"done"}), None, transitions.completed, _key("completed")
+            )
+        return JiraExpectation(ANY_CATEGORY, None, None, _key("completed"))
     if status == "failed":
-        return JiraExpectation(NOT_DONE, None, transitions.failed)
-    return JiraExpectation(ANY_CATEGORY, BLOCKED_RESOLUTIONS, transitions.blocked)
+        return JiraExpectation(NOT_DONE, None, transitions.failed, _key("failed"))
+    return JiraExpectation(ANY_CATEGORY, BLOCKED_RESOLUTIONS, transitions.blocked, _key("blocked"))
+
+
+def _key(name: str) -> str:
+    return f"jira.transitions.{name}"

@@ -35,7 +35,9 @@ if TYPE_CHECKING:  # annotations only: pydantic loads when a command validates c
     from debussy.config import Config
 
 Direction = Literal["from-tracker", "to-tracker"]
-SkipKind = Literal["conflict", "needs_to_tracker", "waiting", "missing", "cannot_fix"]
+SkipKind = Literal[
+    "conflict", "needs_to_tracker", "needs_from_tracker", "waiting", "missing", "cannot_fix"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,15 +319,31 @@ def plan_to_tracker(
     for report in drift:
         if report.drift_type == "missing":
             plan.skipped.append(_skip(report, "missing"))
+    handled: set[IssueKey] = set()
     for judgement in detector.judge(statuses):
         key = judgement.link.key
         if key not in drifting or key not in statuses:
             continue
         writes, note = _writes(judgement, statuses[key], detector.config)
         plan.writes += writes
+        if writes or note:
+            handled.add(key)
         if note:
             plan.skipped.append(
                 Skipped("cannot_fix", (judgement.link.display_key,), judgement.link.phase_id, note)
+            )
+    # Drift no write can resolve: the issue already looks as Debussy's state wants (say,
+    # reopened while its phase completed, which a completed phase allows), yet the two
+    # disagree about what happened. Only the other direction settles it; say so rather than
+    # print "No changes" over remaining drift.
+    for report in drift:
+        key = (report.platform, report.ref)
+        if key in drifting and key not in handled:
+            handled.add(key)
+            plan.skipped.append(
+                _skip(
+                    report, "needs_from_tracker", "`debussy sync` (from-tracker) would resolve it"
+                )
             )
     return plan
 

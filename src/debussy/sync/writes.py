@@ -390,7 +390,8 @@ def _unconfigured(
         target.display_key,
         target.phase_id,
         f"{target.display_key}: Jira is {status.state} ({status.status_category}); no "
-        f"transition is configured to reach '{expectation.describe()}'",
+        f"transition is configured to reach '{expectation.describe()}'"
+        + (f" (set {expectation.setting} in .debussy/config.yaml)" if expectation.setting else ""),
     )
 
 

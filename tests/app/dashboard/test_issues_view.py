@@ -134,6 +134,12 @@ def test_last_updated_is_an_age_when_recent_and_a_date_when_old() -> None:
     assert last_updated(row(1, "fresh", updated=None), NOW) == ""
 
 
+def test_a_change_made_a_moment_ago_is_just_now_even_if_it_reads_as_in_the_future() -> None:
+    """Right after Debussy's own write the tracker's time can be ahead of our whole second."""
+    assert last_updated(row(1, "fresh", updated=NOW + timedelta(seconds=0.6)), NOW) == "just now"
+    assert last_updated(row(1, "fresh", updated=NOW + timedelta(seconds=40)), NOW) == "just now"
+
+
 @pytest.mark.parametrize(
     ("rows", "requests", "expected"),
     [

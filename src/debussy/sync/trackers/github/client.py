@@ -189,6 +189,12 @@ def _gh_cli_token(host: str) -> str | None:
 def _auth_hint(config: GitHubConfig, source: str | None, has_token: bool) -> str:
     """Which variable to fix and which scope to grant: the variable's name, never its value."""
     scopes = "a classic token needs the repo scope, a fine-grained one issues:write"
+    if is_loopback_host(urlsplit(config.api_url).hostname or ""):
+        # Only token_env is read for a loopback api_url (_token_source): naming the
+        # fallbacks would send the user to variables that are never looked at.
+        if has_token:
+            return f"check the token in {config.token_env}; {scopes}"
+        return f"set {config.token_env} to a GitHub token; {scopes}"
     if has_token:
         where = source or f"{config.token_env} (or GH_TOKEN / GITHUB_TOKEN)"
         return f"check the token in {where}; {scopes}"
