@@ -323,6 +323,41 @@ def start(plan: Path, force: bool, auto_close: bool, dry_run_sync: bool) -> None
             f"Started run {run.id} of '{parsed.title}': {plural(len(parsed.phases), 'phase')}, "
             f"{plural(issues, 'linked issue')}."
         )
+        if project.config.github.sub_issues:
+            _link_sub_issues(project, run, dry_run_sync)
+
+
+def _link_sub_issues(project: Project, run: RunRecord, dry_run_sync: bool) -> None:
+    """``github.sub_issues``: the new run's phase issues become sub-issues of its plan issue."""
+    from debussy.app.dashboard import cache_path
+    from debussy.app.lifecycle import (
+        converge_event,
+        other_owner_warnings,
+        push_records,
+        structure_targets,
+    )
+    from debussy.output.console import make_console
+    from debussy.output.lifecycle_view import render_convergence
+
+    state = project.state
+    links = state.linked_issues(run.id)
+    for warning in other_owner_warnings(run, links, project.config):
+        _warn(warning)
+    targets = structure_targets(run, links, project.config)
+    if not targets:
+        return
+    outcome = converge_event(
+        targets, project.config, cache_path(project.root), send=not dry_run_sync
+    )
+    if outcome.results:
+        state.record_pushes(push_records(run.id, outcome.results))
+    render_convergence(make_console(), make_console(stderr=True), outcome)
+    if outcome.read_failures or (not dry_run_sync and not outcome.complete):
+        _fail(
+            f"run {run.id} is started, but its phase issues are not all sub-issues of the "
+            "plan issue yet (see above); fix the cause, then run "
+            "`debussy sync --direction to-tracker --apply`"
+        )
 
 
 # --- lifecycle -----------------------------------------------------------------------
@@ -336,7 +371,13 @@ def _lifecycle(
     dry_run_sync: bool,
     as_json: bool = False,
 ) -> None:
-    from debussy.app.lifecycle import converge_event, lifecycle_targets, push_records
+    from debussy.app.lifecycle import (
+        converge_event,
+        event_comment,
+        git_commit,
+        lifecycle_targets,
+        push_records,
+    )
     from debussy.output.console import make_console
     from debussy.output.lifecycle_view import (
         lifecycle_document,
@@ -360,13 +401,21 @@ def _lifecycle(
             render_transition(make_console(), transition)
         _lifecycle_warnings(run, transition)
         run = state.get_run(run.id)
+        phases = state.phases(run.id)
+        changed = next((p for p in phases if p.phase_id == transition.phase_id), None)
+        comment = (
+            event_comment(run, changed, reason, git_commit(project.root))
+            if changed is not None and reason
+            else None
+        )
         targets, _disabled = lifecycle_targets(
             run,
-            state.phases(run.id),
+            phases,
             state.linked_issues(run.id),
             phase_id,
             project.config,
             before=before,
+            comment=comment,
         )
         if not targets:
             if as_json:

@@ -109,6 +109,8 @@ class GitHubConfig(GitHubRules, _Strict):
     api_url: str = DEFAULT_GITHUB_API
     token_env: str = "GITHUB_TOKEN"  # noqa: S105 -- the variable's name, not a token
     auto_close: bool = False
+    sub_issues: bool = False
+    """Phase issues become sub-issues of the plan issue (PRODUCT.md §7 "Structure")."""
     write_interval_seconds: float | None = Field(default=None, ge=0, le=60)
     """Pause between two mutating requests; ``None`` is GitHub's documented one second.
 

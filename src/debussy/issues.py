@@ -21,6 +21,9 @@ from datetime import datetime
 from typing import Any, ClassVar, Literal, cast
 
 Platform = Literal["github", "jira"]
+IssueKind = Literal["issue", "pr"]
+PR_STATES = ("open", "draft", "merged", "closed")
+"""A pull request's ``state``: ``closed`` means closed without merging."""
 PLATFORMS: tuple[Platform, ...] = ("github", "jira")
 
 # GitHub logins: letters, digits, hyphens (underscores appear on Enterprise via SSO
@@ -147,16 +150,29 @@ class IssueStatus:
     moved_to: str | None = None
     """Jira: the key the issue answers to now, when it was moved to another project
     (the plan still links the old key, which Jira keeps following)."""
+    kind: IssueKind = "issue"
+    """``pr`` for a GitHub pull request: ``state`` is then one of ``PR_STATES`` and
+    ``state_reason`` ``completed`` (merged) or ``not_planned`` (closed unmerged), so the
+    rules that read closed issues read a pull request the same way. Never written."""
+    parent: str | None = None
+    """GitHub sub-issues (read only with ``github.sub_issues``): the canonical reference
+    of the parent issue, None when it has none."""
+    sub_issues: tuple[int, int] | None = None
+    """GitHub sub-issues: the issue's ``subIssuesSummary`` as (completed, total)."""
 
     def __post_init__(self) -> None:
         if self.labels.__class__ is not tuple:  # a list from a caller stays hashable and equal
             object.__setattr__(self, "labels", tuple(self.labels))
 
     @property
+    def is_pull_request(self) -> bool:
+        return self.kind == "pr"
+
+    @property
     def is_closed(self) -> bool:
-        """Closed on GitHub, or in the ``done`` status category on Jira."""
+        """Closed (or merged) on GitHub, or in the ``done`` status category on Jira."""
         if self.platform == "github":
-            return self.state == "closed"
+            return self.state in ("closed", "merged")
         return self.status_category == "done"
 
     @classmethod
@@ -181,6 +197,9 @@ class IssueStatus:
             "state_changed_at": _iso(self.state_changed_at),
             "etag": self.etag,
             "moved_to": self.moved_to,
+            "kind": self.kind,
+            "parent": self.parent,
+            "sub_issues": list(self.sub_issues) if self.sub_issues is not None else None,
         }
 
     @classmethod
@@ -211,7 +230,21 @@ class IssueStatus:
         for name in names:
             if name.__class__ is not str:
                 raise ValueError("cached labels must be text")
-        state, reason, category, milestone, title, url, etag, updated, changed, moved = texts
+        state, reason, category, milestone, title, url, etag, updated, changed, moved, parent = (
+            texts
+        )
+        kind = get("kind", "issue")
+        if kind not in ("issue", "pr"):
+            raise ValueError("a cached kind must be issue or pr")
+        summary = get("sub_issues")
+        sub_issues: tuple[int, int] | None = None
+        if summary is not None:
+            if summary.__class__ is not list or len(summary) != 2:
+                raise ValueError("cached sub-issue progress must be two counts")
+            done, total = cast(list[Any], summary)
+            if done.__class__ is not int or total.__class__ is not int:
+                raise ValueError("cached sub-issue progress must be two counts")
+            sub_issues = (done, total)
         return cls(
             platform=platform,
             id=cast(str, identity),
@@ -227,6 +260,9 @@ class IssueStatus:
             state_changed_at=datetime.fromisoformat(changed) if changed is not None else None,
             etag=etag,
             moved_to=moved,
+            kind=kind,
+            parent=parent,
+            sub_issues=sub_issues,
         )
 
 
@@ -241,6 +277,7 @@ _TEXT_FIELDS = (
     "last_updated",
     "state_changed_at",
     "moved_to",
+    "parent",
 )
 """The optional text fields of a cached status, in the order ``from_json`` unpacks them."""
 
@@ -256,6 +293,9 @@ DriftType = Literal[
     "label_mismatch",
     "missing",
     "unlinked",
+    "pr_not_merged",
+    "pr_merged",
+    "structure",
 ]
 Newer = Literal["tracker", "debussy", "unknown"]
 

@@ -34,7 +34,12 @@ from debussy.state.manager import LinkedIssue, RunRecord, Snapshot, StateManager
 from debussy.state.status import PhaseStatus
 from debussy.sync.cache import CACHE_FILE, IssueCache
 from debussy.sync.drift_detector import DriftDetector
-from debussy.sync.expected import GitHubExpectation, JiraExpectation
+from debussy.sync.expected import (
+    GitHubExpectation,
+    JiraExpectation,
+    PullRequestExpectation,
+    pull_request_expectation,
+)
 from debussy.sync.status_fetcher import FetchedIssue, FetchResult, IssueStatusFetcher, Source
 from debussy.timeutil import Clock
 
@@ -50,7 +55,7 @@ class IssueRow:
     link: LinkedIssue
     ref: IssueRef
     fetched: FetchedIssue
-    expected: GitHubExpectation | JiraExpectation
+    expected: GitHubExpectation | JiraExpectation | PullRequestExpectation
     debussy_status: PhaseStatus | None
     """None for an issue the plan no longer links."""
     debussy_changed_at: datetime | None
@@ -162,7 +167,13 @@ def assemble(detector: DriftDetector, result: FetchResult, *, now: datetime) -> 
                 link=link,
                 ref=ref,
                 fetched=fetched,
-                expected=judgement.expected,
+                expected=(
+                    pull_request_expectation(judgement.status)
+                    if judgement.status is not None
+                    and fetched.status is not None
+                    and fetched.status.is_pull_request
+                    else judgement.expected
+                ),
                 debussy_status=judgement.status,
                 debussy_changed_at=judgement.changed_at,
                 drifts=judgement.drifts,

@@ -1,4 +1,5 @@
-"""Phase lifecycle events → tracker convergence (labels, Jira transitions, auto-close).
+"""Phase lifecycle events → tracker convergence (labels, Jira transitions, auto-close,
+reason comments, sub-issue links).
 
 By the time this runs, the event is already committed to the state database:
 whatever happens here (tracker down, token wrong, transition missing) is
@@ -8,33 +9,122 @@ Which issues an event affects (README.md, "Commands"), always, whatever the even
 changed: the phase's issues, expected to match the phase's status, and the
 plan-level issues, expected to match the run's aggregate. When the run is
 complete, every linked issue is included, so auto-close closes them all (with a
-comment, sent only together with the close). Because each issue is compared
-with what it should be — not with what this event changed — a replay, a retry
-after a failure or a real run after ``--dry-run-sync`` finishes the job.
+comment naming the run and its phases). Because each issue is compared with what it
+should be — not with what this event changed — a replay, a retry after a failure or
+a real run after ``--dry-run-sync`` finishes the job.
+
+Comments (an event's ``--reason``, auto-close's note) carry a hidden marker
+(``debussy.sync.markers``); the convergence read looks for it, so a replay posts a
+comment only if it is missing. With ``github.sub_issues`` a phase issue also expects
+to be a sub-issue of the plan issue (PRODUCT.md §7 "Structure").
 """
 
 from __future__ import annotations
 
+import hashlib
+import shutil
+import subprocess  # nosec B404
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from debussy.issues import ref_from_canonical
-from debussy.state.manager import LinkedIssue, NewPush, PhaseRecord, RunRecord
+from debussy.issues import GitHubRef, ref_from_canonical
+from debussy.state.manager import (
+    LinkedIssue,
+    NewPush,
+    PhaseRecord,
+    PushRecord,
+    RunRecord,
+    SyncEntry,
+)
 from debussy.sync.converge import Convergence, run_convergence
 from debussy.sync.drift_detector import (
     UNLINKED,
     LinkedContext,
     expectation_for,
     linked_contexts,
+    other_owner_issues,
+    structure_child,
+    structure_parent,
+    sub_issues_added,
     watched_unlinked,
     why_expected,
 )
 from debussy.sync.expected import closes_issues
+from debussy.sync.markers import marker_id
 from debussy.sync.writes import ConvergeTarget, WriteResult
 
 if TYPE_CHECKING:  # annotations only: pydantic loads when a command validates config
     from debussy.config import Config
+
+
+@dataclass(frozen=True, slots=True)
+class EventComment:
+    """What a ``phase done|fail|block --reason R`` says on each issue of the phase.
+
+    ``text`` is the comment without the pull request lines (their state is read with
+    the issues) and without the marker, which ``marker`` identifies: the run, the
+    phase and the event (its status, the phase's ``changed_at`` and a digest of the
+    reason, all of which a replay of the same command keeps), so a replay finds the
+    comment it already posted.
+    """
+
+    phase_id: str
+    text: str
+    marker: str
+
+
+def event_comment(
+    run: RunRecord,
+    phase: PhaseRecord,
+    reason: str | None,
+    commit: str | None,
+) -> EventComment | None:
+    """The evidence comment of an event, or None without a reason (PRODUCT.md §5)."""
+    if not reason or not reason.strip() or phase.status not in ("completed", "failed", "blocked"):
+        return None
+    lines = [
+        f"Debussy: phase {phase.phase_id} ({phase.title}) of '{run.plan_title}' is now "
+        f"**{phase.status}**.",
+        "",
+        f"Reason: {reason.strip()}",
+    ]
+    if commit:
+        lines += ["", f"Commit: {commit}"]
+    lines += ["", f"Run {run.id} · {run.plan_path}"]
+    # The same command replayed keeps status, reason and changed_at: the same marker.
+    digest = hashlib.sha256(reason.strip().encode()).hexdigest()[:8]
+    event = f"{phase.status}@{phase.changed_at or 'start'}#{digest}"
+    return EventComment(phase.phase_id, "\n".join(lines), marker_id(run.id, phase.phase_id, event))
+
+
+def git_commit(root: Path) -> str | None:
+    """The project's ``HEAD`` commit when it is a git repository (else None, never an error)."""
+    git = shutil.which("git")
+    if git is None:
+        return None
+    try:
+        done = subprocess.run(  # noqa: S603 -- a fixed argv, no shell, no user text
+            [git, "rev-parse", "--verify", "--quiet", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = done.stdout.strip()
+    return commit if done.returncode == 0 and len(commit) >= 7 else None
+
+
+def _auto_close_comment(run: RunRecord, phases: Sequence[PhaseRecord]) -> str:
+    named = ", ".join(f"{phase.phase_id} ({phase.title})" for phase in phases) or "none"
+    return (
+        f"the plan '{run.plan_title}' ({run.plan_path}) completed in run {run.id}."
+        f"\n\nPhases: {named}."
+    )
 
 
 def lifecycle_targets(
@@ -45,6 +135,7 @@ def lifecycle_targets(
     config: Config,
     *,
     before: Sequence[PhaseRecord] | None = None,
+    comment: EventComment | None = None,
 ) -> tuple[list[ConvergeTarget], list[LinkedIssue]]:
     """The issues an event on ``phase_id`` affects, with their expectations (pure).
 
@@ -55,6 +146,9 @@ def lifecycle_targets(
     (``writes.person_holds``, PRODUCT.md §5); auto-close's closing is the one
     exception (``overrides``: it closes, and says so), as ``to-tracker --apply`` is
     (no ``before``; its plan marks such writes).
+    ``comment``: the event's evidence, for each issue of its phase.
+    With ``github.sub_issues`` each phase issue under the plan issue's owner carries
+    that plan issue as its ``parent``.
 
     Returns the targets on enabled platforms and the affected links whose
     platform is disabled (reported, never contacted).
@@ -66,10 +160,8 @@ def lifecycle_targets(
         closed_before = closes_issues(run, (phase.status for phase in before))
         for earlier in linked_contexts(before, links):
             previous[_link_key(earlier.link)] = earlier
-    comment = (
-        f"Closed by Debussy: the plan '{run.plan_title}' ({run.plan_path}) completed "
-        f"in run {run.id}."
-    )
+    close_text = _auto_close_comment(run, phases)
+    plan_issue = structure_parent(run, links, config)
     targets: list[ConvergeTarget] = []
     disabled: list[LinkedIssue] = []
     for context in linked_contexts(phases, links):
@@ -86,6 +178,9 @@ def lifecycle_targets(
             decided_at = earlier.changed_at
         else:
             was, decided_at = None, None
+        commented = comment is not None and link.phase_id == comment.phase_id
+        closing = closes and link.platform == "github"
+        parent = structure_child(link, plan_issue)
         targets.append(
             ConvergeTarget(
                 ref_from_canonical(link.platform, link.ref),
@@ -94,10 +189,15 @@ def lifecycle_targets(
                 expectation,
                 why=why_expected(link.phase_id, context.status)
                 + (" (auto-close)" if closes else ""),
-                close_comment=comment if closes and link.platform == "github" else None,
+                close_comment=close_text if closing else None,
                 previous=was,
                 decided_at=decided_at,
-                overrides=closes and link.platform == "github",
+                overrides=closing,
+                close_marker=marker_id(run.id, None, "auto-close") if closing else None,
+                comment=comment.text if commented and comment is not None else None,
+                comment_marker=comment.marker if commented and comment is not None else None,
+                parent=parent,
+                parent_key=plan_issue.display_key if parent and plan_issue else None,
             )
         )
     return targets, disabled
@@ -107,22 +207,85 @@ def _link_key(link: LinkedIssue) -> tuple[str, str, str | None]:
     return (link.platform, link.ref, link.phase_id)
 
 
-def unlinked_targets(
-    links: Sequence[LinkedIssue], unlinked: Sequence[LinkedIssue], config: Config
-) -> list[ConvergeTarget]:
-    """Issues the plan no longer links: only Debussy's label comes off (``UNLINKED``)."""
-    if not config.github.enabled:
+def other_owner_warnings(run: RunRecord, links: Sequence[LinkedIssue], config: Config) -> list[str]:
+    """One line per phase issue of another owner: GitHub refuses it as a sub-issue."""
+    plan_issue = structure_parent(run, links, config)
+    if plan_issue is None:
         return []
     return [
-        ConvergeTarget(
-            ref_from_canonical(link.platform, link.ref),
-            link.display_key,
-            link.phase_id,
-            UNLINKED,
-            why="no longer in the plan",
-        )
-        for link in watched_unlinked(links, unlinked)
+        f"{link.display_key} stays out of {plan_issue.display_key}'s sub-issues: GitHub "
+        "allows sub-issues of the same owner only"
+        for link in other_owner_issues(links, plan_issue)
     ]
+
+
+def structure_targets(
+    run: RunRecord, links: Sequence[LinkedIssue], config: Config
+) -> list[ConvergeTarget]:
+    """``start`` with ``github.sub_issues``: the plan issue and its would-be sub-issues.
+
+    Structure only: a run that just started decides nothing about state or labels.
+    The plan issue is read too (its node id is the parent's in ``addSubIssue``).
+    """
+    plan_issue = structure_parent(run, links, config)
+    if plan_issue is None:
+        return []
+    targets: list[ConvergeTarget] = []
+    for link in links:
+        parent = structure_child(link, plan_issue)
+        if parent is None and link is not plan_issue:
+            continue
+        targets.append(
+            ConvergeTarget(
+                ref_from_canonical(link.platform, link.ref),
+                link.display_key,
+                link.phase_id,
+                UNLINKED,
+                why="the plan is made of its phases",
+                parent=parent,
+                parent_key=plan_issue.display_key if parent is not None else None,
+                structure_only=True,
+            )
+        )
+    return targets if len(targets) > 1 else []
+
+
+def unlinked_targets(
+    links: Sequence[LinkedIssue],
+    unlinked: Sequence[LinkedIssue],
+    config: Config,
+    *,
+    run: RunRecord | None = None,
+    pushes: Sequence[PushRecord] = (),
+    syncs: Sequence[SyncEntry] = (),
+) -> list[ConvergeTarget]:
+    """Issues the plan no longer links: only Debussy's label comes off (``UNLINKED``).
+
+    With ``github.sub_issues``, one Debussy made a sub-issue of the plan issue (the
+    push history says so) is taken off it too; a link a person made stays.
+    """
+    if not config.github.enabled:
+        return []
+    plan_issue = structure_parent(run, links, config) if run is not None else None
+    ours = sub_issues_added(plan_issue, pushes, syncs) if plan_issue is not None else set()
+    targets: list[ConvergeTarget] = []
+    for link in watched_unlinked(links, unlinked):
+        unparent: GitHubRef | None = None
+        if plan_issue is not None and link.ref in ours:
+            parent_ref = ref_from_canonical("github", plan_issue.ref)
+            unparent = parent_ref if isinstance(parent_ref, GitHubRef) else None
+        targets.append(
+            ConvergeTarget(
+                ref_from_canonical(link.platform, link.ref),
+                link.display_key,
+                link.phase_id,
+                UNLINKED,
+                why="no longer in the plan",
+                unparent=unparent,
+                parent_key=plan_issue.display_key if unparent and plan_issue else None,
+            )
+        )
+    return targets
 
 
 def _enabled(platform: str, config: Config) -> bool:

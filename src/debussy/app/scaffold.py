@@ -26,6 +26,7 @@ github:
   api_url: {api_url}    # GitHub Enterprise: https://ghe.example.com/api/v3
   token_env: GITHUB_TOKEN            # GH_TOKEN is tried when this is unset
   auto_close: false                  # close linked issues when the whole run completes
+  sub_issues: false                  # phase issues become sub-issues of the plan issue
   # write_interval_seconds: 1        # pause between writes (GitHub asks for >= 1 s)
   labels:
     in_progress: "debussy:in-progress"

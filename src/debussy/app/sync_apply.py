@@ -70,7 +70,14 @@ from debussy.sync.saved_plan import (
 )
 from debussy.sync.status_fetcher import FetchedIssue, FetchResult, IssueStatusFetcher
 from debussy.sync.trackers.clients import TrackerClients
-from debussy.sync.writes import ConvergeTarget, IssueView, Note, TrackerWrite, WriteResult
+from debussy.sync.writes import (
+    ConvergeTarget,
+    IssueView,
+    Note,
+    TrackerWrite,
+    WriteResult,
+    touched_refs,
+)
 
 if TYPE_CHECKING:  # annotations only: pydantic loads when a command validates config
     import sqlite3
@@ -532,7 +539,16 @@ def _push_targets(state: StateManager, config: Config, plan: SyncPlan) -> list[C
     run = plan.run
     links = state.linked_issues(run.id)
     targets, _disabled = lifecycle_targets(run, state.phases(run.id), links, None, config)
-    return targets + unlinked_targets(links, state.unlinked_issues(run.id), config)
+    return targets + unlinked_targets(
+        links,
+        state.unlinked_issues(run.id),
+        config,
+        run=run,
+        pushes=state.pushes(run.id),
+        syncs=[entry for entry in state.sync_history() if entry.run_id == run.id]
+        if config.github.sub_issues
+        else (),
+    )
 
 
 def _push(
@@ -554,7 +570,7 @@ def _push(
             done = await converge(
                 targets, clients, send=True, recent_jira=recent, before_send=before_send
             )
-            touched = list(dict.fromkeys(write.ref for write in done.writes))
+            touched = touched_refs(done.writes)
             if touched:
                 with IssueCache(cache_path, config.cache.ttl_seconds) as cache:
                     fetcher = IssueStatusFetcher(config, cache=cache, clients=clients)

@@ -84,9 +84,19 @@ def issue_document(row: IssueRow, config: Config) -> dict[str, Any]:
             "age_seconds": _whole_seconds(row.fetched.age_seconds),
             "error": row.fetched.error,
             "moved_to": status.moved_to if status is not None else None,
+            "kind": status.kind if status is not None else "issue",
+            "sub_issues": _sub_issues(status),
         }
     )
     return document
+
+
+def _sub_issues(status: IssueStatus | None) -> dict[str, int] | None:
+    """``github.sub_issues``: the issue's ``subIssuesSummary`` (None when not read)."""
+    if status is None or status.sub_issues is None:
+        return None
+    done, total = status.sub_issues
+    return {"completed": done, "total": total}
 
 
 def _visible_state(status: IssueStatus | None) -> str | None:

@@ -6,8 +6,10 @@ a phase whose issue never moves, which nobody notices until the sprint review.
 So anything that is not clearly an issue is a ``PlanError`` naming ``where``
 (``path:line``), with a hint of the accepted spellings.
 
-Accepted (GitHub): ``#12``, ``gh#12``, ``owner/repo#12``, and issue URLs
-``https://<github.com or the configured web host>/owner/repo/issues/12``.
+Accepted (GitHub): ``#12``, ``gh#12``, ``owner/repo#12``, and issue or pull request URLs
+``https://<github.com or the configured web host>/owner/repo/issues/12`` (``/pull/12``).
+Issues and pull requests share one number space per repository, so ``#12`` names
+either; the read says which (``issueOrPullRequest``).
 Accepted (Jira): ``PROJ-12`` (any case, upper-cased) and ``.../browse/PROJ-12`` URLs.
 Either kind may be wrapped in a markdown link ``[text](url)`` or ``<url>``.
 """
@@ -134,12 +136,16 @@ def _github_url_ref(token: str, *, web_host: str, where: str) -> GitHubRef:
     if not _is_github_host(parts, web_host):
         raise _bad_github(token, where, _wrong_host_hint(parts, web_host))
     segments = parts.path.strip("/").split("/")
-    if len(segments) == 4 and segments[2] == "issues":
+    # ``/pull/12/files`` and the like are a pull request's tabs: the same pull request.
+    page = segments[2] if len(segments) >= 4 else ""
+    if (page == "issues" and len(segments) == 4) or page == "pull":
         repo = f"{segments[0]}/{segments[1]}"
         number = _issue_number(segments[3], limit=MAX_GITHUB_ISSUE_NUMBER)
         if is_repo_name(repo) and number is not None:
             return GitHubRef(repo, number)
-    raise _bad_github(token, where, "not an issue URL (expected .../owner/repo/issues/N)")
+    raise _bad_github(
+        token, where, "not an issue URL (expected .../owner/repo/issues/N or .../pull/N)"
+    )
 
 
 def _wrong_host_hint(parts: SplitResult, web_host: str) -> str:

@@ -29,6 +29,7 @@ from debussy.sync.writes import (
     TrackerWrite,
     WriteResult,
     plan_writes,
+    touched_refs,
 )
 
 if TYPE_CHECKING:  # annotations only: pydantic loads when a command validates config
@@ -104,22 +105,30 @@ async def converge(
     async def read_github() -> None:
         if not github:
             return
+        client = clients.github()
+        comments = any(
+            t.comment is not None or t.close_comment is not None
+            for t in targets
+            if isinstance(t.ref, GitHubRef)
+        )
         try:
-            statuses, pulls = await clients.github().read_for_writes(github)
+            statuses, pulls = await client.read_for_writes(github, comments=comments)
         except DebussyError as exc:
             outcome.read_failures.append(ReadFailure("github", exc.message, len(github)))
             return
+        markers = client.comment_markers() if comments else {}
         for ref, status in statuses.items():
-            views[ref] = IssueView(status, is_pull_request=ref in pulls)
+            views[ref] = IssueView(status, is_pull_request=ref in pulls, markers=markers.get(ref))
 
     async def read_jira() -> None:
         if not jira:
             return
+        comments = any(t.comment is not None for t in targets if isinstance(t.ref, JiraRef))
         try:
             client = clients.jira()
             if recent_jira:
                 client.learn_ids(recent_jira)
-            found = await client.read_for_writes(jira)
+            found = await client.read_for_writes(jira, comments=comments)
             for ref, view in found.items():
                 views[ref] = view
         except DebussyError as exc:
@@ -178,7 +187,7 @@ def run_convergence(
 
     outcome = asyncio.run(run()) if targets else Convergence(dry_run=not send)
     if outcome.sent:
-        touched = list(dict.fromkeys(write.ref for write in outcome.writes))
+        touched = touched_refs(outcome.writes)
         with IssueCache(cache_path, config.cache.ttl_seconds) as cache:
             cache.invalidate(config.github.host, [r for r in touched if r.platform == "github"])
             cache.invalidate(config.jira.host, [r for r in touched if r.platform == "jira"])

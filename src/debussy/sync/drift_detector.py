@@ -24,14 +24,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from debussy.issues import Drift, DriftReport, DriftType, IssueStatus
+from debussy.issues import (
+    Drift,
+    DriftReport,
+    DriftType,
+    GitHubRef,
+    IssueStatus,
+    ref_from_canonical,
+)
 from debussy.state.manager import (
     IssueKey,
     LinkedIssue,
     PhaseRecord,
+    PushRecord,
     RunRecord,
     Snapshot,
     StateManager,
+    SyncEntry,
 )
 from debussy.state.status import PhaseStatus, run_aggregate
 from debussy.sync.expected import (  # newer_side: re-exported, its home moved
@@ -114,14 +123,160 @@ def expectation_for(
     return jira_expectation(context.status, config.jira)
 
 
+def structure_parent(
+    run: RunRecord, links: Sequence[LinkedIssue], config: Config
+) -> LinkedIssue | None:
+    """The plan issue phase issues should be sub-issues of (``github.sub_issues``), if any.
+
+    The first plan-level GitHub link in the plan's own repository (PRODUCT.md §7
+    "Structure"); None when the option is off or the plan has no such issue.
+    """
+    if not config.github.sub_issues or not config.github.enabled:
+        return None
+    repo = (run.github_repo or config.github.repo or "").casefold()
+    for link in links:
+        if link.phase_id is None and link.platform == "github":
+            ref = ref_from_canonical("github", link.ref)
+            if ref.canonical.rpartition("#")[0] == repo:
+                return link
+    return None
+
+
+def structure_child(link: LinkedIssue, parent: LinkedIssue | None) -> GitHubRef | None:
+    """The parent's reference when ``link`` is a phase issue that belongs under it.
+
+    Only GitHub phase issues of the parent's owner: GitHub refuses a sub-issue of
+    another owner.
+    """
+    if parent is None or link.phase_id is None or link.platform != "github":
+        return None
+    parent_ref = ref_from_canonical("github", parent.ref)
+    child = ref_from_canonical("github", link.ref)
+    if not isinstance(parent_ref, GitHubRef) or not isinstance(child, GitHubRef):
+        return None
+    if child == parent_ref or child.owner.casefold() != parent_ref.owner.casefold():
+        return None
+    return parent_ref
+
+
+def sub_issues_added(
+    plan_issue: LinkedIssue, pushes: Sequence[PushRecord], syncs: Sequence[SyncEntry] = ()
+) -> set[str]:
+    """Issues Debussy made sub-issues of ``plan_issue`` and did not take off since.
+
+    History says so (PRODUCT.md §7): lifecycle pushes (``tracker_pushes``) and the
+    results of ``sync --direction to-tracker --apply`` (``sync_history``), oldest first.
+    """
+    events: list[tuple[str, str, bool]] = []  # (at, child ref, added)
+    for push in pushes:
+        if push.outcome not in _APPLIED or push.platform != "github":
+            continue
+        if push.action == f"{ADDED_PREFIX}{plan_issue.display_key}":
+            events.append((push.at, push.ref, True))
+        elif push.action == f"{REMOVED_PREFIX}{plan_issue.display_key}":
+            events.append((push.at, push.ref, False))
+    for entry in syncs:
+        if entry.run_id != plan_issue.run_id or not entry.applied:
+            continue
+        for result in entry.results:
+            action, ref = result.get("action"), result.get("ref")
+            if result.get("outcome") not in _APPLIED or result.get("value") != plan_issue.ref:
+                continue
+            if action in ("add_sub_issue", "remove_sub_issue") and isinstance(ref, str):
+                events.append((entry.at, ref, action == "add_sub_issue"))
+    added: set[str] = set()
+    for _at, ref, made in sorted(events, key=lambda event: event[0]):
+        if made:
+            added.add(ref)
+        else:
+            added.discard(ref)
+    return added
+
+
+_APPLIED = frozenset({"ok", "applied"})
+"""Outcomes of a write that went through (the old and the contract's vocabulary)."""
+ADDED_PREFIX = "make sub-issue of "
+REMOVED_PREFIX = "remove as sub-issue of "
+"""How ``TrackerWrite.describe`` words sub-issue writes, as ``push_records`` stores them."""
+
+
+def other_owner_issues(
+    links: Sequence[LinkedIssue], parent: LinkedIssue | None
+) -> list[LinkedIssue]:
+    """Phase issues that cannot be sub-issues of ``parent``: another owner's (GitHub refuses)."""
+    if parent is None:
+        return []
+    return [
+        link
+        for link in links
+        if link.phase_id is not None
+        and link.platform == "github"
+        and structure_child(link, parent) is None
+        and link.ref.split("/", 1)[0] != parent.ref.split("/", 1)[0]
+    ]
+
+
+def structure_drift(status: IssueStatus, parent: LinkedIssue) -> list[Drift]:
+    """``structure``: a phase issue that is not a sub-issue of the plan issue."""
+    if status.missing or status.is_pull_request or status.parent == parent.ref:
+        return []
+    if status.parent is None:
+        detail = f"not a sub-issue of {parent.display_key}"
+    else:
+        detail = f"a sub-issue of {status.parent}, not of {parent.display_key} (left there)"
+    return [Drift(type="structure", newer="unknown", detail=detail)]
+
+
+def pull_request_drift(context: LinkedContext, status: IssueStatus) -> list[Drift]:
+    """A pull request against its phase: completed expects merged; merged expects completed.
+
+    A pull request closed without merging reads as closed as not planned (PRODUCT.md §7):
+    drift while its phase is neither blocked nor completed, as an issue would be.
+    """
+    phase_status = context.status
+    newer = newer_side(status.state_changed_at or status.last_updated, context.changed_at)
+    if phase_status == "completed":
+        if status.state == "merged":
+            return []
+        return [
+            Drift(
+                type="pr_not_merged",
+                newer=newer,
+                detail=f"pull request is {status.state}; the phase completed",
+            )
+        ]
+    if status.state == "merged":
+        return [
+            Drift(
+                type="pr_merged",
+                newer=newer,
+                detail=f"pull request merged while Debussy has the phase {phase_status}",
+            )
+        ]
+    if status.state == "closed" and phase_status != "blocked":
+        return [
+            Drift(
+                type="closed_externally",
+                newer=newer,
+                detail=f"pull request closed without merging while Debussy has it {phase_status}",
+            )
+        ]
+    return []
+
+
 def describe_actual(status: IssueStatus) -> str:
     """``open``, ``closed (not planned)``, ``In Progress (indeterminate)``, ``missing``."""
     if status.missing:
         return "missing"
+    if status.is_pull_request:
+        return f"{status.state} (pull request)"
     if status.platform == "github":
+        progress = ""
+        if status.sub_issues is not None and status.sub_issues[1]:
+            progress = f", sub-issues {status.sub_issues[0]}/{status.sub_issues[1]}"
         if status.state == "closed" and status.state_reason and status.state_reason != "completed":
-            return f"closed ({status.state_reason.replace('_', ' ')})"
-        return status.state or "unknown"
+            return f"closed ({status.state_reason.replace('_', ' ')}){progress}"
+        return (status.state or "unknown") + progress
     category = status.status_category or "?"
     return f"{status.state} ({category})"
 
@@ -239,25 +394,41 @@ def issue_drift(
                 detail=f"not found on {name}: deleted, transferred, or not visible with this token",
             )
         ]
+    if status.is_pull_request:
+        return pull_request_drift(context, status)
     expected = expectation_for(context, config, auto_close=auto_close)
     if isinstance(expected, GitHubExpectation):
         return github_drift(context, status, expected, snapshot, config)
     return jira_drift(context, status, expected, snapshot)
 
 
-def unlinked_drift(status: IssueStatus, config: Config) -> list[Drift]:
-    """An issue the plan no longer links drifts only while it carries a Debussy label."""
-    if status.missing or status.platform != "github":
+def unlinked_drift(
+    status: IssueStatus, config: Config, *, debussy_parent: LinkedIssue | None = None
+) -> list[Drift]:
+    """An issue the plan no longer links drifts while it carries a Debussy label, or while
+    it is still the sub-issue Debussy made it of ``debussy_parent`` (``github.sub_issues``)."""
+    if status.missing or status.platform != "github" or status.is_pull_request:
         return []
+    structure: list[Drift] = []
+    if debussy_parent is not None and status.parent == debussy_parent.ref:
+        structure.append(
+            Drift(
+                type="structure",
+                newer="debussy",
+                detail=f"no longer in the plan but still a sub-issue of "
+                f"{debussy_parent.display_key} (Debussy linked it)",
+            )
+        )
     labels = sorted(label for label in status.labels if is_debussy_label(label, config.github))
     if not labels:
-        return []
+        return structure
     return [
         Drift(
             type="unlinked",
             newer="debussy",
             detail=f"no longer in the plan but still labelled {', '.join(labels)}",
-        )
+        ),
+        *structure,
     ]
 
 
@@ -282,6 +453,11 @@ class Judgement:
     changed_at: datetime | None
     expected: GitHubExpectation | JiraExpectation
     drifts: tuple[Drift, ...]
+    parent: GitHubRef | None = None
+    """``github.sub_issues``: the plan issue this one should be a sub-issue of."""
+    parent_key: str | None = None
+    unparent: GitHubRef | None = None
+    """An unlinked issue Debussy made a sub-issue of this plan issue: the link comes off."""
 
     @property
     def unlinked(self) -> bool:
@@ -305,6 +481,7 @@ class DriftDetector:
         *,
         snapshots: Mapping[IssueKey, Snapshot] | None = None,
         unlinked: Sequence[LinkedIssue] = (),
+        linked_by_debussy: frozenset[str] = frozenset(),
     ) -> None:
         self.run = run
         self.phases = tuple(phases)
@@ -312,11 +489,20 @@ class DriftDetector:
         self.config = config
         self.snapshots: Mapping[IssueKey, Snapshot] = snapshots or {}
         self.unlinked = watched_unlinked(links, unlinked)
+        self.plan_issue = structure_parent(run, links, config)
+        self.linked_by_debussy = linked_by_debussy
+        """Issues Debussy made sub-issues of ``plan_issue`` (history): only those are
+        taken off it when the plan drops them."""
 
     @classmethod
     def for_run(cls, state: StateManager, config: Config, run: RunRecord) -> DriftDetector:
         links = state.linked_issues(run.id)
         unlinked = state.unlinked_issues(run.id)
+        plan_issue = structure_parent(run, links, config) if unlinked else None
+        made: frozenset[str] = frozenset()
+        if plan_issue is not None:  # only then is the history read (warm path)
+            syncs = [entry for entry in state.sync_history() if entry.run_id == run.id]
+            made = frozenset(sub_issues_added(plan_issue, state.pushes(run.id), syncs))
         return cls(
             run,
             state.phases(run.id),
@@ -324,7 +510,14 @@ class DriftDetector:
             config,
             snapshots=state.snapshots(link.key for link in links),
             unlinked=unlinked,
+            linked_by_debussy=made,
         )
+
+    def _debussy_parent(self, link: LinkedIssue) -> LinkedIssue | None:
+        """The plan issue, when Debussy made ``link`` its sub-issue."""
+        if self.plan_issue is not None and link.ref in self.linked_by_debussy:
+            return self.plan_issue
+        return None
 
     @property
     def issues_to_read(self) -> list[LinkedIssue]:
@@ -334,9 +527,11 @@ class DriftDetector:
     def judge(self, statuses: Mapping[IssueKey, IssueStatus]) -> list[Judgement]:
         """Every linked issue (no status: no drift), then the unlinked issues that drift."""
         auto_close = closes_issues(self.run, (phase.status for phase in self.phases))
+        plan_issue = structure_parent(self.run, self.links, self.config)
         judged: list[Judgement] = []
         for context in linked_contexts(self.phases, self.links):
             status = statuses.get(context.link.key)
+            parent = structure_child(context.link, plan_issue)
             drifts: list[Drift] = []
             if status is not None:
                 drifts = issue_drift(
@@ -346,6 +541,8 @@ class DriftDetector:
                     self.config,
                     auto_close=auto_close,
                 )
+                if parent is not None and plan_issue is not None:
+                    drifts += structure_drift(status, plan_issue)
             judged.append(
                 Judgement(
                     context.link,
@@ -353,15 +550,34 @@ class DriftDetector:
                     context.changed_at,
                     expectation_for(context, self.config, auto_close=auto_close),
                     tuple(drifts),
+                    parent=parent,
+                    parent_key=plan_issue.display_key if parent and plan_issue else None,
                 )
             )
         for link in self.unlinked:
             status = statuses.get(link.key)
             if status is None:
                 continue
-            drifts = unlinked_drift(status, self.config)
+            debussy_parent = self._debussy_parent(link)
+            drifts = unlinked_drift(status, self.config, debussy_parent=debussy_parent)
             if drifts:
-                judged.append(Judgement(link, None, None, UNLINKED, tuple(drifts)))
+                unparent = (
+                    ref_from_canonical("github", debussy_parent.ref)
+                    if debussy_parent is not None
+                    and any(drift.type == "structure" for drift in drifts)
+                    else None
+                )
+                judged.append(
+                    Judgement(
+                        link,
+                        None,
+                        None,
+                        UNLINKED,
+                        tuple(drifts),
+                        parent_key=debussy_parent.display_key if debussy_parent else None,
+                        unparent=unparent if isinstance(unparent, GitHubRef) else None,
+                    )
+                )
         return judged
 
     def cleared(self, statuses: Mapping[IssueKey, IssueStatus]) -> list[IssueKey]:
@@ -369,7 +585,10 @@ class DriftDetector:
         return [
             link.key
             for link in self.unlinked
-            if link.key in statuses and not unlinked_drift(statuses[link.key], self.config)
+            if link.key in statuses
+            and not unlinked_drift(
+                statuses[link.key], self.config, debussy_parent=self._debussy_parent(link)
+            )
         ]
 
     def reports(self, statuses: Mapping[IssueKey, IssueStatus]) -> list[DriftReport]:

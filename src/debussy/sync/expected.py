@@ -150,6 +150,31 @@ class JiraExpectation:
         return self.category_label
 
 
+@dataclass(frozen=True, slots=True)
+class PullRequestExpectation:
+    """What a linked pull request should be (PRODUCT.md §7 "Pull requests"): only read.
+
+    A completed phase expects it merged; a blocked one accepts anything; any other
+    phase expects it not merged yet (open or draft).
+    """
+
+    states: frozenset[str]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"state": " or ".join(sorted(self.states)), "kind": "pr"}
+
+    def describe(self) -> str:
+        return f"{' or '.join(sorted(self.states))} (pull request)"
+
+
+def pull_request_expectation(status: PhaseStatus) -> PullRequestExpectation:
+    if status == "completed":
+        return PullRequestExpectation(frozenset({"merged"}))
+    if status == "blocked":
+        return PullRequestExpectation(frozenset({"open", "draft", "merged", "closed"}))
+    return PullRequestExpectation(frozenset({"open", "draft"}))
+
+
 def github_expectation(
     status: PhaseStatus, config: GitHubConfig, *, auto_close: bool
 ) -> GitHubExpectation:

@@ -111,6 +111,8 @@ class SyncPlan:
 
 
 def _closed_completed(status: IssueStatus) -> bool:
+    if status.is_pull_request:
+        return status.state == "merged"  # PRODUCT.md §7: merged counts as closed as completed
     if status.platform == "github":
         return status.state == "closed" and (status.state_reason or "completed") == "completed"
     return status.status_category == "done" and not _closed_unplanned(status)
@@ -126,6 +128,8 @@ def _closed_unplanned(status: IssueStatus) -> bool:
 
 
 def _how_closed(status: IssueStatus) -> str:
+    if status.is_pull_request:
+        return "merged" if status.state == "merged" else "closed without merging"
     if status.platform == "github":
         return f"closed as {(status.state_reason or 'completed').replace('_', ' ')}"
     return f"{status.state} ({status.state_reason or 'done'})"
@@ -186,12 +190,20 @@ def _phase_action(
         ]
         keys = ", ".join(link.display_key for link in reopened)
         return _action(phase, "pending", None, reopened, f"{keys} reopened")
-    if "closed_externally" in types and phase.status != "completed":
+    if types & {"closed_externally", "pr_merged"} and phase.status != "completed":
         closed = [link for link, s in known if _closed_completed(s)]
         if len(closed) == len(links) and len(known) == len(links):
             keys = ", ".join(link.display_key for link in closed)
             verb = "is" if len(closed) == 1 else "are all"
-            return _action(phase, "completed", None, closed, f"{keys} {verb} closed as completed")
+            pulls = [s.is_pull_request for _, s in known]
+            done = (
+                "merged"
+                if all(pulls)
+                else "closed as completed or merged"
+                if any(pulls)
+                else "closed as completed"
+            )
+            return _action(phase, "completed", None, closed, f"{keys} {verb} {done}")
         if closed:
             plan.skipped.append(
                 Skipped(
@@ -291,7 +303,11 @@ def _note_tracker_only(plan: SyncPlan, drift: Sequence[DriftReport], acted_on: s
                     "`debussy sync --direction to-tracker` would remove the label",
                 )
             )
-        elif report.drift_type in ("label_mismatch", "status_mismatch"):
+        elif report.drift_type == "pr_not_merged":
+            plan.skipped.append(
+                _skip(report, "cannot_fix", "a pull request is never written; merge it on GitHub")
+            )
+        elif report.drift_type in ("label_mismatch", "status_mismatch", "structure"):
             plan.skipped.append(
                 _skip(
                     report, "needs_to_tracker", "`debussy sync --direction to-tracker` would fix it"
@@ -360,5 +376,8 @@ def _writes(
         link.phase_id,
         judgement.expected,
         why=why,
+        parent=judgement.parent,
+        parent_key=judgement.parent_key,
+        unparent=judgement.unparent,
     )
     return writes_to_match(target, actual, config)

@@ -26,27 +26,40 @@ Debussy had *before* the event and when Debussy last decided (``previous``,
 on the tracker after it (``newer_side`` says ``tracker``) was changed by a
 person: the event still sets Debussy's label but leaves its open/closed state or
 Jira status alone and reports the drift (a ``Note``, not a failure).
+
+Comments are planned only while their marker is missing from the issue's latest
+comments (``IssueView.markers``), so they are posted once per event. Sub-issue links
+(``github.sub_issues``) are per-child writes — ``add_sub_issue`` when the issue has no
+parent, never over another parent (a note instead), ``remove_sub_issue`` only for a
+link Debussy made — checked against GitHub's limits before anything is sent. A pull
+request is never written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from debussy.issues import IssueRef, IssueStatus
+from debussy.issues import GitHubRef, IssueRef, IssueStatus
 from debussy.sync.expected import (
     GitHubExpectation,
     JiraExpectation,
     is_debussy_label,
     newer_side,
 )
+from debussy.sync.markers import hidden_marker, plain_marker
 
 if TYPE_CHECKING:  # annotations only: pydantic loads when a command validates config
     from debussy.config import Config
 
-WriteAction = Literal["set_label", "close", "reopen", "transition", "comment"]
+WriteAction = Literal[
+    "set_label", "close", "reopen", "transition", "comment", "add_sub_issue", "remove_sub_issue"
+]
+MAX_SUB_ISSUES = 100
+"""GitHub's limit of sub-issues under one parent
+(https://docs.github.com/issues/tracking-your-work-with-issues/using-issues/adding-sub-issues)."""
 Outcome = Literal["applied", "already", "refused", "unconfirmed", "skipped"]
 DONE_OUTCOMES: frozenset[str] = frozenset({"applied", "already"})
 """Outcomes after which the tracker matches; any other one means the push is unfinished."""
@@ -58,8 +71,10 @@ class TrackerWrite:
     """One change to one issue, exactly as it will be sent.
 
     ``value``: the Debussy label to end with (None = none), the close reason, the
-    target status name, or the comment text. ``add``/``remove``: the label
-    operations of a ``set_label`` (the rest of the issue's labels are untouched).
+    target status name, the comment text, or (sub-issue writes) the parent's
+    canonical reference; ``parent_key`` is then how the parent is displayed.
+    ``add``/``remove``: the label operations of a ``set_label`` (the rest of the
+    issue's labels are untouched).
     ``target_id``: the Jira transition id the read offered.
     """
 
@@ -75,6 +90,7 @@ class TrackerWrite:
     target_category: str | None = None
     """The status category the Jira transition leads to: a refused move that finds the
     issue there already (another event moved it) is ``already``, not a failure."""
+    parent_key: str | None = None
 
     def describe(self) -> str:
         if self.action == "set_label":
@@ -89,8 +105,12 @@ class TrackerWrite:
             what = "reopen"
         elif self.action == "transition":
             what = f"transition to '{self.value}'"
+        elif self.action == "add_sub_issue":
+            what = f"make sub-issue of {self.parent_key}"
+        elif self.action == "remove_sub_issue":
+            what = f"remove as sub-issue of {self.parent_key}"
         else:
-            what = "comment"
+            what = _comment_summary(self.value)
         return f"{self.display_key}: {what}"
 
     def as_json(self) -> dict[str, object]:
@@ -107,6 +127,30 @@ class TrackerWrite:
             document["add"] = list(self.add)
             document["remove"] = list(self.remove)
         return document
+
+
+def _comment_summary(text: str | None) -> str:
+    """``comment "Reason: tests red"``: which comment, in a line (the marker never shows)."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    shown = next((line for line in lines if line.startswith("Reason:")), None)
+    shown = shown or next((line for line in lines if not line.startswith("<!--")), "")
+    if not shown:
+        return "comment"
+    if len(shown) > 60:
+        shown = shown[:59] + "…"
+    return f'comment "{shown}"'
+
+
+def touched_refs(writes: Sequence[TrackerWrite]) -> list[IssueRef]:
+    """The issues ``writes`` changed, once each: a sub-issue link changes its parent too
+    (its ``subIssuesSummary``), so a cached parent must be read again as well."""
+    touched: dict[IssueRef, None] = {}
+    for write in writes:
+        touched[write.ref] = None
+        if write.action in ("add_sub_issue", "remove_sub_issue") and write.value:
+            repo, _, number = write.value.rpartition("#")
+            touched[GitHubRef(repo, int(number))] = None
+    return list(touched)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +172,9 @@ class WriteResult:
 class ConvergeTarget:
     """An issue an action affects and the state Debussy expects of it.
 
-    ``close_comment``: text to comment when (and only when) this convergence
-    closes the issue — auto-close's note, never repeated by a replay. An
+    ``close_comment``: auto-close's note (after "Closed by Debussy: "), sent with the
+    close; with ``close_marker`` and the comments read, also after it when a replay
+    finds the note missing, and never twice. An
     expectation with any state and no label (``GitHubExpectation({"open",
     "closed"}, None, None)``) means "remove Debussy labels, touch nothing else".
     """
@@ -148,6 +193,20 @@ class ConvergeTarget:
     """When Debussy last changed the phase before this event (None: never)."""
     overrides: bool = False
     """Change state even against a person's newer change, saying so (auto-close)."""
+    close_marker: str | None = None
+    """The marker identity of ``close_comment`` (``debussy.sync.markers``)."""
+    comment: str | None = None
+    """An event's comment (reason and evidence), posted once: when ``comment_marker`` is
+    not among the issue's latest comments."""
+    comment_marker: str | None = None
+    parent: GitHubRef | None = None
+    """``github.sub_issues``: the plan issue this issue should be a sub-issue of."""
+    parent_key: str | None = None
+    structure_only: bool = False
+    """Only sub-issue links are converged (``start``): state and labels are left alone."""
+    unparent: GitHubRef | None = None
+    """An issue the plan stopped linking that Debussy once made a sub-issue of this plan
+    issue: the link comes off (to-tracker only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +226,8 @@ class IssueView:
     status: IssueStatus
     is_pull_request: bool = False
     transitions: tuple[OfferedTransition, ...] = ()
+    markers: frozenset[str] | None = None
+    """Debussy's comment markers among the latest comments; None when they were not read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +258,7 @@ def plan_writes(
     """
     plan = WritePlan()
     seen: set[IssueRef] = set()
+    pulls = _pull_request_lines(targets, views)
     for target in targets:
         if target.ref in seen:
             continue
@@ -204,11 +266,107 @@ def plan_writes(
         view = views.get(target.ref)
         if view is None:
             continue
+        if target.comment is not None and pulls.get(target.phase_id):
+            target = replace(target, comment=f"{target.comment}\n\n{pulls[target.phase_id]}")
         writes, note = writes_for_target(target, view, config)
         plan.writes += writes
-        if note is not None:
+        if note is not None and not _pull_request_as_expected(target, view, config):
             plan.notes.append(note)
+        plan.notes += _structure_notes(target, view)
+    _check_structure_limits(plan, {ref.canonical: view for ref, view in views.items()})
     return plan
+
+
+def _pull_request_as_expected(target: ConvergeTarget, view: IssueView, config: Config) -> bool:
+    """A pull request nothing needs to happen to: an event need not mention it.
+
+    Only a completed phase asks something of its pull request (merged); the note that
+    Debussy never writes to it is kept for that case, where the person must act.
+    """
+    status = view.status
+    if not (view.is_pull_request or status.is_pull_request):
+        return False
+    expectation = target.expectation
+    completed = (
+        isinstance(expectation, GitHubExpectation)
+        and expectation.label is not None
+        and expectation.label.casefold() == config.github.labels.completed.casefold()
+    )
+    return not completed or status.state == "merged"
+
+
+def _pull_request_lines(
+    targets: Sequence[ConvergeTarget], views: Mapping[IssueRef, IssueView]
+) -> dict[str | None, str]:
+    """Per phase, its pull requests with the state the read found (the comment's evidence)."""
+    found: dict[str | None, dict[str, str]] = {}
+    for target in targets:
+        view = views.get(target.ref)
+        if view is not None and view.status.is_pull_request:
+            state = view.status.state or "unknown"
+            found.setdefault(target.phase_id, {})[target.display_key] = state
+    return {
+        phase: "Pull requests: " + ", ".join(f"{key} ({state})" for key, state in states.items())
+        for phase, states in found.items()
+    }
+
+
+def _structure_notes(target: ConvergeTarget, view: IssueView) -> list[Note]:
+    """An issue under another parent stays there (never ``replaceParent``): reported."""
+    status = view.status
+    if target.parent is None or status.missing or status.is_pull_request:
+        return []
+    if status.parent is None or status.parent == target.parent.canonical:
+        return []
+    return [
+        Note(
+            target.display_key,
+            target.phase_id,
+            f"{target.display_key} is a sub-issue of {status.parent}, not of "
+            f"{target.parent_key}; Debussy leaves it where it is",
+        )
+    ]
+
+
+def _check_structure_limits(plan: WritePlan, views: Mapping[str, IssueView]) -> None:
+    """GitHub's refusals, said plainly before anything is sent: 100 per parent, no cycles.
+
+    ``views`` by canonical reference (a sub-issue write names its parent that way).
+    """
+    kept: list[TrackerWrite] = []
+    added: dict[str, int] = {}
+    for write in plan.writes:
+        if write.action != "add_sub_issue" or write.value is None:
+            kept.append(write)
+            continue
+        parent_view = views.get(write.value)
+        parent_status = parent_view.status if parent_view is not None else None
+        if parent_status is not None and parent_status.parent == write.ref.canonical:
+            plan.notes.append(
+                Note(
+                    write.display_key,
+                    write.phase_id,
+                    f"{write.display_key} cannot become a sub-issue of {write.parent_key}: "
+                    f"{write.parent_key} is its sub-issue (GitHub refuses cycles)",
+                    failed=True,
+                )
+            )
+            continue
+        total = parent_status.sub_issues[1] if parent_status and parent_status.sub_issues else 0
+        added[write.value] = added.get(write.value, 0) + 1
+        if total + added[write.value] > MAX_SUB_ISSUES:
+            plan.notes.append(
+                Note(
+                    write.display_key,
+                    write.phase_id,
+                    f"{write.display_key} cannot become a sub-issue of {write.parent_key}: "
+                    f"GitHub allows at most {MAX_SUB_ISSUES} sub-issues per parent",
+                    failed=True,
+                )
+            )
+            continue
+        kept.append(write)
+    plan.writes = kept
 
 
 def writes_for_target(
@@ -216,11 +374,13 @@ def writes_for_target(
 ) -> tuple[list[TrackerWrite], Note | None]:
     """One issue's writes, or why none can be sent."""
     status = view.status
-    if view.is_pull_request:
+    if view.is_pull_request or status.is_pull_request:
+        state = f" ({status.state})" if status.is_pull_request and status.state else ""
         return [], Note(
             target.display_key,
             target.phase_id,
-            f"{target.display_key} is a pull request, not an issue; Debussy never writes to it",
+            f"{target.display_key} is a pull request{state}, not an issue; Debussy never "
+            "writes to it (merge or close it on GitHub)",
         )
     if status.missing:
         name = "GitHub" if status.platform == "github" else "Jira"
@@ -231,10 +391,12 @@ def writes_for_target(
             "nothing written",
         )
     expectation = target.expectation
+    if target.structure_only:
+        return _structure_writes(target, status), None
     if isinstance(expectation, GitHubExpectation):
-        return _github_writes(target, expectation, status, config)
+        return _github_writes(target, expectation, view, config)
     writes, note = _jira_writes(target, expectation, view)
-    return writes, note or _moved_note(target, status)
+    return writes + _event_comment(target, view, plain_marker), note or _moved_note(target, status)
 
 
 def _moved_note(target: ConvergeTarget, status: IssueStatus) -> Note | None:
@@ -286,9 +448,71 @@ def _left_as_is(target: ConvergeTarget, status: IssueStatus) -> Note:
     )
 
 
+def _event_comment(
+    target: ConvergeTarget, view: IssueView, marked: Callable[[str], str]
+) -> list[TrackerWrite]:
+    """The event's comment, unless its marker is already among the issue's comments."""
+    if target.comment is None or target.comment_marker is None:
+        return []
+    if view.markers is not None and target.comment_marker in view.markers:
+        return []
+    body = f"{target.comment}\n\n{marked(target.comment_marker)}"
+    return [
+        TrackerWrite(target.ref, target.display_key, target.phase_id, "comment", body, target.why)
+    ]
+
+
+def _structure_writes(target: ConvergeTarget, status: IssueStatus) -> list[TrackerWrite]:
+    """Add the missing sub-issue link; take off one Debussy added that the plan dropped."""
+
+    def write(action: WriteAction, parent: GitHubRef) -> TrackerWrite:
+        return TrackerWrite(
+            target.ref,
+            target.display_key,
+            target.phase_id,
+            action,
+            parent.canonical,
+            target.why,
+            parent_key=target.parent_key,
+        )
+
+    if target.parent is not None and status.parent is None:
+        return [write("add_sub_issue", target.parent)]
+    if target.unparent is not None and status.parent == target.unparent.canonical:
+        return [write("remove_sub_issue", target.unparent)]
+    return []
+
+
 def _github_writes(
-    target: ConvergeTarget, expectation: GitHubExpectation, status: IssueStatus, config: Config
+    target: ConvergeTarget, expectation: GitHubExpectation, view: IssueView, config: Config
 ) -> tuple[list[TrackerWrite], Note | None]:
+    writes, note = _state_writes(target, expectation, view, config)
+    more = _structure_writes(target, view.status) + _event_comment(target, view, hidden_marker)
+    return writes + more, note
+
+
+def _close_note(target: ConvergeTarget, view: IssueView, closing: bool) -> str | None:
+    """Auto-close's comment: with the close, or after it if a replay finds it missing."""
+    if target.close_comment is None:
+        return None
+    # Only a close sent now says "Closed by": an issue found closed may have been closed
+    # by a person (or by Debussy, whose comment was lost), so the late note just tells.
+    text = f"{'Closed by Debussy' if closing else 'Debussy'}: {target.close_comment}"
+    marker = target.close_marker
+    if view.markers is None or marker is None:
+        return text if closing else None
+    if marker in view.markers:
+        return None
+    if closing or view.status.state == "closed":
+        return f"{text}\n\n{hidden_marker(marker)}"
+    return None
+
+
+def _state_writes(
+    target: ConvergeTarget, expectation: GitHubExpectation, view: IssueView, config: Config
+) -> tuple[list[TrackerWrite], Note | None]:
+    status = view.status
+
     def write(
         action: WriteAction,
         value: str | None,
@@ -315,6 +539,9 @@ def _github_writes(
     if add or remove:
         writes.append(write("set_label", wanted, add=add, remove=remove))
     if expectation.allows(status.state, status.state_reason):
+        late = _close_note(target, view, closing=False) if expectation.wants_closed else None
+        if late is not None:
+            writes.append(write("comment", late))
         return writes, None
     note: Note | None = None
     if person_holds(target, status):
@@ -334,8 +561,9 @@ def _github_writes(
     elif status.state == "closed":
         writes.append(write("reopen", None))
     else:
-        if target.close_comment:
-            writes.append(write("comment", target.close_comment))
+        closing = _close_note(target, view, closing=True)
+        if closing is not None:
+            writes.append(write("comment", closing))
         writes.append(write("close", reason))
     return writes, note
 

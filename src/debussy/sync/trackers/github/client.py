@@ -47,7 +47,7 @@ from debussy.errors import (
     TrackerNotFoundError,
     register_secret,
 )
-from debussy.issues import GitHubRef, IssueStatus
+from debussy.issues import GitHubRef, IssueStatus, ref_from_canonical
 from debussy.sync.expected import is_debussy_label
 from debussy.sync.trackers.base import AsyncClosing, failed_write, gather_all, stopped_detail
 from debussy.sync.trackers.github.query import (
@@ -328,7 +328,9 @@ class GitHubClient(AsyncClosing):
         return parse_batch(batch, payload, auth_hint=self._auth_hint)
 
     async def _post_query(self, batch: IssueBatch, *, enable_duplicate: bool) -> Any:
-        document = build_query(batch, enable_duplicate=enable_duplicate)
+        document = build_query(
+            batch, enable_duplicate=enable_duplicate, structure=self._config.sub_issues
+        )
         response = await self._http.request(
             "POST", str(self._graphql_url), json=document.body(), idempotent=True, read=True
         )
@@ -386,8 +388,12 @@ class GitHubClient(AsyncClosing):
             self._write_ids = mutations.WriteIds()
         return self._write_ids
 
+    def comment_markers(self) -> dict[GitHubRef, frozenset[str]]:
+        """Debussy's markers in the latest comments, per issue the write read looked at."""
+        return dict(self._ids.markers)
+
     async def read_for_writes(
-        self, refs: Sequence[GitHubRef]
+        self, refs: Sequence[GitHubRef], *, comments: bool = False
     ) -> tuple[dict[GitHubRef, IssueStatus], set[GitHubRef]]:
         """Fresh statuses of ``refs`` and which of them are pull requests.
 
@@ -409,10 +415,10 @@ class GitHubClient(AsyncClosing):
         async def read(batch: IssueBatch) -> tuple[dict[GitHubRef, IssueStatus], WriteIds]:
             async with bound:
                 with_duplicate = self._enable_duplicate
-                payload = await self._post_write_query(batch, labels, with_duplicate)
+                payload = await self._post_write_query(batch, labels, with_duplicate, comments)
                 if with_duplicate and rejects_argument(payload, "enableDuplicate"):
                     self._enable_duplicate = False
-                    payload = await self._post_write_query(batch, labels, False)
+                    payload = await self._post_write_query(batch, labels, False, comments)
                 return mutations.parse_write_batch(
                     batch, labels, payload, auth_hint=self._auth_hint
                 )
@@ -423,11 +429,17 @@ class GitHubClient(AsyncClosing):
         return {ref: statuses[ref] for ref in wanted}, set(self._ids.pull_requests & set(wanted))
 
     async def _post_write_query(
-        self, batch: IssueBatch, labels: Sequence[str], enable_duplicate: bool
+        self, batch: IssueBatch, labels: Sequence[str], enable_duplicate: bool, comments: bool
     ) -> Any:
         from debussy.sync.trackers.github import mutations
 
-        document = mutations.build_write_query(batch, labels, enable_duplicate=enable_duplicate)
+        document = mutations.build_write_query(
+            batch,
+            labels,
+            enable_duplicate=enable_duplicate,
+            structure=self._config.sub_issues,
+            comments=comments,
+        )
         response = await self._http.request(
             "POST", str(self._graphql_url), json=document.body(), idempotent=True
         )
@@ -643,6 +655,17 @@ class GitHubClient(AsyncClosing):
             return [mutations.reopen_issue(f"w{index}", issue_id)]
         if write.action == "comment":
             return [mutations.add_comment(f"w{index}", issue_id, write.value or "")]
+        if write.action in ("add_sub_issue", "remove_sub_issue"):
+            parent = ref_from_canonical("github", write.value) if write.value else None
+            parent_id = self._ids.issues.get(parent) if isinstance(parent, GitHubRef) else None
+            if parent_id is None:
+                return f"{write.parent_key} was not read before writing"
+            build = (
+                mutations.add_sub_issue
+                if write.action == "add_sub_issue"
+                else mutations.remove_sub_issue
+            )
+            return [build(f"w{index}", parent_id, issue_id)]
         return f"GitHub issues have no '{write.action}'"
 
     async def _mutate(self, body: Mapping[str, Any]) -> Any:
@@ -687,6 +710,11 @@ class GitHubClient(AsyncClosing):
                     await self._reopen_rest(ref)
                 elif write.action == "comment":
                     await self._comment_rest(ref, write.value or "")
+                else:
+                    results[index] = WriteResult(
+                        write, "refused", "sub-issue links need GitHub's GraphQL API"
+                    )
+                    continue
                 results[index] = WriteResult(write, "applied")
             except TrackerError as exc:
                 kind, stops = failed_write(exc)

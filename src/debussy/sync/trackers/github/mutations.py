@@ -23,6 +23,7 @@ import msgspec
 
 from debussy.errors import BadResponseError, redact
 from debussy.issues import GitHubRef, IssueStatus
+from debussy.sync.markers import markers_in
 from debussy.sync.trackers.github.query import (
     GraphQLProblem,
     GraphQLRequest,
@@ -31,6 +32,7 @@ from debussy.sync.trackers.github.query import (
     graphql_problems,
     issue_alias,
     issue_fields,
+    issue_selection,
     limit_problems,
     parse_batch,
     read_issue,
@@ -41,13 +43,17 @@ if TYPE_CHECKING:
 
 MAX_MUTATIONS_PER_REQUEST = 50
 """Mutation fields in one request (PRODUCT.md §9). An issue's writes take one to four
-fields; 200 in one request came near GitHub's 10-second GraphQL timeout, after which
+fields (a comment or a sub-issue link adds one); 200 in one request came near GitHub's 10-second GraphQL timeout, after which
 nothing can be told about what applied (docs/RELIABILITY.md)."""
 
 
-def write_fields(*, enable_duplicate: bool = True) -> str:
+def write_fields(
+    *, enable_duplicate: bool = True, structure: bool = False, comments: bool = False
+) -> str:
     """The read fragment with the node ids mutations need (``query.issue_fields``)."""
-    return issue_fields(enable_duplicate=enable_duplicate, for_writes=True)
+    return issue_fields(
+        enable_duplicate=enable_duplicate, for_writes=True, structure=structure, comments=comments
+    )
 
 
 def label_alias(index: int) -> str:
@@ -55,19 +61,26 @@ def label_alias(index: int) -> str:
 
 
 def build_write_query(
-    batch: IssueBatch, label_names: Sequence[str], *, enable_duplicate: bool = True
+    batch: IssueBatch,
+    label_names: Sequence[str],
+    *,
+    enable_duplicate: bool = True,
+    structure: bool = False,
+    comments: bool = False,
 ) -> GraphQLRequest:
-    """One query reading ``batch`` for writing, plus each repository's Debussy labels."""
+    """One query reading ``batch`` for writing, plus each repository's Debussy labels.
+
+    ``structure``: each issue's parent and sub-issue progress (``github.sub_issues``);
+    ``comments``: the latest comment bodies, searched for Debussy's markers (only
+    when a write might comment).
+    """
     aliases = {label_alias(index): name for index, name in enumerate(label_names)}
     labels = "".join(f"    {alias}: label(name: ${alias}) {{ id name }}\n" for alias in aliases)
     return batch_document(
         "DebussyWriteRead",
         batch,
-        lambda ref: (
-            f"issueOrPullRequest(number: {int(ref.number)}) "
-            "{ __typename ...DebussyWriteIssue ... on PullRequest { number } }"
-        ),
-        write_fields(enable_duplicate=enable_duplicate),
+        lambda ref: issue_selection(ref, "DebussyWriteIssue"),
+        write_fields(enable_duplicate=enable_duplicate, structure=structure, comments=comments),
         variables=aliases,
         repo_fields=f"    id\n{labels}",
     )
@@ -83,12 +96,20 @@ class WriteIds:
     """``owner/name`` folded → repository id (for ``createLabel``)."""
     labels: dict[tuple[str, str], str] = field(default_factory=dict[tuple[str, str], str])
     """(repo folded, label folded) → label id."""
+    markers: dict[GitHubRef, frozenset[str]] = field(
+        default_factory=dict[GitHubRef, frozenset[str]]
+    )
+    """The Debussy markers found in each issue's latest comments (when they were read)."""
+    parents: dict[GitHubRef, str] = field(default_factory=dict[GitHubRef, str])
+    """The node id of each issue's parent (when structure was read and it has one)."""
 
     def merge(self, other: WriteIds) -> None:
         self.issues.update(other.issues)
         self.pull_requests |= other.pull_requests
         self.repos.update(other.repos)
         self.labels.update(other.labels)
+        self.markers.update(other.markers)
+        self.parents.update(other.parents)
 
 
 class _IdNamed(msgspec.Struct, frozen=True):
@@ -100,29 +121,38 @@ class _Nodes(msgspec.Struct, frozen=True):
     nodes: list[_IdNamed]
 
 
+class _Body(msgspec.Struct, frozen=True):
+    body: str
+
+
+class _Comments(msgspec.Struct, frozen=True):
+    nodes: list[_Body | None]
+
+
+class _ParentId(msgspec.Struct, frozen=True):
+    id: str
+
+
 class _IssueIds(msgspec.Struct, frozen=True):
     """The node ids of an issue in the write read (its status is parsed by ``parse_batch``)."""
 
     typename: str = msgspec.field(name="__typename")
     id: str | None = None
     labels: _Nodes | None = None
+    comments: _Comments | None = None
+    parent: _ParentId | None = None
 
 
 def parse_write_batch(
     batch: IssueBatch, label_names: Sequence[str], payload: Any, *, auth_hint: str = ""
 ) -> tuple[dict[GitHubRef, IssueStatus], WriteIds]:
-    """Statuses (pull requests: missing, flagged in ``WriteIds``) and node ids."""
+    """Statuses (pull requests with ``kind="pr"``, flagged in ``WriteIds``) and node ids."""
     ids = WriteIds()
-    statuses: dict[GitHubRef, IssueStatus] = {}
     data = payload.get("data") if isinstance(payload, dict) else None
-    # Pull requests answer as a PullRequest object: read as "not an issue" before the
-    # status parser, which would reject a node without issue fields.
-    cleaned: dict[str, Any] = {}
     if isinstance(data, dict):
         for part in batch.repos:
             node = data.get(part.alias)
             if not isinstance(node, dict):
-                cleaned[part.alias] = node
                 continue
             repo_key = part.repo.casefold()
             if isinstance(node.get("id"), str):
@@ -133,40 +163,30 @@ def parse_write_batch(
                     name = label.get("name")
                     folded = (name if isinstance(name, str) else label_names[index]).casefold()
                     ids.labels[(repo_key, folded)] = label["id"]
-            kept: dict[str, Any] = {}
             for ref in part.refs:
-                alias = issue_alias(ref)
-                issue = node.get(alias)
+                issue = node.get(issue_alias(ref))
                 if isinstance(issue, dict) and issue.get("__typename") == "PullRequest":
                     ids.pull_requests.add(ref)
-                    statuses[ref] = IssueStatus.missing_issue(ref)
-                    kept[alias] = None
-                    continue
-                if isinstance(issue, dict):
-                    parsed = read_issue(_IssueIds, issue, ref)
-                    if parsed.id is None:
-                        raise BadResponseError(
-                            "github", f"GitHub sent {ref.repo}#{ref.number} without an id"
-                        )
-                    ids.issues[ref] = parsed.id
-                    for label in parsed.labels.nodes if parsed.labels else ():
-                        ids.labels[(repo_key, label.name.casefold())] = label.id
-                kept[alias] = issue
-            cleaned[part.alias] = kept
-        payload = {**payload, "data": cleaned}
-    # Pull requests were nulled above; give them the NOT_FOUND the status parser accepts.
-    extra = [
-        {"type": "NOT_FOUND", "message": "pull request", "path": [part.alias, issue_alias(ref)]}
-        for part in batch.repos
-        for ref in part.refs
-        if ref in ids.pull_requests
-    ]
-    if extra and isinstance(payload, dict):
-        payload = {**payload, "errors": [*(payload.get("errors") or []), *extra]}
-    parsed_statuses = parse_batch(batch, payload, auth_hint=auth_hint)
-    for ref, status in parsed_statuses.items():
-        statuses.setdefault(ref, status)
-    return statuses, ids
+                elif isinstance(issue, dict):
+                    _learn_issue(ids, ref, repo_key, read_issue(_IssueIds, issue, ref))
+    return parse_batch(batch, payload, auth_hint=auth_hint), ids
+
+
+def _learn_issue(ids: WriteIds, ref: GitHubRef, repo_key: str, parsed: _IssueIds) -> None:
+    if parsed.id is None:
+        raise BadResponseError("github", f"GitHub sent {ref.repo}#{ref.number} without an id")
+    ids.issues[ref] = parsed.id
+    for label in parsed.labels.nodes if parsed.labels else ():
+        ids.labels[(repo_key, label.name.casefold())] = label.id
+    if parsed.comments is not None:
+        ids.markers[ref] = frozenset(
+            marker
+            for comment in parsed.comments.nodes
+            if comment is not None
+            for marker in markers_in(comment.body)
+        )
+    if parsed.parent is not None:
+        ids.parents[ref] = parsed.parent.id
 
 
 # --- mutations -----------------------------------------------------------------------------
@@ -225,6 +245,22 @@ def reopen_issue(alias: str, issue_id: str) -> Mutation:
 
 def add_comment(alias: str, subject_id: str, body: str) -> Mutation:
     return Mutation(alias, "addComment", "AddCommentInput", {"subjectId": subject_id, "body": body})
+
+
+def add_sub_issue(alias: str, parent_id: str, child_id: str) -> Mutation:
+    """``addSubIssue`` without ``replaceParent``: an issue under another parent stays there."""
+    return Mutation(
+        alias, "addSubIssue", "AddSubIssueInput", {"issueId": parent_id, "subIssueId": child_id}
+    )
+
+
+def remove_sub_issue(alias: str, parent_id: str, child_id: str) -> Mutation:
+    return Mutation(
+        alias,
+        "removeSubIssue",
+        "RemoveSubIssueInput",
+        {"issueId": parent_id, "subIssueId": child_id},
+    )
 
 
 def create_label(alias: str, repo_id: str, name: str, color: str) -> Mutation:

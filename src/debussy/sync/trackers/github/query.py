@@ -1,5 +1,10 @@
 """GitHub issue reads without I/O: batching, the GraphQL document, and parsing answers.
 
+Each linked number is read with ``issueOrPullRequest``: a plan may link a pull
+request, which is read (kind ``pr``, state ``open``/``draft``/``merged``/``closed``)
+and never reported missing. With ``github.sub_issues`` the issue's ``parent`` and
+``subIssuesSummary`` come along.
+
 Kept apart from the HTTP client so that the query shape can be validated against
 GitHub's schema (tests/contract) and the parsing tested with plain values. This
 module does not import httpx.
@@ -101,19 +106,38 @@ def issue_alias(ref: GitHubRef) -> str:
     return f"i{ref.number}"
 
 
-def issue_fields(*, enable_duplicate: bool = True, for_writes: bool = False) -> str:
-    """The fragment every aliased issue selects.
+def issue_fields(
+    *,
+    enable_duplicate: bool = True,
+    for_writes: bool = False,
+    structure: bool = False,
+    comments: bool = False,
+) -> str:
+    """The fragments every aliased ``issueOrPullRequest`` selects: one per kind.
 
     ``stateReason`` reports ``DUPLICATE`` only when asked with ``enableDuplicate``;
     without it a duplicate reads as ``NOT_PLANNED``. Older GitHub Enterprise
     servers reject the argument, hence the switch. ``for_writes`` adds the node
     ids the mutations need (the issue's and its labels'), as the write engine's
-    read asks for them (``DebussyWriteIssue``).
+    read asks for them (``DebussyWriteIssue``). ``structure`` (``github.sub_issues``)
+    adds the issue's ``parent`` and ``subIssuesSummary``; ``comments`` the bodies of
+    the latest comments, where the write read looks for Debussy's markers.
+    A pull request is read for its state only: it is never written. Its ``state`` is
+    aliased ``prState``: beside the issue's ``state`` (another enum) in one selection,
+    GraphQL refuses two fields of one name with different types.
     """
     state_reason = "stateReason(enableDuplicate: true)" if enable_duplicate else "stateReason"
     name, issue_id, label = (
         ("DebussyWriteIssue", "  id\n", "id name") if for_writes else ("DebussyIssue", "", "name")
     )
+    extra = ""
+    if structure:
+        extra += (
+            "  parent { id number repository { nameWithOwner } }\n"
+            "  subIssuesSummary { completed total }\n"
+        )
+    if comments:
+        extra += f"  comments(last: {COMMENTS_READ}) {{ nodes {{ body }} }}\n"
     return (
         f"fragment {name} on Issue {{\n"
         f"{issue_id}"
@@ -126,7 +150,32 @@ def issue_fields(*, enable_duplicate: bool = True, for_writes: bool = False) -> 
         "  closedAt\n"
         f"  labels(first: {LABELS_PER_ISSUE}) {{ nodes {{ {label} }} }}\n"
         "  milestone { title }\n"
+        f"{extra}"
         "}\n"
+        f"fragment {PULL_FRAGMENT} on PullRequest {{\n"
+        "  number\n"
+        "  prState: state\n"
+        "  isDraft\n"
+        "  title\n"
+        "  url\n"
+        "  updatedAt\n"
+        "  closedAt\n"
+        "  mergedAt\n"
+        "}\n"
+    )
+
+
+PULL_FRAGMENT = "DebussyPull"
+COMMENTS_READ = 100
+"""The latest comments the write read searches for a marker (a connection page holds 100)."""
+
+
+def issue_selection(ref: GitHubRef, fragment: str) -> str:
+    """``issueOrPullRequest``: ``issue(number:)`` answers NOT_FOUND for a pull request,
+    which would make a linked pull request look deleted."""
+    return (
+        f"issueOrPullRequest(number: {int(ref.number)}) "
+        f"{{ __typename ...{fragment} ...{PULL_FRAGMENT} }}"
     )
 
 
@@ -139,13 +188,15 @@ class GraphQLRequest:
         return {"query": self.query, "variables": self.variables}
 
 
-def build_query(batch: IssueBatch, *, enable_duplicate: bool = True) -> GraphQLRequest:
-    """One query reading every issue of ``batch``, repositories side by side."""
+def build_query(
+    batch: IssueBatch, *, enable_duplicate: bool = True, structure: bool = False
+) -> GraphQLRequest:
+    """One query reading every issue (or pull request) of ``batch``, repositories side by side."""
     return batch_document(
         "DebussyIssues",
         batch,
-        lambda ref: f"issue(number: {int(ref.number)}) {{ ...DebussyIssue }}",
-        issue_fields(enable_duplicate=enable_duplicate),
+        lambda ref: issue_selection(ref, "DebussyIssue"),
+        issue_fields(enable_duplicate=enable_duplicate, structure=structure),
     )
 
 
@@ -380,6 +431,20 @@ class _LabelConnection(msgspec.Struct, frozen=True):
     nodes: list[_Named]
 
 
+class _RepoName(msgspec.Struct, frozen=True, rename="camel"):
+    name_with_owner: str
+
+
+class _Parent(msgspec.Struct, frozen=True):
+    number: int
+    repository: _RepoName
+
+
+class _Summary(msgspec.Struct, frozen=True):
+    completed: int
+    total: int
+
+
 class _GraphQLIssue(msgspec.Struct, frozen=True, rename="camel"):
     state: Literal["OPEN", "CLOSED"]
     state_reason: str | None
@@ -389,11 +454,41 @@ class _GraphQLIssue(msgspec.Struct, frozen=True, rename="camel"):
     closed_at: str | None
     labels: _LabelConnection
     milestone: _Titled | None
+    parent: _Parent | None = None
+    sub_issues_summary: _Summary | None = None
+
+
+class _GraphQLPull(msgspec.Struct, frozen=True, rename="camel"):
+    pr_state: Literal["OPEN", "CLOSED", "MERGED"]
+    is_draft: bool
+    title: str
+    url: str
+    updated_at: str
+    closed_at: str | None
+    merged_at: str | None
+
+
+def pull_state(state: str, *, draft: bool, merged: bool) -> str:
+    """``open``, ``draft``, ``merged`` or ``closed`` (unmerged): what Debussy shows."""
+    if merged:
+        return "merged"
+    if state == "closed":
+        return "closed"
+    return "draft" if draft else "open"
+
+
+def pull_reason(state: str) -> str | None:
+    """A merged pull request reads as closed as completed, a closed one as not planned."""
+    return {"merged": "completed", "closed": "not_planned"}.get(state)
 
 
 def _status_from_graphql(ref: GitHubRef, node: Any) -> IssueStatus:
+    if isinstance(node, dict) and node.get("__typename") == "PullRequest":
+        return _pull_from_graphql(ref, node)
     issue = read_issue(_GraphQLIssue, node, ref)
     state = issue.state.lower()
+    parent = issue.parent
+    summary = issue.sub_issues_summary
     return IssueStatus(
         platform="github",
         id=ref.canonical,
@@ -405,10 +500,37 @@ def _status_from_graphql(ref: GitHubRef, node: Any) -> IssueStatus:
         url=issue.url,
         last_updated=_moment(ref, "updatedAt", issue.updated_at),
         state_changed_at=_closed_moment(ref, state, issue.closed_at),
+        parent=(
+            GitHubRef(parent.repository.name_with_owner, parent.number).canonical
+            if parent is not None
+            else None
+        ),
+        sub_issues=(summary.completed, summary.total) if summary is not None else None,
+    )
+
+
+def _pull_from_graphql(ref: GitHubRef, node: Any) -> IssueStatus:
+    pull = read_issue(_GraphQLPull, node, ref)
+    state = pull_state(pull.pr_state.lower(), draft=pull.is_draft, merged=pull.pr_state == "MERGED")
+    changed = pull.merged_at or pull.closed_at
+    return IssueStatus(
+        platform="github",
+        id=ref.canonical,
+        kind="pr",
+        state=state,
+        state_reason=pull_reason(state),
+        title=pull.title,
+        url=pull.url,
+        last_updated=_moment(ref, "updatedAt", pull.updated_at),
+        state_changed_at=_moment(ref, "mergedAt", changed) if changed is not None else None,
     )
 
 
 # --- parsing REST answers ---------------------------------------------------------------
+
+
+class _RestPull(msgspec.Struct, frozen=True, kw_only=True):
+    merged_at: str | None = None
 
 
 class _RestIssue(msgspec.Struct, frozen=True, kw_only=True):
@@ -420,18 +542,33 @@ class _RestIssue(msgspec.Struct, frozen=True, kw_only=True):
     closed_at: str | None
     labels: list[_Named | str]
     milestone: _Titled | None
-    pull_request: dict[str, Any] | None = None
+    pull_request: _RestPull | None = None
+    draft: bool = False
 
 
 def status_from_rest(ref: GitHubRef, data: Any, etag: str | None) -> IssueStatus:
-    """An issue from ``GET /repos/{o}/{r}/issues/{n}``.
+    """An issue (or a pull request) from ``GET /repos/{o}/{r}/issues/{n}``.
 
-    A pull request answers on the same endpoint; GraphQL's ``issue(number:)``
-    says NOT_FOUND for one, so it is missing here too and both paths agree.
+    A pull request answers on the same endpoint with a ``pull_request`` object whose
+    ``merged_at`` says whether it merged, and ``draft``: read as GraphQL reads it.
     """
     issue = read_issue(_RestIssue, data, ref)
     if issue.pull_request is not None:
-        return IssueStatus.missing_issue(ref)
+        merged = issue.pull_request.merged_at
+        state = pull_state(issue.state, draft=issue.draft, merged=merged is not None)
+        changed = merged or issue.closed_at
+        return IssueStatus(
+            platform="github",
+            id=ref.canonical,
+            kind="pr",
+            state=state,
+            state_reason=pull_reason(state),
+            title=issue.title,
+            url=issue.html_url,
+            last_updated=_moment(ref, "updated_at", issue.updated_at),
+            state_changed_at=_moment(ref, "merged_at", changed) if changed is not None else None,
+            etag=etag,
+        )
     return IssueStatus(
         platform="github",
         id=ref.canonical,

@@ -51,6 +51,7 @@ from debussy.errors import (
 )
 from debussy.issues import IssueStatus, JiraRef
 from debussy.plans.refs import is_jira_key
+from debussy.sync.markers import markers_in
 from debussy.sync.trackers.base import (
     AsyncClosing,
     bad_fields_message,
@@ -124,7 +125,17 @@ class _Status(msgspec.Struct, frozen=True, rename="camel"):
     status_category: _StatusCategory
 
 
+class _JiraComment(msgspec.Struct, frozen=True):
+    body: Any = None
+    """ADF (a JSON tree) on Cloud, plain text on Server/DC: only searched for markers."""
+
+
+class _CommentPage(msgspec.Struct, frozen=True):
+    comments: list[_JiraComment] = msgspec.field(default_factory=list[_JiraComment])
+
+
 class _IssueFields(msgspec.Struct, frozen=True, kw_only=True):
+    comment: _CommentPage | None = None
     status: _Status
     resolution: _Named | None = None
     labels: list[str] = msgspec.field(default_factory=list[str])
@@ -598,7 +609,11 @@ class JiraClient(AsyncClosing):
     # --- convergence: one read with transitions, then only the moves -------------------
 
     async def read_for_writes(
-        self, refs: Sequence[JiraRef], *, reconcile: Collection[JiraRef] | None = None
+        self,
+        refs: Sequence[JiraRef],
+        *,
+        reconcile: Collection[JiraRef] | None = None,
+        comments: bool = False,
     ) -> dict[JiraRef, IssueView]:
         """Status and available transitions of every ref, from ``ceil(n / 100)`` searches.
 
@@ -614,6 +629,7 @@ class JiraClient(AsyncClosing):
         seconds apart do not plan from a lagging index, and it follows an issue
         moved to another project: the view is filed under the plan's key with
         ``moved_to`` set, and writes go to the new key (``current_key``).
+        ``comments``: the ``comment`` field too, searched for Debussy's markers.
         """
         wanted = list(dict.fromkeys(refs))
         keys = [ref.key for ref in wanted if is_jira_key(ref.key)]
@@ -621,7 +637,7 @@ class JiraClient(AsyncClosing):
         targets = self._written | self._recent if reconcile is None else set(reconcile)
         batches = self._batches(keys, targets)
         pages = await asyncio.gather(
-            *(self._search_transitions(b, limiter, ids) for b, ids in batches)
+            *(self._search_transitions(b, limiter, ids, comments) for b, ids in batches)
         )
         found: dict[str, _IssueWithTransitions] = {}
         for issues in pages:
@@ -653,26 +669,37 @@ class JiraClient(AsyncClosing):
                     )
                     for t in issue.transitions
                 ),
+                markers=_markers(issue.fields) if comments else None,
             )
         return views
 
     async def _search_transitions(
-        self, keys: list[str], limiter: asyncio.Semaphore, reconcile_ids: list[int]
+        self,
+        keys: list[str],
+        limiter: asyncio.Semaphore,
+        reconcile_ids: list[int],
+        comments: bool = False,
     ) -> list[_IssueWithTransitions]:
         remaining = list(keys)
         while remaining:
             try:
-                return await self._search_transitions_once(remaining, limiter, reconcile_ids)
+                return await self._search_transitions_once(
+                    remaining, limiter, reconcile_ids, comments
+                )
             except _KeysRejectedError as rejected:
                 remaining = [key for key in remaining if key not in rejected.keys]
         return []
 
     async def _search_transitions_once(
-        self, keys: list[str], limiter: asyncio.Semaphore, reconcile_ids: list[int]
+        self,
+        keys: list[str],
+        limiter: asyncio.Semaphore,
+        reconcile_ids: list[int],
+        comments: bool = False,
     ) -> list[_IssueWithTransitions]:
         body: dict[str, Any] = {
             "jql": _jql(keys),
-            "fields": list(SEARCH_FIELDS),
+            "fields": [*SEARCH_FIELDS, "comment"] if comments else list(SEARCH_FIELDS),
             "maxResults": BATCH_SIZE,
             "expand": "transitions" if self._cloud else ["transitions"],
         }
@@ -925,6 +952,30 @@ def _json_or_none(response: httpx.Response) -> Any:
         return decode_json(PLATFORM, response)
     except BadResponseError:
         return None
+
+
+def _markers(fields: _IssueFields) -> frozenset[str]:
+    """Debussy's markers in the comments the search returned (ADF text nodes or plain text)."""
+    found: set[str] = set()
+    for comment in fields.comment.comments if fields.comment is not None else ():
+        found |= markers_in(" ".join(_texts(comment.body)))
+    return frozenset(found)
+
+
+def _texts(node: Any) -> list[str]:
+    """Every ``text`` of an ADF tree (a string body is its own text)."""
+    if isinstance(node, str):
+        return [node]
+    texts: list[str] = []
+    if isinstance(node, dict):
+        text = node.get("text")
+        if isinstance(text, str):
+            texts.append(text)
+        texts += _texts(node.get("content"))
+    elif isinstance(node, list):
+        for item in node:
+            texts += _texts(item)
+    return texts
 
 
 def _adf_document(text: str) -> dict[str, Any]:
