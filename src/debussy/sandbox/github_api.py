@@ -364,8 +364,9 @@ class GitHubApi:
                 "html_url": web,
                 "diff_url": f"{web}.diff",
                 "patch_url": f"{web}.patch",
-                "merged_at": None,
+                "merged_at": iso(issue.merged_at),
             }
+            shaped["draft"] = issue.draft
         return shaped
 
     def _issue_fields(self, issue: Issue, repo_url: str, url: str) -> JSON:

@@ -14,7 +14,12 @@ GitHub-specific answers reproduced on top of plain graphql-core:
 - syntax and validation errors come back with ``errors`` and no ``data``;
 - ``stateReason`` reports ``DUPLICATE`` only with ``enableDuplicate: true``
   (otherwise ``NOT_PLANNED``), as the schema's description of the enum says;
-- ``issue(number:)`` on a pull request is NOT_FOUND, ``issueOrPullRequest`` says which;
+- ``issue(number:)`` on a pull request is NOT_FOUND, ``issueOrPullRequest`` says which,
+  with the pull request's state (``OPEN``, ``CLOSED``, ``MERGED``) and ``isDraft``;
+- sub-issues: ``parent``, ``subIssues``, ``subIssuesSummary``, ``addSubIssue`` and
+  ``removeSubIssue`` with GitHub's refusals (another owner, a second parent without
+  ``replaceParent``, a cycle, more than 100 under one parent) as ``UNPROCESSABLE``;
+- ``comments`` of an issue (bodies), where Debussy looks for its markers;
 - the issue mutations Debussy sends: labels added or removed by id (the others
   stay), ``closeIssue`` whose ``stateReason`` is ignored on a closed issue (only
   the update time moves, as on GitHub), ``reopenIssue``, ``addComment``,
@@ -32,7 +37,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from debussy.sandbox.store import Issue, Label, Milestone, Repo, Store, iso, node_id
+from debussy.sandbox.store import (
+    Issue,
+    Label,
+    Milestone,
+    Repo,
+    Store,
+    SubIssueError,
+    iso,
+    node_id,
+)
 
 if TYPE_CHECKING:
     from graphql import DocumentNode, GraphQLError, GraphQLResolveInfo, GraphQLSchema
@@ -235,9 +249,79 @@ def _state_reason(issue: Issue) -> Any:
     return resolve
 
 
+def _page(info: Info, items: Sequence[Any], first: int | None, last: int | None) -> list[Any]:
+    """The plain first/last window of a connection (no cursors: Debussy asks for one page)."""
+    _check_page_size(info, first, last)
+    window = list(items)
+    if first is not None:
+        window = window[:first]
+    if last is not None:
+        window = window[len(window) - last :] if last else []
+    return window
+
+
+def _parent_field(parent: Issue | None, context: GraphQLContext) -> Any:
+    """Resolved lazily: a parent's own fields are built only when a query selects them."""
+    if parent is None:
+        return None
+    return lambda info: _issue(parent, context)
+
+
+def _page_info() -> JSON:
+    return {"startCursor": None, "endCursor": None, "hasNextPage": False, "hasPreviousPage": False}
+
+
 def _issue(issue: Issue, context: GraphQLContext) -> JSON:
     repo = issue.repo
+
+    def comments(
+        info: Info,
+        *,
+        first: int | None = None,
+        last: int | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        orderBy: JSON | None = None,
+    ) -> JSON:
+        shown = _page(info, issue.comments, first, last)
+        return {
+            "nodes": [
+                {"id": node_id("IC", c.id), "body": c.body if isinstance(c.body, str) else ""}
+                for c in shown
+            ],
+            "totalCount": len(issue.comments),
+            "pageInfo": _page_info(),
+        }
+
+    def sub_issues(
+        info: Info,
+        *,
+        first: int | None = None,
+        last: int | None = None,
+        after: str | None = None,
+        before: str | None = None,
+    ) -> JSON:
+        shown = _page(info, issue.sub_issues, first, last)
+        return {
+            "nodes": [_issue(child, context) for child in shown],
+            "totalCount": len(issue.sub_issues),
+            "pageInfo": _page_info(),
+        }
+
+    def sub_issues_summary(info: Info) -> JSON:
+        total = len(issue.sub_issues)
+        done = sum(1 for child in issue.sub_issues if child.state == "closed")
+        return {
+            "completed": done,
+            "total": total,
+            "percentCompleted": (100 * done // total) if total else 0,
+        }
+
     return {
+        "comments": comments,
+        "parent": _parent_field(issue.parent, context),
+        "subIssues": sub_issues,
+        "subIssuesSummary": sub_issues_summary,
         "closed": issue.state == "closed",
         "closedAt": iso(issue.closed_at),
         "createdAt": iso(issue.created_at),
@@ -255,11 +339,19 @@ def _issue(issue: Issue, context: GraphQLContext) -> JSON:
 
 
 def _pull_request(issue: Issue, context: GraphQLContext) -> JSON:
+    merged = issue.merged_at is not None
+    state = "MERGED" if merged else issue.state.upper()
     return {
         "__typename": "PullRequest",
+        "closedAt": iso(issue.closed_at),
         "id": node_id("PR", issue.id),
+        "isDraft": issue.draft,
+        "merged": merged,
+        "mergedAt": iso(issue.merged_at),
         "number": issue.number,
+        "state": state,
         "title": issue.title,
+        "updatedAt": iso(issue.updated_at),
         "url": f"{context.web_url}/{issue.repo.full_name}/pull/{issue.number}",
     }
 
@@ -420,6 +512,28 @@ def _mutations(context: GraphQLContext) -> JSON:
         store.add_comment(issue, input["body"])
         return done(input)
 
+    def add_sub_issue(info: Info, *, input: JSON) -> JSON:
+        parent = _find_issue(store, input["issueId"])
+        if input.get("subIssueId") is None:
+            raise _typed_error("A sub-issue id is required", "UNPROCESSABLE")
+        child = _find_issue(store, input["subIssueId"])
+        if input.get("replaceParent") and child.parent is not None and child.parent is not parent:
+            store.remove_sub_issue(child.parent, child)
+        try:
+            store.add_sub_issue(parent, child)
+        except SubIssueError as exc:
+            raise _typed_error(str(exc), "UNPROCESSABLE") from None
+        return done(input, issue=_issue(parent, context), subIssue=_issue(child, context))
+
+    def remove_sub_issue(info: Info, *, input: JSON) -> JSON:
+        parent = _find_issue(store, input["issueId"])
+        child = _find_issue(store, input["subIssueId"])
+        try:
+            store.remove_sub_issue(parent, child)
+        except SubIssueError as exc:
+            raise _typed_error(str(exc), "UNPROCESSABLE") from None
+        return done(input, issue=_issue(parent, context), subIssue=_issue(child, context))
+
     def create_label(info: Info, *, input: JSON) -> JSON:
         number = _node_number(input["repositoryId"], "R")
         repo = next((r for r in store.repos.values() if r.id == number), None)
@@ -438,6 +552,8 @@ def _mutations(context: GraphQLContext) -> JSON:
         "closeIssue": close_issue,
         "reopenIssue": reopen_issue,
         "addComment": add_comment,
+        "addSubIssue": add_sub_issue,
+        "removeSubIssue": remove_sub_issue,
         "createLabel": create_label,
     }
 

@@ -69,6 +69,7 @@ FIELDS = (
     "statuscategorychangedate",
     "issuetype",
     "project",
+    "comment",
 )
 """Every field the sandbox knows; ``*all`` and ``*navigable`` mean these."""
 RESOLUTIONS = {
@@ -314,6 +315,24 @@ class JiraApi:
             }
         if name == "labels":
             return list(issue.labels)
+        if name == "comment":
+            comments = [
+                {
+                    "self": f"{api}/issue/{issue.id}/comment/{comment.id}",
+                    "id": str(comment.id),
+                    "author": self._user(version),
+                    "body": comment.body,
+                    "created": jira_time(comment.created_at),
+                    "updated": jira_time(comment.created_at),
+                }
+                for comment in issue.comments
+            ]
+            return {
+                "comments": comments,
+                "maxResults": len(comments),
+                "total": len(comments),
+                "startAt": 0,
+            }
         if name == "issuetype":
             return {
                 "self": f"{api}/issuetype/10001",

@@ -63,6 +63,9 @@ class PlanSpec:
     owner: str | None = None
     missing: frozenset[str] = field(default_factory=frozenset[str])
     """Linked references the sandbox must *not* hold (a link to a deleted issue)."""
+    pulls: Mapping[str, str] = field(default_factory=dict[str, str])
+    """Linked references that are pull requests, with their state (``open``, ``draft``,
+    ``merged``, ``closed``); written as in the plan (``#20``, ``octo/lib#3``)."""
 
     def master_text(self) -> str:
         lines = [f"# {self.title}", ""]
@@ -91,11 +94,18 @@ class PlanSpec:
         for reference in self._github_references():
             if reference in self.missing:
                 continue
-            repo, _, number = reference.rpartition("#")
-            issue = (repo or self.github_repo or "", int(number))
+            issue = self.github_key(reference)
             if issue not in found:
                 found.append(issue)
         return found
+
+    def github_key(self, reference: str) -> tuple[str, int]:
+        """(repository, number) of ``#N``, ``owner/name#N`` or a ``.../pull/N`` URL."""
+        if "://" in reference:
+            parts = reference.rstrip("/").split("/")
+            return (f"{parts[-4]}/{parts[-3]}", int(parts[-1]))
+        repo, _, number = reference.rpartition("#")
+        return (repo or self.github_repo or "", int(number))
 
     def jira_keys(self) -> list[str]:
         """Every linked Jira key the sandbox holds, in plan order."""
@@ -181,6 +191,7 @@ def write_config(
     transitions: Mapping[str, str | None] | None = None,
     jira_section: bool = True,
     write_interval: float | None = 0,
+    sub_issues: bool = False,
 ) -> Path:
     """``.debussy/config.yaml`` pointing both trackers at ``tracker``, one key a line.
 
@@ -195,6 +206,8 @@ def write_config(
     lines += [f"  api_url: {tracker.github_api_url}", f"  auto_close: {_yaml(auto_close)}"]
     if write_interval is not None:
         lines.append(f"  write_interval_seconds: {write_interval}")
+    if sub_issues:
+        lines.append("  sub_issues: true")
     if jira_section:
         lines += ["jira:", f"  enabled: {_yaml(jira)}", f"  url: {tracker.jira_url}"]
         if transitions is not None:
@@ -225,9 +238,13 @@ def seed(
     updated_at: datetime | None = None,
 ) -> None:
     """Put every issue ``spec`` links (except its ``missing`` ones) in the sandbox, open."""
+    pulls = {spec.github_key(reference): state for reference, state in spec.pulls.items()}
     for repo, number in spec.github_issues():
         title = github_title.format(repo=repo, number=number)
-        tracker.add_issue(repo, number, title=title, updated_at=updated_at)
+        if (repo, number) in pulls:
+            tracker.add_pull_request(repo, number, title=title, state=pulls[repo, number])
+        else:
+            tracker.add_issue(repo, number, title=title, updated_at=updated_at)
     for key in spec.jira_keys():
         tracker.add_jira_issue(key, summary=jira_summary.format(key=key), updated_at=updated_at)
 

@@ -743,20 +743,74 @@ class SandboxTracker:
                 updated_at=updated_at,
             )
 
-    def add_pull_request(self, repo: str, number: int, *, title: str = "") -> None:
-        """A pull request: an "issue" REST serves with ``pull_request`` and GraphQL cannot find."""
+    def add_pull_request(
+        self, repo: str, number: int, *, title: str = "", state: str = "open"
+    ) -> None:
+        """A pull request (``open``, ``draft``, ``merged`` or ``closed`` unmerged).
+
+        REST serves it as an issue with ``pull_request`` (``merged_at``) and ``draft``;
+        GraphQL's ``issue(number:)`` cannot find it, ``issueOrPullRequest`` can.
+        """
+        if state not in ("open", "draft", "merged", "closed"):
+            raise ValueError(f"a pull request is open, draft, merged or closed, not {state!r}")
         with self._store.lock:
             issue = self._store.add_issue(
                 repo,
                 number,
                 title=title or f"Pull request {number}",
-                state="open",
+                state="closed" if state in ("merged", "closed") else "open",
                 state_reason=None,
                 labels=(),
                 milestone=None,
                 updated_at=None,
             )
             issue.is_pull_request = True
+            issue.draft = state == "draft"
+            if state == "merged":
+                issue.merged_at = issue.closed_at
+
+    def merge_pull_request(self, repo: str, number: int) -> None:
+        """Merge an open pull request now, as a person would on GitHub."""
+        with self._store.lock:
+            issue = self._store.require_issue(repo, number)
+            if not issue.is_pull_request:
+                raise ValueError(f"{repo}#{number} is not a pull request")
+            self._store.close(issue, "completed")
+            issue.state_reason = None
+            issue.draft = False
+            issue.merged_at = issue.closed_at
+
+    def add_sub_issue(self, repo: str, parent: int, child: int) -> None:
+        """Make ``child`` a sub-issue of ``parent`` by hand (GitHub's rules apply)."""
+        with self._store.lock:
+            self._store.add_sub_issue(
+                self._store.require_issue(repo, parent), self._store.require_issue(repo, child)
+            )
+
+    def add_sub_issue_across(
+        self, parent_repo: str, parent: int, repo: str, child: int, *, touch: bool = True
+    ) -> None:
+        """``add_sub_issue`` for a child in another repository of the same owner.
+
+        ``touch=False``: a link made long ago (seeding a scene), the parent's update time stays.
+        """
+        with self._store.lock:
+            self._store.add_sub_issue(
+                self._store.require_issue(parent_repo, parent),
+                self._store.require_issue(repo, child),
+                touch=touch,
+            )
+
+    def delete_comments(self, repo: str, number: int) -> None:
+        """A person deletes every comment of a GitHub issue (or a post that never arrived)."""
+        with self._store.lock:
+            self._store.require_issue(repo, number).comments.clear()
+
+    def sub_issues(self, repo: str, number: int) -> list[str]:
+        """``owner/name#N`` of each sub-issue, in order (for assertions)."""
+        with self._store.lock:
+            issue = self._store.require_issue(repo, number)
+            return [f"{child.repo.full_name}#{child.number}" for child in issue.sub_issues]
 
     def transfer_issue(self, repo: str, number: int, to_repo: str) -> int:
         """Move an issue to another repository; its old REST address answers 301. New number."""
@@ -797,6 +851,11 @@ class SandboxTracker:
                 "updated_at": issue.updated_at,
                 "closed_at": issue.closed_at,
                 "comments": [_comment_text(comment.body) for comment in issue.comments],
+                "parent": (
+                    f"{issue.parent.repo.full_name}#{issue.parent.number}"
+                    if issue.parent is not None
+                    else None
+                ),
             }
 
     # ------------------------------------------------------------------ Jira by hand

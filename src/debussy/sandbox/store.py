@@ -115,6 +115,12 @@ class Issue:
     is_pull_request: bool = False
     """Pull requests share issue numbers: REST serves them as issues with a ``pull_request``
     key, GraphQL's ``repository.issue`` does not find them."""
+    draft: bool = False
+    merged_at: datetime | None = None
+    """A pull request that merged (its ``state`` is then ``closed``, as REST says)."""
+    parent: Issue | None = None
+    sub_issues: list[Issue] = field(default_factory=list["Issue"])
+    """GitHub sub-issues, in the order they were added."""
 
 
 @dataclass(eq=False)
@@ -136,6 +142,14 @@ class Repo:
 
     def label(self, name: str) -> Label | None:
         return self.labels.get(name.lower())
+
+
+MAX_SUB_ISSUES = 100
+"""GitHub's limit of sub-issues per parent issue."""
+
+
+class SubIssueError(Exception):
+    """GitHub refused a sub-issue link (the message is GitHub-like)."""
 
 
 class LabelExistsError(Exception):
@@ -429,6 +443,40 @@ class Store:
             issue.state = "open"
             issue.state_reason = "reopened"
             issue.closed_at = None
+
+    def add_sub_issue(self, parent: Issue, child: Issue, *, touch: bool = True) -> None:
+        """GitHub's rules for ``addSubIssue`` without ``replaceParent``; ``SubIssueError``.
+
+        ``touch=False`` seeds a link made in the past (the parent's update time stays).
+        """
+        if parent.is_pull_request or child.is_pull_request:
+            raise SubIssueError("Pull requests cannot be sub-issues or have sub-issues")
+        if child is parent:
+            raise SubIssueError("An issue cannot be a sub-issue of itself")
+        if child.repo.owner.lower() != parent.repo.owner.lower():
+            raise SubIssueError("Sub-issues must belong to the same owner as the parent issue")
+        if child.parent is parent:
+            raise SubIssueError("Sub issue may only be added to the parent once")
+        if child.parent is not None:
+            raise SubIssueError("Sub issue may only have one parent")
+        ancestor: Issue | None = parent
+        while ancestor is not None:
+            if ancestor is child:
+                raise SubIssueError("Sub issue cannot be an ancestor of the parent issue")
+            ancestor = ancestor.parent
+        if len(parent.sub_issues) >= MAX_SUB_ISSUES:
+            raise SubIssueError(f"Parent cannot have more than {MAX_SUB_ISSUES} sub-issues")
+        child.parent = parent
+        parent.sub_issues.append(child)
+        if touch:
+            self.touch(parent)
+
+    def remove_sub_issue(self, parent: Issue, child: Issue) -> None:
+        if child.parent is not parent:
+            raise SubIssueError("Sub issue is not a sub-issue of this issue")
+        child.parent = None
+        parent.sub_issues.remove(child)
+        self.touch(parent)
 
     def add_comment(self, issue: Issue | JiraIssue, body: object) -> Comment:
         if isinstance(issue, Issue):
