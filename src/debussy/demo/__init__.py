@@ -65,6 +65,7 @@ from debussy.demo.scene import (
 )
 from debussy.errors import EXIT_INTERRUPTED, EXIT_OK
 from debussy.output.console import color_wanted
+from debussy.output.words import plural
 from debussy.sandbox.server import (
     DEFAULT_GITHUB_TOKEN,
     DEFAULT_JIRA_EMAIL,
@@ -110,10 +111,14 @@ class _Printer:
 def _describe_scene(out: _Printer, demo: DemoRun) -> None:
     scene = demo.scene
     repos = sorted({seed.repo for seed in GITHUB_SEED})
+    issues = [seed for seed in GITHUB_SEED if not seed.pull]
+    pulls = [seed for seed in GITHUB_SEED if seed.pull]
     out.line(f"Project: {scene.root}" + ("" if scene.kept else " (temporary)"))
     out.line(
-        f"  plan '{scene.plan_title}': {scene.phase_count} phases, {len(GITHUB_SEED)} GitHub "
-        f"issues in {' and '.join(repos)}, {len(JIRA_SEED)} Jira issues, at plan and phase level"
+        f"  plan '{scene.plan_title}': {scene.phase_count} phases, {len(issues)} GitHub "
+        f"issues in {' and '.join(repos)} and {plural(len(pulls), 'pull request')}, "
+        f"{len(JIRA_SEED)} Jira issues, at plan and phase level; the phase issues are "
+        "sub-issues of the plan issue"
     )
     out.line(
         f"  run {scene.run_id}, started {RUN_AGE.days} days ago: phases 1 and 2 completed, "

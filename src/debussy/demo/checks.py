@@ -14,6 +14,7 @@ from debussy.demo.scene import (
     FIRST_LOOK_REASONS,
     PHASES_AFTER_SYNC,
     PHASES_BEFORE,
+    SUB_ISSUES,
 )
 from debussy.sandbox.server import RecordedRequest
 
@@ -101,6 +102,19 @@ def check_first_look(demo: DemoRun, record: StepRecord) -> list[str]:
         problems.append(
             f"drift_count is {document.get('drift_count')}, expected {len(FIRST_LOOK_DRIFT)}"
         )
+    return problems + _evidence_problems(document)
+
+
+def _evidence_problems(document: dict[str, Any]) -> list[str]:
+    """The pull request reads as one, and the plan issue shows its sub-issue progress."""
+    by_key = {issue["key"]: issue for issue in document["issues"]}
+    problems: list[str] = []
+    pull = by_key.get("GH-21", {})
+    if (pull.get("kind"), pull.get("state")) != ("pr", "merged"):
+        problems.append(f"GH-21 reads as {pull.get('kind')} {pull.get('state')}, not a merged PR")
+    progress = by_key.get("GH-1", {}).get("sub_issues") or {}
+    if progress.get("total") != SUB_ISSUES:
+        problems.append(f"GH-1 has {progress.get('total')} sub-issues, expected {SUB_ISSUES}")
     return problems
 
 

@@ -96,6 +96,8 @@ def write_config(root: Path, sandbox: SandboxTracker) -> Path:
         f"  token_env: {GITHUB_TOKEN_VARIABLE}\n"
         "  # The sandbox has no secondary rate limit: no need for GitHub's 1 s between writes.\n"
         "  write_interval_seconds: 0\n"
+        "  # Phase issues are sub-issues of the plan issue; status --issues shows its progress.\n"
+        "  sub_issues: true\n"
         "jira:\n"
         "  enabled: true\n"
         f"  url: {sandbox.jira_url}\n"

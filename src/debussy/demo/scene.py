@@ -24,6 +24,8 @@ class GitHubSeed:
     closed: bool = False
     age: timedelta = timedelta(days=5)
     """How long ago the issue last changed (the lifecycle push of its phase)."""
+    pull: bool = False
+    """A pull request (opened, not merged yet) rather than an issue."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +52,13 @@ GITHUB_SEED = (
     ),
     GitHubSeed("acme/infra", 5, "Signed download links", (IN_PROGRESS,), age=timedelta(1)),
     GitHubSeed("acme/shop", 15, "Roll out behind the order_export flag"),
+    GitHubSeed("acme/shop", 21, "Turn order_export on for everyone", pull=True),
 )
-"""Eight issues in two repositories, as the lifecycle pushes of the run left them."""
+"""Eight issues and a pull request in two repositories, as the lifecycle pushes of the run
+left them; the issues of the plan's owner are sub-issues of the plan issue (acme/shop#1)."""
+
+PLAN_ISSUE = ("acme/shop", 1)
+"""The plan-level issue: with ``github.sub_issues`` its sub-issues are the phase issues."""
 
 JIRA_SEED = (
     JiraSeed("SHOP-1", "Order export for merchants", "In Progress"),
@@ -98,6 +105,11 @@ HAND_CHANGES: tuple[HandChange, ...] = (
         "Jira SHOP-4", "moved to Done", lambda sandbox: sandbox.move_jira_issue("SHOP-4", "Done")
     ),
     HandChange(
+        "GitHub acme/shop#21",
+        "pull request merged",
+        lambda sandbox: sandbox.merge_pull_request("acme/shop", 21),
+    ),
+    HandChange(
         "GitHub acme/shop#11", "reopened", lambda sandbox: sandbox.reopen_issue("acme/shop", 11)
     ),
     HandChange(
@@ -112,12 +124,13 @@ PHASES_AFTER_SYNC: dict[str, str] = {
     "1": "pending",  # GH-11 reopened
     "2": "completed",  # a missing label changes nothing in Debussy
     "3": "blocked",  # GH-14 closed as not planned
-    "4": "completed",  # all of its issues closed: GH-15 and SHOP-4
+    "4": "completed",  # all of its issues closed (GH-15, SHOP-4) and its pull request merged
 }
 FIRST_LOOK_DRIFT: dict[str, str] = {
     "GH-14": "closed_externally",
     "GH-15": "closed_externally",
     "SHOP-4": "closed_externally",
+    "GH-21": "pr_merged",
     "GH-11": "reopened_externally",
     "GH-13": "label_mismatch",
 }
@@ -126,13 +139,19 @@ FIRST_LOOK_REASONS: dict[str, str] = {
     "GH-14": "not_planned",
     "GH-15": "completed",
     "SHOP-4": "Done",
+    "GH-21": "completed",
 }
+SUB_ISSUES = 7
+"""The plan issue's sub-issues: every phase issue of the acme owner (a pull request is none)."""
 
 
 def seed_demo(sandbox: SandboxTracker, *, now: datetime | None = None) -> None:
     """Put the demo's issues in ``sandbox`` (``python -m debussy.sandbox --seed demo`` too)."""
     moment = now or datetime.now(UTC)
     for issue in GITHUB_SEED:
+        if issue.pull:
+            sandbox.add_pull_request(issue.repo, issue.number, title=issue.title)
+            continue
         sandbox.add_issue(
             issue.repo,
             issue.number,
@@ -145,3 +164,7 @@ def seed_demo(sandbox: SandboxTracker, *, now: datetime | None = None) -> None:
         sandbox.add_jira_issue(
             jira.key, summary=jira.summary, status=jira.status, updated_at=moment - jira.age
         )
+    parent_repo, parent = PLAN_ISSUE
+    for issue in GITHUB_SEED:
+        if not issue.pull and (issue.repo, issue.number) != PLAN_ISSUE:
+            sandbox.add_sub_issue_across(parent_repo, parent, issue.repo, issue.number, touch=False)
