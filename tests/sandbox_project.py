@@ -75,6 +75,7 @@ class SandboxProject:
         auto_close: bool = False,
         transitions: Mapping[str, str | None] | None = None,
         jira_section: bool = True,
+        sub_issues: bool = False,
     ) -> None:
         """``jira_section=False`` leaves the ``jira:`` section out (a GitHub-only project)."""
         layout.write_config(
@@ -86,6 +87,7 @@ class SandboxProject:
             auto_close=auto_close,
             transitions=transitions,
             jira_section=jira_section,
+            sub_issues=sub_issues,
         )
 
     def write_plan(self, master: str = MASTER_PLAN, phases: Mapping[str, str] = PHASES) -> Path:

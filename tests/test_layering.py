@@ -142,6 +142,7 @@ def test_only_output_and_the_cli_import_rich() -> None:
         "debussy.sync.drift_detector",
         "debussy.sync.reconcile",
         "debussy.sync.writes",
+        "debussy.sync.markers",
     ],
 )
 def test_the_rules_do_no_io(module: str) -> None:

@@ -57,6 +57,11 @@ def test_write_interval_defaults_to_githubs_second_and_can_be_lowered() -> None:
     assert parse("github: {write_interval_seconds: 0}").github.write_interval_seconds == 0
 
 
+def test_sub_issues_are_opt_in() -> None:
+    assert parse("github: {}").github.sub_issues is False
+    assert parse("github: {sub_issues: true}").github.sub_issues is True
+
+
 def test_github_enterprise_derives_graphql_and_web_host() -> None:
     config = parse("github: {api_url: 'https://ghe.example.com/api/v3/'}")
     assert config.github.api_url == "https://ghe.example.com/api/v3"
@@ -70,6 +75,7 @@ def test_github_enterprise_derives_graphql_and_web_host() -> None:
         ("github: {repoo: octo/app}", "unknown key 'github.repoo'"),
         ("jira: {transitions: {done: Done}}", "unknown key 'jira.transitions.done'"),
         ("github: {enabled: maybe}", "'github.enabled': must be true or false"),
+        ("github: {sub_issues: sometimes}", "'github.sub_issues': must be true or false"),
         ("cache: {ttl_seconds: -5}", "'cache.ttl_seconds'"),
         ("cache: {ttl_seconds: soon}", "'cache.ttl_seconds'"),
         ("github: {write_interval_seconds: -1}", "'github.write_interval_seconds'"),

@@ -68,6 +68,17 @@ def test_one_repository_query_is_valid(enable_duplicate: bool) -> None:
     assert problems(request) == []
 
 
+@pytest.mark.parametrize("structure", [True, False])
+def test_the_read_of_pull_requests_and_sub_issues_is_valid(structure: bool) -> None:
+    """``issueOrPullRequest`` with both fragments; the PR's ``state`` needs its alias."""
+    request = only_query([GitHubRef("octo/app", 12)], structure=structure)
+
+    assert "prState: state" in request.query
+    assert problems(request) == []
+    unaliased = request.query.replace("prState: state", "state")
+    assert any("conflict" in problem for problem in problems(GraphQLRequest(unaliased, {})))
+
+
 def test_several_repositories_in_one_query_are_valid() -> None:
     refs = [GitHubRef("octo/app", 1), GitHubRef("octo/app", 2), GitHubRef("acme/tool.py", 3)]
     request = only_query(refs)
@@ -80,7 +91,7 @@ def test_a_full_batch_of_100_issues_is_one_valid_query() -> None:
     refs = [GitHubRef(f"org{n % 3}/repo-{n % 3}", n) for n in range(1, MAX_ISSUES_PER_QUERY + 1)]
     request = only_query(refs)
 
-    assert request.query.count("issue(number:") == 100
+    assert request.query.count("issueOrPullRequest(number:") == 100
     assert problems(request) == []
 
 

@@ -51,3 +51,29 @@ def test_every_mutation_with_its_variables_is_valid() -> None:
 def test_a_close_reason_github_does_not_know_is_refused() -> None:
     body = build_mutation([mutations.close_issue("w0", "I_1", "finished")])
     assert problems(as_request(body)) != []
+
+
+@pytest.mark.parametrize("structure", [True, False])
+@pytest.mark.parametrize("comments", [True, False])
+def test_the_write_read_with_structure_and_comments_is_valid(
+    structure: bool, comments: bool
+) -> None:
+    """Sub-issue fields and marker comments (issue 23) keep the write read valid."""
+    refs = [GitHubRef("octo/app", n) for n in range(1, 30)] + [GitHubRef("octo/lib", 7)]
+    (batch,) = plan_batches(refs)
+    request = build_write_query(batch, LABELS, structure=structure, comments=comments)
+    assert ("subIssuesSummary" in request.query) is structure
+    assert ("comments(last: 100)" in request.query) is comments
+    assert problems(request) == []
+
+
+def test_sub_issue_mutations_are_valid_and_never_replace_a_parent() -> None:
+    body = build_mutation(
+        [
+            mutations.add_sub_issue("w0", "I_parent", "I_child"),
+            mutations.remove_sub_issue("w1", "I_parent", "I_other"),
+        ]
+    )
+    assert problems(as_request(body)) == []
+    assert "replaceParent" not in str(body), "an issue under another parent stays there"
+    assert body["variables"]["w0"] == {"issueId": "I_parent", "subIssueId": "I_child"}

@@ -191,10 +191,13 @@ def test_a_linked_pull_request_is_reported_and_never_written(
     )
     started(project)
     result = project.run("phase", "start", "1")
-    assert "GH-40 is a pull request, not an issue" in result.stderr
+    assert "GH-40" not in result.stderr, "an open pull request of a running phase is as expected"
+    done = project.run("phase", "done", "1")
+    assert "GH-40 is a pull request (open), not an issue" in done.stderr, "merge it"
     assert labels(project, "octo/app", 40) == []
-    assert labels(project, "octo/app", 10) == ["debussy:in-progress"]
+    assert labels(project, "octo/app", 10) == ["debussy:completed"]
     assert not any("/issues/40" in r.path for r in project.sandbox.requests if r.is_write)
+    assert not any('"PR_' in r.body.decode() for r in project.sandbox.requests if r.is_write)
 
 
 def test_a_wrong_close_reason_is_fixed_by_reopening_then_closing(

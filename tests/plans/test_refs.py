@@ -133,7 +133,7 @@ def test_a_bad_reference_message_shows_the_accepted_forms() -> None:
 @pytest.mark.parametrize(
     "url",
     [
-        "https://github.com/octo/app/pull/3",
+        "https://github.com/octo/app/pull/0",
         "https://github.com/octo/app",
         "https://github.com/octo/app/issues",
         "https://github.com/octo/app/issues/0",
@@ -149,8 +149,14 @@ def test_urls_that_are_not_issues_are_rejected(url: str) -> None:
     assert message.startswith(f"{WHERE}: bad GitHub issue reference '{url}'")
 
 
-def test_a_pull_request_url_is_called_out_as_not_an_issue() -> None:
-    assert "not an issue URL" in github_error("https://github.com/octo/app/pull/3")
+@pytest.mark.parametrize(
+    "url",
+    ["https://github.com/octo/app/pull/3", "https://github.com/octo/app/pull/3/files"],
+)
+def test_a_pull_request_url_is_a_reference(url: str) -> None:
+    """Pull requests are linked like issues (PRODUCT.md §7); the read says which it is."""
+    refs = parse_github_refs(url, default_repo=None, web_host="github.com", where=WHERE)
+    assert refs == [GitHubRef("octo/app", 3)]
 
 
 def test_an_issue_url_on_an_unknown_host_is_rejected_with_the_fix() -> None:

@@ -146,7 +146,9 @@ def test_reads_up_to_100_issues_per_graphql_request_across_repos(
     assert len(github.graphql_calls()) == expected_requests
     assert list(statuses) == refs
     assert all(status.state == "open" and not status.missing for status in statuses.values())
-    aliased = [query["query"].count("issue(number:") for query in github.graphql_queries()]
+    aliased = [
+        query["query"].count("issueOrPullRequest(number:") for query in github.graphql_queries()
+    ]
     assert sum(aliased) == count
     assert max(aliased) <= 100
 
@@ -172,7 +174,7 @@ def test_duplicate_references_are_read_once(github: InProcessSandbox) -> None:
     statuses, _ = fetch(github, refs)
 
     (query,) = github.graphql_queries()
-    assert query["query"].count("issue(number: 5)") == 1
+    assert query["query"].count("issueOrPullRequest(number: 5)") == 1
     assert statuses[refs[1]].id == "octo/app#5"
 
 
@@ -326,7 +328,9 @@ def test_not_found_issue_and_repository_are_missing_not_errors(github: InProcess
     statuses, requests = fetch(github, refs)
 
     assert requests == 1
-    assert [statuses[ref].missing for ref in refs] == [False, True, True, True, True]
+    # A pull request is read as one (kind "pr"), never "missing" (PRODUCT.md §7).
+    assert [statuses[ref].missing for ref in refs] == [False, True, False, True, True]
+    assert statuses[GitHubRef(APP, 3)].kind == "pr"
     assert statuses[GitHubRef("octo/gone", 7)] == IssueStatus.missing_issue(
         GitHubRef("octo/gone", 7)
     )
@@ -779,12 +783,18 @@ def test_rest_gone_answers_are_missing(github: InProcessSandbox, answer: httpx.R
     assert requests == 1
 
 
-def test_rest_pull_request_is_missing_like_in_graphql(github: InProcessSandbox) -> None:
-    github.tracker.add_pull_request(APP, 9)
+@pytest.mark.parametrize("state", ["open", "draft", "merged", "closed"])
+def test_rest_reads_a_pull_request_like_graphql(github: InProcessSandbox, state: str) -> None:
+    """Without a token the REST fallback reads ``pull_request.merged_at`` and ``draft``."""
+    github.tracker.add_pull_request(APP, 9, state=state)
+    ref = GitHubRef(APP, 9)
 
-    statuses, _ = fetch(github, [GitHubRef(APP, 9)], token=None)
+    rest, _ = fetch(github, [ref], token=None)
+    graphql, _ = fetch(github, [ref])
 
-    assert statuses[GitHubRef(APP, 9)].missing
+    assert (rest[ref].kind, rest[ref].state, rest[ref].missing) == ("pr", state, False)
+    assert (graphql[ref].kind, graphql[ref].state) == ("pr", state)
+    assert rest[ref].state_reason == graphql[ref].state_reason
 
 
 def test_rest_malformed_issue_is_a_bad_response(github: InProcessSandbox) -> None:

@@ -100,6 +100,8 @@ ISSUE_KEYS = {
     "age_seconds": (int, type(None)),
     "error": (str, type(None)),
     "moved_to": (str, type(None)),
+    "kind": str,
+    "sub_issues": (dict, type(None)),
 }
 UTC_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
