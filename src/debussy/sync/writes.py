@@ -277,6 +277,15 @@ def plan_writes(
     return plan
 
 
+def _pull_request_remedy(state: str | None) -> str:
+    """What a person can do about a pull request that disagrees with its phase."""
+    if state == "merged":
+        return "`debussy sync` completes its phase from it"
+    if state == "closed":
+        return "`debussy sync` blocks its phase; or reopen it and merge it on GitHub"
+    return "merge it on GitHub, or take it out of the plan"
+
+
 def _pull_request_as_expected(target: ConvergeTarget, view: IssueView, config: Config) -> bool:
     """A pull request nothing needs to happen to: an event need not mention it.
 
@@ -380,7 +389,7 @@ def writes_for_target(
             target.display_key,
             target.phase_id,
             f"{target.display_key} is a pull request{state}, not an issue; Debussy never "
-            "writes to it (merge or close it on GitHub)",
+            f"writes to it ({_pull_request_remedy(status.state)})",
         )
     if status.missing:
         name = "GitHub" if status.platform == "github" else "Jira"

@@ -43,8 +43,9 @@ if TYPE_CHECKING:
 
 MAX_MUTATIONS_PER_REQUEST = 50
 """Mutation fields in one request (PRODUCT.md §9). An issue's writes take one to four
-fields (a comment or a sub-issue link adds one); 200 in one request came near GitHub's 10-second GraphQL timeout, after which
-nothing can be told about what applied (docs/RELIABILITY.md)."""
+fields (a comment or a sub-issue link adds one); 200 in one request came near GitHub's
+10-second GraphQL timeout, after which nothing can be told about what applied
+(docs/RELIABILITY.md)."""
 
 
 def write_fields(
