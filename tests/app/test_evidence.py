@@ -383,3 +383,20 @@ def test_a_dropped_sub_issue_without_a_label_is_taken_off_too(
     assert project.sandbox.github_issue("octo/app", 12)["labels"] == []
     clean = json.loads(project.run("status", "--issues", "--refresh", "--json").stdout)
     assert clean["drift_count"] == 0
+
+
+def test_a_saved_to_tracker_plan_links_sub_issues_exactly(
+    sandbox_project: SandboxProject,
+) -> None:
+    project = sandbox_project
+    project.ok("start", "plans/MASTER_PLAN.md")
+    project.write_config(sub_issues=True)
+    saved = project.root / "plan.json"
+    project.ok("sync", "--direction", "to-tracker", "--out", str(saved))
+
+    applied = json.loads(project.ok("sync", "--apply", str(saved), "--json").stdout)
+
+    links = [r for r in applied["results"] if r["action"] == "add_sub_issue"]
+    assert {r["issue"] for r in links} == {"GH-10", "GH octo/lib#7", "GH-11", "GH-12"}
+    assert {r["outcome"] for r in links} == {"applied"}
+    assert len(project.sandbox.sub_issues("octo/app", 1)) == 4

@@ -52,6 +52,7 @@ from debussy.sync.expected import (  # newer_side: re-exported, its home moved
     jira_expectation,
     newer_side,
 )
+from debussy.sync.writes import SUB_ISSUE_WORDS
 from debussy.timeutil import parse_iso
 
 if TYPE_CHECKING:  # annotations only: the warm path never imports pydantic
@@ -195,8 +196,8 @@ def sub_issues_added(
 
 _APPLIED = frozenset({"ok", "applied"})
 """Outcomes of a write that went through (the old and the contract's vocabulary)."""
-ADDED_PREFIX = "make sub-issue of "
-REMOVED_PREFIX = "remove as sub-issue of "
+ADDED_PREFIX = SUB_ISSUE_WORDS["add_sub_issue"]
+REMOVED_PREFIX = SUB_ISSUE_WORDS["remove_sub_issue"]
 """How ``TrackerWrite.describe`` words sub-issue writes, as ``push_records`` stores them."""
 
 

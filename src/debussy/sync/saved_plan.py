@@ -40,7 +40,7 @@ from debussy.state.manager import IssueKey, LinkedIssue, PhaseRecord, RunRecord
 from debussy.state.status import PhaseStatus
 from debussy.sync.drift_detector import describe_actual
 from debussy.sync.reconcile import Direction, PhaseAction, SkipKind, Skipped, SyncPlan
-from debussy.sync.writes import TrackerWrite, WriteAction
+from debussy.sync.writes import TrackerWrite, WriteAction, parent_key_from
 
 PLAN_KIND = "debussy-sync-plan"
 PLAN_SCHEMA_VERSION = 1
@@ -305,6 +305,7 @@ def to_sync_plan(saved: SavedPlan, run: RunRecord) -> SyncPlan:
                     item.why,
                     add=tuple(item.add),
                     remove=tuple(item.remove),
+                    parent_key=parent_key_from(item.action, item.to),
                 )
             )
     plan.skipped = [

@@ -105,10 +105,8 @@ class TrackerWrite:
             what = "reopen"
         elif self.action == "transition":
             what = f"transition to '{self.value}'"
-        elif self.action == "add_sub_issue":
-            what = f"make sub-issue of {self.parent_key}"
-        elif self.action == "remove_sub_issue":
-            what = f"remove as sub-issue of {self.parent_key}"
+        elif self.action in SUB_ISSUE_WORDS:
+            what = f"{SUB_ISSUE_WORDS[self.action]}{self.parent_key}"
         else:
             what = _comment_summary(self.value)
         return f"{self.display_key}: {what}"
@@ -127,6 +125,22 @@ class TrackerWrite:
             document["add"] = list(self.add)
             document["remove"] = list(self.remove)
         return document
+
+
+SUB_ISSUE_WORDS = {
+    "add_sub_issue": "make sub-issue of ",
+    "remove_sub_issue": "remove as sub-issue of ",
+}
+"""How ``describe`` words a sub-issue write, before the parent's display key."""
+
+
+def parent_key_from(action: str, described: str) -> str | None:
+    """The parent's display key back from a described sub-issue write (a saved plan's
+    ``to``), so a reloaded write describes itself exactly as when it was planned."""
+    prefix = SUB_ISSUE_WORDS.get(action)
+    if prefix is None or not described.startswith(prefix):
+        return None
+    return described.removeprefix(prefix)
 
 
 def _comment_summary(text: str | None) -> str:
