@@ -375,6 +375,7 @@ def _lifecycle(
         converge_event,
         event_comment,
         git_commit,
+        hold_changes,
         lifecycle_targets,
         push_records,
     )
@@ -416,6 +417,7 @@ def _lifecycle(
             project.config,
             before=before,
             comment=comment,
+            holds=state.holds(run.id),
         )
         if not targets:
             if as_json:
@@ -430,8 +432,8 @@ def _lifecycle(
             outcome = converge_event(
                 targets, project.config, cache_path(project.root), send=not dry_run_sync
             )
-        if outcome.results:
-            state.record_pushes(push_records(run.id, outcome.results))
+        holds, released = hold_changes(run.id, targets, outcome)
+        state.record_pushes(push_records(run.id, outcome.results), holds=holds, released=released)
         if as_json:
             _print_json(lifecycle_document(transition, outcome, replay))
         else:

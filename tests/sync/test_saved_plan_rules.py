@@ -163,6 +163,7 @@ def test_a_schema_4_database_gains_the_applied_plans_table(tmp_path: Path) -> No
     StateManager(path).close()
     with sqlite3.connect(path) as conn:
         conn.execute("DROP TABLE applied_plans")
+        conn.execute("DROP TABLE person_holds")  # migration 6: not in a schema 4 database
         conn.execute("PRAGMA user_version = 4")
     with StateManager(path) as state:
         assert state.plan_applied_at("anything") is None

@@ -24,13 +24,15 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess  # nosec B404
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from debussy.issues import GitHubRef, ref_from_canonical
 from debussy.state.manager import (
+    Hold,
+    IssueKey,
     LinkedIssue,
     NewPush,
     PhaseRecord,
@@ -53,7 +55,8 @@ from debussy.sync.drift_detector import (
 )
 from debussy.sync.expected import closes_issues
 from debussy.sync.markers import marker_id
-from debussy.sync.writes import ConvergeTarget, WriteResult
+from debussy.sync.writes import DONE_OUTCOMES, ConvergeTarget, WriteResult
+from debussy.timeutil import to_iso
 
 if TYPE_CHECKING:  # annotations only: pydantic loads when a command validates config
     from debussy.config import Config
@@ -136,6 +139,7 @@ def lifecycle_targets(
     *,
     before: Sequence[PhaseRecord] | None = None,
     comment: EventComment | None = None,
+    holds: Mapping[IssueKey, Hold] | None = None,
 ) -> tuple[list[ConvergeTarget], list[LinkedIssue]]:
     """The issues an event on ``phase_id`` affects, with their expectations (pure).
 
@@ -145,7 +149,9 @@ def lifecycle_targets(
     decided, so a person's newer change of state is left alone
     (``writes.person_holds``, PRODUCT.md §5); auto-close's closing is the one
     exception (``overrides``: it closes, and says so), as ``to-tracker --apply`` is
-    (no ``before``; its plan marks such writes).
+    (no ``before``; its plan marks such writes). ``holds``: the run's recorded
+    holds (a person's state an earlier event left as is), kept by this event too
+    while the issue still shows them.
     ``comment``: the event's evidence, for each issue of its phase.
     With ``github.sub_issues`` each phase issue under the plan issue's owner carries
     that plan issue as its ``parent``.
@@ -198,6 +204,7 @@ def lifecycle_targets(
                 comment_marker=comment.marker if commented and comment is not None else None,
                 parent=parent,
                 parent_key=plan_issue.display_key if parent and plan_issue else None,
+                hold=(holds or {}).get(link.key) if before is not None else None,
             )
         )
     return targets, disabled
@@ -297,6 +304,64 @@ def converge_event(
 ) -> Convergence:
     """Read the targets fresh, plan, and (unless a dry run) send (blocking)."""
     return run_convergence(targets, config, cache_path, send=send)
+
+
+STATE_ACTIONS = frozenset({"close", "reopen", "transition"})
+
+
+def hold_changes(
+    run_id: str, targets: Sequence[ConvergeTarget], outcome: Convergence
+) -> tuple[list[Hold], list[tuple[str, IssueKey]]]:
+    """What the event decided about people's changes: holds to record, holds that end.
+
+    An issue whose state the event left as a person set it (``Note.held``) is
+    held. Any other issue the event read ends its hold: Debussy changed its state
+    (a confirmed close, reopen or transition, auto-close's included), or it
+    already matches what Debussy expects, or its state changed again on the
+    tracker. Issues on a tracker that could not be read keep theirs.
+    """
+    unread = {failure.platform for failure in outcome.read_failures}
+    by_key = {target.display_key: target for target in targets}
+    holds: list[Hold] = []
+    held: set[IssueKey] = set()
+    for note in outcome.notes:
+        target = by_key.get(note.display_key)
+        status = note.held
+        if target is None or status is None:
+            continue
+        key = (target.ref.platform, target.ref.canonical)
+        held.add(key)
+        holds.append(
+            Hold(
+                run_id=run_id,
+                platform=key[0],
+                ref=key[1],
+                state=status.state,
+                state_reason=status.state_reason,
+                status_category=status.status_category,
+                state_changed_at=to_iso(status.state_changed_at)
+                if status.state_changed_at
+                else None,
+            )
+        )
+    released: list[tuple[str, IssueKey]] = [
+        (run_id, key)
+        for target in targets
+        if target.ref.platform not in unread
+        and (key := (target.ref.platform, target.ref.canonical)) not in held
+    ]
+    return holds, released
+
+
+def released_by(results: Sequence[WriteResult]) -> list[IssueKey]:
+    """Issues whose state a push confirmed changing (``to-tracker --apply``): holds end."""
+    return list(
+        dict.fromkeys(
+            (result.write.ref.platform, result.write.ref.canonical)
+            for result in results
+            if result.write.action in STATE_ACTIONS and result.outcome in DONE_OUTCOMES
+        )
+    )
 
 
 def push_records(run_id: str, results: Sequence[WriteResult]) -> list[NewPush]:

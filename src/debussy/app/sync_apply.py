@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from debussy import timeutil
-from debussy.app.lifecycle import lifecycle_targets, unlinked_targets
+from debussy.app.lifecycle import lifecycle_targets, released_by, unlinked_targets
 from debussy.errors import IncompleteDataError, StalePlanError
 from debussy.issues import DriftReport, IssueRef, IssueStatus, ref_from_canonical
 from debussy.state.manager import (
@@ -603,6 +603,7 @@ def _record_push(
         outcome=outcome.summary,
         actions=plan.actions_json(),
         results=[r.as_json() for r in outcome.results],
+        released=released_by(convergence.results),
     )
     problems = [f"{f.platform}: {f.message}" for f in convergence.read_failures]
     problems += [note.detail for note in convergence.notes if note.failed]

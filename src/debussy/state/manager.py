@@ -185,6 +185,31 @@ class NewPush:
 
 
 @dataclass(frozen=True, slots=True)
+class Hold:
+    """A person's state of an issue that a lifecycle event left as is (PRODUCT.md §5).
+
+    GitHub: ``state`` and ``state_reason``; Jira: ``state`` (the status name) and
+    ``status_category``; ``state_changed_at`` as the tracker said (ISO, or None).
+    While the issue still shows it (``sync.expected.still_held``) the person's is
+    the newer decision: drift says ``newer: tracker`` and later events leave it
+    too. ``held_at`` is when it was recorded (None on a hold not yet stored).
+    """
+
+    run_id: str
+    platform: str
+    ref: str
+    state: str | None
+    state_reason: str | None
+    status_category: str | None
+    state_changed_at: str | None
+    held_at: str | None = None
+
+    @property
+    def key(self) -> IssueKey:
+        return (self.platform, self.ref)
+
+
+@dataclass(frozen=True, slots=True)
 class PushRecord:
     id: int
     run_id: str
@@ -1040,14 +1065,40 @@ class StateManager:
             )
         return result
 
-    def record_pushes(self, pushes: Iterable[NewPush]) -> None:
-        """Record tracker writes and their outcomes, for ``history`` and troubleshooting."""
+    def record_pushes(
+        self,
+        pushes: Iterable[NewPush],
+        *,
+        holds: Iterable[Hold] = (),
+        released: Iterable[tuple[str, IssueKey]] = (),
+    ) -> None:
+        """Record tracker writes and their outcomes, for ``history`` and troubleshooting.
+
+        In the same transaction, a lifecycle event's ``holds`` (a person's state it
+        left as is; one per run and issue, the newest kept) are stored and the
+        ``released`` ones, ``(run_id, (platform, ref))``, deleted: the event's
+        record and what it decided about people's changes never disagree.
+        """
         now = self._now()
         rows = [
             (p.run_id, p.phase_id, p.platform, p.ref, p.action, p.outcome, p.detail, now)
             for p in pushes
         ]
-        if not rows:
+        hold_rows = [
+            (
+                h.run_id,
+                h.platform,
+                h.ref,
+                h.state,
+                h.state_reason,
+                h.status_category,
+                h.state_changed_at,
+                now,
+            )
+            for h in holds
+        ]
+        release_rows = [(run_id, platform, ref) for run_id, (platform, ref) in released]
+        if not (rows or hold_rows or release_rows):
             return
         with self._write() as conn:
             conn.executemany(
@@ -1055,6 +1106,18 @@ class StateManager:
                 " detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
+            _release_holds(conn, release_rows)
+            conn.executemany(
+                "INSERT OR REPLACE INTO person_holds (run_id, platform, ref, state,"
+                " state_reason, status_category, state_changed_at, held_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                hold_rows,
+            )
+
+    def holds(self, run_id: str) -> dict[IssueKey, Hold]:
+        """The run's recorded holds by issue (a person's state an event left as is)."""
+        rows = self._read("SELECT * FROM person_holds WHERE run_id = ?", (run_id,))
+        return {(row["platform"], row["ref"]): _from_row(Hold, row) for row in rows}
 
     def pushes(self, run_id: str) -> list[PushRecord]:
         rows = self._read("SELECT * FROM tracker_pushes WHERE run_id = ? ORDER BY id", (run_id,))
@@ -1101,8 +1164,13 @@ class StateManager:
         outcome: str,
         actions: list[dict[str, Any]],
         results: list[dict[str, Any]],
+        released: Iterable[IssueKey] = (),
     ) -> None:
-        """Record a sync on its own (dry runs, to-tracker pushes)."""
+        """Record a sync on its own (dry runs, to-tracker pushes).
+
+        ``released``: issues whose state the push changed, so a person's hold on
+        them ends (deleted in the same transaction as the record).
+        """
         write = self.sync_writer(
             run_id,
             direction=direction,
@@ -1113,6 +1181,7 @@ class StateManager:
         )
         with self._write() as conn:
             write(conn)
+            _release_holds(conn, [(run_id, platform, ref) for platform, ref in released])
 
     # --- saved sync plans ---------------------------------------------------------------
 
@@ -1223,7 +1292,7 @@ def _like_prefix(prefix: str) -> str:
     return escaped + "%"
 
 
-RecordT = TypeVar("RecordT", "LinkedIssue", "PushRecord")
+RecordT = TypeVar("RecordT", "LinkedIssue", "PushRecord", "Hold")
 
 
 def _from_row(cls: type[RecordT], row: sqlite3.Row) -> RecordT:
@@ -1271,3 +1340,8 @@ def already_applied(plan_id: str, applied_at: str) -> str:
         f"saved plan {plan_id[:8]} was already applied at {applied_at}; nothing was written "
         "— make a new plan (`debussy sync --out FILE`) to sync again"
     )
+
+
+def _release_holds(conn: sqlite3.Connection, keys: Sequence[tuple[str, str, str]]) -> None:
+    """Delete holds ``(run_id, platform, ref)``: Debussy changed that issue's state itself."""
+    conn.executemany("DELETE FROM person_holds WHERE run_id = ? AND platform = ? AND ref = ?", keys)

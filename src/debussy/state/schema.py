@@ -170,6 +170,22 @@ MIGRATIONS: tuple[str, ...] = (
         digest      TEXT NOT NULL
     );
     """,
+    # 6: a person's state a lifecycle event left as is (docs/STATUS_AND_SYNC.md, "Who
+    # changed last"): while the issue still shows it, its drift reads `newer: tracker`.
+    # The row goes when Debussy changes that issue's state itself.
+    """
+    CREATE TABLE person_holds (
+        run_id            TEXT NOT NULL,
+        platform          TEXT NOT NULL,
+        ref               TEXT NOT NULL,
+        state             TEXT,
+        state_reason      TEXT,
+        status_category   TEXT,
+        state_changed_at  TEXT,
+        held_at           TEXT NOT NULL,
+        PRIMARY KEY (run_id, platform, ref)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

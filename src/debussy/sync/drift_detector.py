@@ -9,7 +9,10 @@ unlinked issues and snapshots, and judges tracker statuses someone fetched.
 Who moved last (``newer``): a phase's ``changed_at`` is the last lifecycle event or
 sync that changed it, None when untouched since the run started — then the
 tracker is newer, whatever its time: creating a run decides nothing that could
-conflict with a change people made on the tracker.
+conflict with a change people made on the tracker. Times compare in whole seconds
+(``newer_side``). An issue still showing the state a person set that a lifecycle
+event left alone (a ``Hold``, passed in as a value) is the person's newer
+decision: its state drift says ``tracker`` although the event came later.
 
 Issues the plan stopped linking are judged against ``UNLINKED`` (any state, no
 Debussy label): one still carrying a Debussy label drifts ``unlinked``, and
@@ -33,6 +36,7 @@ from debussy.issues import (
     ref_from_canonical,
 )
 from debussy.state.manager import (
+    Hold,
     IssueKey,
     LinkedIssue,
     PhaseRecord,
@@ -51,6 +55,7 @@ from debussy.sync.expected import (  # newer_side: re-exported, its home moved
     is_debussy_label,
     jira_expectation,
     newer_side,
+    still_held,
 )
 from debussy.sync.writes import SUB_ISSUE_WORDS
 from debussy.timeutil import parse_iso
@@ -288,10 +293,12 @@ def github_drift(
     expected: GitHubExpectation,
     snapshot: Snapshot | None,
     config: Config,
+    *,
+    held: bool = False,
 ) -> list[Drift]:
     drifts: list[Drift] = []
     state_time = status.state_changed_at or status.last_updated
-    newer = newer_side(state_time, context.changed_at)
+    newer = newer_side(state_time, context.changed_at, held=held)
     reason = status.state_reason or "completed"
     phase_status = context.status
     if status.state == "closed" and not expected.allows("closed", reason):
@@ -318,7 +325,7 @@ def github_drift(
             drifts.append(
                 Drift(
                     type="reopened_externally",
-                    newer=newer_side(status.last_updated, context.changed_at),
+                    newer=newer_side(status.last_updated, context.changed_at, held=held),
                     detail="open on GitHub although the phase completed"
                     + (" (it was closed when last seen)" if was_closed else ""),
                 )
@@ -349,10 +356,14 @@ def jira_drift(
     status: IssueStatus,
     expected: JiraExpectation,
     snapshot: Snapshot | None,
+    *,
+    held: bool = False,
 ) -> list[Drift]:
     category = status.status_category
     resolution = status.state_reason
-    newer = newer_side(status.state_changed_at or status.last_updated, context.changed_at)
+    newer = newer_side(
+        status.state_changed_at or status.last_updated, context.changed_at, held=held
+    )
     phase_status = context.status
     if expected.allows(category, resolution):
         return []
@@ -384,8 +395,13 @@ def issue_drift(
     config: Config,
     *,
     auto_close: bool,
+    held: bool = False,
 ) -> list[Drift]:
-    """Every drift of one issue against what its phase (or the run) expects."""
+    """Every drift of one issue against what its phase (or the run) expects.
+
+    ``held``: the issue still shows a person's state an event left as is
+    (``still_held``): its state drift reads ``newer: tracker``.
+    """
     if status.missing:
         name = "GitHub" if status.platform == "github" else "Jira"
         return [
@@ -399,8 +415,8 @@ def issue_drift(
         return pull_request_drift(context, status)
     expected = expectation_for(context, config, auto_close=auto_close)
     if isinstance(expected, GitHubExpectation):
-        return github_drift(context, status, expected, snapshot, config)
-    return jira_drift(context, status, expected, snapshot)
+        return github_drift(context, status, expected, snapshot, config, held=held)
+    return jira_drift(context, status, expected, snapshot, held=held)
 
 
 def unlinked_drift(
@@ -483,7 +499,9 @@ class DriftDetector:
         snapshots: Mapping[IssueKey, Snapshot] | None = None,
         unlinked: Sequence[LinkedIssue] = (),
         linked_by_debussy: frozenset[str] = frozenset(),
+        holds: Mapping[IssueKey, Hold] | None = None,
     ) -> None:
+        """``holds``: the run's recorded holds (``StateManager.holds``), by issue."""
         self.run = run
         self.phases = tuple(phases)
         self.links = tuple(links)
@@ -494,6 +512,7 @@ class DriftDetector:
         self.linked_by_debussy = linked_by_debussy
         """Issues Debussy made sub-issues of ``plan_issue`` (history): only those are
         taken off it when the plan drops them."""
+        self.holds: Mapping[IssueKey, Hold] = holds or {}
 
     @classmethod
     def for_run(cls, state: StateManager, config: Config, run: RunRecord) -> DriftDetector:
@@ -512,6 +531,7 @@ class DriftDetector:
             snapshots=state.snapshots(link.key for link in links),
             unlinked=unlinked,
             linked_by_debussy=made,
+            holds=state.holds(run.id),
         )
 
     def _debussy_parent(self, link: LinkedIssue) -> LinkedIssue | None:
@@ -541,6 +561,7 @@ class DriftDetector:
                     self.snapshots.get(context.link.key),
                     self.config,
                     auto_close=auto_close,
+                    held=still_held(self.holds.get(context.link.key), status),
                 )
                 if parent is not None and plan_issue is not None:
                     drifts += structure_drift(status, plan_issue)

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from debussy.issues import Newer
+from debussy.issues import IssueStatus, Newer
 from debussy.state.status import ACTIVE_STATUSES, PhaseStatus, run_aggregate
+from debussy.timeutil import parse_iso
 
 if TYPE_CHECKING:  # annotations only: the warm path never imports pydantic
     from debussy.config import GitHubConfig, JiraConfig
-    from debussy.state.manager import RunRecord
+    from debussy.state.manager import Hold, RunRecord
 
 NOT_DONE = frozenset({"new", "indeterminate"})
 ANY_CATEGORY = frozenset({"new", "indeterminate", "done"})
@@ -36,20 +37,58 @@ BLOCKED_RESOLUTIONS = frozenset(
 DEBUSSY_LABEL_PREFIX = "debussy:"
 
 
-def newer_side(tracker_time: datetime | None, debussy_time: datetime | None) -> Newer:
+def newer_side(
+    tracker_time: datetime | None, debussy_time: datetime | None, *, held: bool = False
+) -> Newer:
     """Which side changed last: the tracker, Debussy, or we cannot tell.
 
+    Every "who moved last" question asks this one function (drift detection, the
+    write rules that never reverse a person's newer change), so the dashboard, a
+    push and ``sync`` agree. Times compare in whole seconds, the granularity
+    Debussy stores (trackers keep milliseconds): a tracker change in the same
+    second as Debussy's is not after it, and equal means ``unknown``, so the
+    answer never depends on where in a second two changes fell.
+
     Debussy never changed the phase (None): the tracker is newer (creating a run
-    decides nothing that could conflict with a person's change). Otherwise equal
-    times or an unknown tracker time mean we cannot tell. Drift detection and the
-    write rules (a lifecycle event never reverses a person's newer change) ask
-    this one function, so the dashboard and a push agree on who moved last.
+    decides nothing that could conflict with a person's change). ``held``: the
+    issue still shows the state a person set that a lifecycle event left alone
+    (``still_held``): that is the person's newer decision, whatever the times say
+    (the event itself is recorded after the person's change).
     """
-    if debussy_time is None:
+    if held or debussy_time is None:
         return "tracker"
-    if tracker_time is None or tracker_time == debussy_time:
+    if tracker_time is None:
         return "unknown"
-    return "tracker" if tracker_time > debussy_time else "debussy"
+    tracker_second = tracker_time.replace(microsecond=0)
+    debussy_second = debussy_time.replace(microsecond=0)
+    if tracker_second == debussy_second:
+        return "unknown"
+    return "tracker" if tracker_second > debussy_second else "debussy"
+
+
+def still_held(hold: Hold | None, status: IssueStatus) -> bool:
+    """True while the issue still shows the state a person set and an event left as is.
+
+    A hold (``state.manager.Hold``) is recorded when a lifecycle event leaves a
+    person's newer state alone. It lasts while the tracker shows that same state
+    (GitHub: state and reason; Jira: status and category) changed at the same
+    moment (when both times are known, in whole seconds); any later state change
+    on the tracker ends it, as does Debussy changing the state itself (the
+    hold's record is then deleted).
+    """
+    if hold is None or status.missing:
+        return False
+    if hold.state != status.state:
+        return False
+    if status.platform == "github":
+        if (hold.state_reason or None) != (status.state_reason or None):
+            return False
+    elif hold.status_category != status.status_category:
+        return False
+    if hold.state_changed_at is None or status.state_changed_at is None:
+        return True
+    held_second = parse_iso(hold.state_changed_at).replace(microsecond=0)
+    return held_second == status.state_changed_at.replace(microsecond=0)
 
 
 def closes_issues(run: RunRecord, phases: Iterable[PhaseStatus]) -> bool:

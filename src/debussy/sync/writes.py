@@ -25,7 +25,10 @@ Debussy had *before* the event and when Debussy last decided (``previous``,
 ``decided_at``). An issue that does not match that old expectation and changed
 on the tracker after it (``newer_side`` says ``tracker``) was changed by a
 person: the event still sets Debussy's label but leaves its open/closed state or
-Jira status alone and reports the drift (a ``Note``, not a failure).
+Jira status alone and reports the drift (a ``Note``, not a failure). The note
+carries the state it left (``Note.held``), which the event records as a hold:
+while the issue still shows it, later events leave it too (``ConvergeTarget.hold``)
+and drift says the tracker is newer.
 
 Comments are planned only while their marker is missing from the issue's latest
 comments (``IssueView.markers``), so they are posted once per event. Sub-issue links
@@ -48,11 +51,13 @@ from debussy.sync.expected import (
     JiraExpectation,
     is_debussy_label,
     newer_side,
+    still_held,
 )
 from debussy.sync.markers import hidden_marker, plain_marker
 
 if TYPE_CHECKING:  # annotations only: pydantic loads when a command validates config
     from debussy.config import Config
+    from debussy.state.manager import Hold
 
 WriteAction = Literal[
     "set_label", "close", "reopen", "transition", "comment", "add_sub_issue", "remove_sub_issue"
@@ -221,6 +226,9 @@ class ConvergeTarget:
     unparent: GitHubRef | None = None
     """An issue the plan stopped linking that Debussy once made a sub-issue of this plan
     issue: the link comes off (to-tracker only)."""
+    hold: Hold | None = None
+    """A person's state an earlier event left as is (``still_held``); only lifecycle
+    events pass it, so it is kept while the issue still shows it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +261,9 @@ class Note:
     detail: str
     failed: bool = False
     """True when it means the push is incomplete (the command exits 1)."""
+    held: IssueStatus | None = None
+    """The issue as read when a person's state was left as is: the event records it
+    as a hold (``StateManager.record_pushes``)."""
 
 
 @dataclass(slots=True)
@@ -438,12 +449,15 @@ def person_holds(target: ConvergeTarget, status: IssueStatus) -> bool:
     """True when a person changed the issue's state after Debussy's last decision.
 
     The issue does not match what Debussy expected of it before this event, and
-    the tracker changed after Debussy last did: that state is a person's newer
-    decision, which a lifecycle event never reverses (PRODUCT.md §5).
+    the tracker changed after Debussy last did (``newer_side``, whole seconds),
+    or it still shows a state an earlier event held for its person: that state is
+    a person's newer decision, which a lifecycle event never reverses (PRODUCT.md §5).
     """
     previous = target.previous
     if previous is None:
         return False
+    if still_held(target.hold, status):
+        return True
     if isinstance(previous, GitHubExpectation):
         matched = previous.allows(status.state, status.state_reason)
     else:
@@ -451,10 +465,6 @@ def person_holds(target: ConvergeTarget, status: IssueStatus) -> bool:
     if matched:
         return False
     changed = status.state_changed_at or status.last_updated
-    if changed is not None:
-        # Debussy keeps whole seconds; a tracker time in the same second as the decision
-        # is not after it (Jira and GitHub keep milliseconds, or seconds).
-        changed = changed.replace(microsecond=0)
     return newer_side(changed, target.decided_at) == "tracker"
 
 
@@ -468,6 +478,7 @@ def _left_as_is(target: ConvergeTarget, status: IssueStatus) -> Note:
         f"{target.display_key}: left {state} as a person set it after Debussy's last change "
         f"(expected {target.expectation.describe()}); `debussy sync` shows the drift, "
         "`debussy sync --direction to-tracker --apply` overrides it",
+        held=status,
     )
 
 
