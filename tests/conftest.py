@@ -91,7 +91,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 # A live sandbox tracker and a project wired to it, for every end-to-end test.
-from tests.sandbox_project import sandbox, sandbox_project  # noqa: E402, F401
+from tests.sandbox_project import (  # noqa: E402, F401
+    clocked_project,
+    manual_clock,
+    sandbox,
+    sandbox_project,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -33,6 +33,8 @@ from debussy.sandbox import (
     project as layout,
 )
 from debussy.sandbox.project import CHECKOUT_REVAMP, credentials_env
+from debussy.state.manager import StateManager
+from tests.clock import ManualClock
 
 SANDBOX_ENV = credentials_env(DEFAULT_GITHUB_TOKEN, DEFAULT_JIRA_EMAIL, DEFAULT_JIRA_TOKEN)
 """The sandbox's own credentials, as the commands read them from the environment."""
@@ -197,3 +199,26 @@ def sandbox() -> Iterator[SandboxTracker]:
 def sandbox_project(tmp_path: Path, sandbox: SandboxTracker) -> SandboxProject:
     """A seeded sandbox and a project with config and plan; no run started yet."""
     return SandboxProject.wired(tmp_path, sandbox)
+
+
+@pytest.fixture
+def manual_clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
+    """One hand-moved clock for the state database every in-process command opens.
+
+    Give the same clock to a ``SandboxTracker`` (``clocked_project`` does) and the
+    order of a person's change and Debussy's event is the test's, not the machine's.
+    """
+    import functools
+
+    from debussy.app import project as app_project
+
+    clock = ManualClock()
+    monkeypatch.setattr(app_project, "StateManager", functools.partial(StateManager, clock=clock))
+    return clock
+
+
+@pytest.fixture
+def clocked_project(tmp_path: Path, manual_clock: ManualClock) -> Iterator[SandboxProject]:
+    """``sandbox_project`` with the sandbox and the state on ``manual_clock``; no run yet."""
+    with SandboxTracker(clock=manual_clock) as tracker:
+        yield SandboxProject.wired(tmp_path, tracker)

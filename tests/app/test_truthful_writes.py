@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from debussy.sandbox import SandboxTracker
+from tests.clock import ManualClock
 from tests.sandbox_project import SandboxProject
 
 
@@ -119,11 +120,19 @@ def test_an_abuse_403_stops_github_writes_without_blaming_the_token(
     assert len(mutation_requests(project.sandbox)) == 1
 
 
-def test_a_person_closed_issue_stays_closed_on_phase_start(sandbox_project: SandboxProject) -> None:
-    """People win (PRODUCT.md §5): the label is set, the closed state is left, drift reported."""
-    project = started(sandbox_project)
+def test_a_person_closed_issue_stays_closed_on_phase_start(
+    clocked_project: SandboxProject, manual_clock: ManualClock
+) -> None:
+    """People win (PRODUCT.md §5): the label is set, the closed state is left, drift reported.
+
+    The person's change and the event fall in the same second here, as they do on a
+    fast machine (tests/app/test_person_holds.py covers seconds apart too).
+    """
+    project = started(clocked_project)
+    manual_clock.advance(60.25)
     project.sandbox.close_issue("octo/app", 10, "not_planned")
     project.sandbox.move_jira_issue("PROJ-1", "Done", "Done")
+    manual_clock.advance(0.5)
     result = project.run("phase", "start", "1")
     assert result.exit_code == 0, result.output
     issue = project.sandbox.github_issue("octo/app", 10)
