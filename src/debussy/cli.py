@@ -432,7 +432,8 @@ def _lifecycle(
             outcome = converge_event(
                 targets, project.config, cache_path(project.root), send=not dry_run_sync
             )
-        holds, released = hold_changes(run.id, targets, outcome)
+        # A dry run leaves nothing as anyone set it: it sends nothing, so it holds nothing.
+        holds, released = ([], []) if dry_run_sync else hold_changes(run.id, targets, outcome)
         state.record_pushes(push_records(run.id, outcome.results), holds=holds, released=released)
         if as_json:
             _print_json(lifecycle_document(transition, outcome, replay))

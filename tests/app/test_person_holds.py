@@ -148,3 +148,14 @@ def test_a_new_state_on_the_tracker_ends_the_hold(
     clock.advance(60)
     project.ok("phase", "start", "1")
     assert ("github", "octo/app#10") not in holds(project), "open again, as Debussy expects"
+
+
+def test_a_dry_run_holds_nothing(project: SandboxProject, clock: ManualClock) -> None:
+    """``--dry-run-sync`` sends nothing, so it leaves nothing as anyone set it."""
+    clock.advance(60.25)
+    project.sandbox.close_issue("octo/app", 10, "not_planned")
+    clock.advance(5)
+    result = project.run("phase", "start", "1", "--dry-run-sync")
+    assert result.exit_code == 0, result.output
+    assert "GH-10: left closed" in result.stderr
+    assert holds(project) == []
