@@ -424,7 +424,7 @@ def _lifecycle(
                 _print_json(lifecycle_document(transition, None, replay))
             return
         from debussy.app.dashboard import cache_path
-        from debussy.output.issues_view import fetching_spinner
+        from debussy.output.progress import fetching_spinner
 
         issues = len({target.display_key for target in targets})
         waiting = f"Updating {issues} issue{'' if issues == 1 else 's'} on {_trackers(project)}…"
@@ -557,13 +557,8 @@ def status(run_id: str | None, fmt: str, issues: bool, refresh: bool, exit_code:
 def _issue_dashboard(run_id: str | None, *, fmt: str, refresh: bool, drift_fails: bool) -> None:
     """``status --issues``: render everything that could be read, then exit 1 / 3 / 0."""
     from debussy.app.dashboard import build_dashboard, cache_path
-    from debussy.output.console import make_console
-    from debussy.output.issues_view import (
-        fetching_spinner,
-        print_document,
-        render_dashboard,
-        render_problems,
-    )
+    from debussy.output.problems import render_problems
+    from debussy.output.progress import fetching_spinner
     from debussy.sync.cache import IssueCache
 
     with _project() as project:
@@ -574,13 +569,18 @@ def _issue_dashboard(run_id: str | None, *, fmt: str, refresh: bool, drift_fails
             fetching_spinner(message=f"Reading issue statuses from {_trackers(project)}…"),
         ):
             dashboard = build_dashboard(project.state, config, run_id, cache=cache, refresh=refresh)
-    if fmt == "json":
-        print_document(dashboard)
+    if fmt == "json":  # the document and nothing of the table (tests/perf/test_warm_path.py)
+        from debussy.output.documents import dashboard_document
+
+        _print_json(dashboard_document(dashboard))
     elif fmt == "markdown":
         from debussy.output.markdown import dashboard_markdown
 
         click.echo(dashboard_markdown(dashboard), nl=False)
     else:
+        from debussy.output.console import make_console
+        from debussy.output.issues_view import render_dashboard
+
         render_dashboard(make_console(), dashboard)
     render_problems(dashboard)
     code = dashboard.exit_code(drift_fails=drift_fails)
@@ -703,7 +703,7 @@ def sync(
         prepare_sync,
         save_plan,
     )
-    from debussy.output.issues_view import fetching_spinner
+    from debussy.output.progress import fetching_spinner
 
     apply_changes = apply_arg is not None
     plan_file = Path(apply_arg) if apply_arg not in (None, APPLY_NOW) else None

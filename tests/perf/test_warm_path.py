@@ -10,6 +10,7 @@ then each command runs in a fresh interpreter that reports ``sys.modules`` at th
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
@@ -47,34 +48,85 @@ def run(project: SandboxProject, *args: str, top: bool = True) -> tuple[str, set
     return done.stdout, tops(modules) if top else modules
 
 
-def test_the_warm_table_imports_rich_but_no_pydantic_yaml_or_http(warm: SandboxProject) -> None:
-    output, modules = run(warm, "status", "--issues")
-    assert "GH-10" in output
-    assert "rich" in modules, "the check sees what the table needs"
-    assert modules.isdisjoint({"pydantic", "pydantic_core", "yaml", *HTTP}), modules & {
-        "pydantic",
-        "pydantic_core",
-        "yaml",
-        *HTTP,
-    }
+WARM_JSON_MODULES = {
+    "debussy",
+    "debussy.cli",
+    "debussy.errors",
+    "debussy.logs",  # warnings reach stderr as "Warning: ..." without -v
+    "debussy.config_snapshot",  # the validated config, as JSON
+    "debussy.issues",
+    "debussy.timeutil",
+    "debussy.app",
+    "debussy.app.project",
+    "debussy.app.plan_follow",  # the plan may have changed since the last command
+    "debussy.app.dashboard",
+    "debussy.state",
+    "debussy.state.manager",
+    "debussy.state.plan_edit",  # how a removed phase's id is shown
+    "debussy.state.schema",
+    "debussy.state.status",
+    "debussy.sync",
+    "debussy.sync.cache",
+    "debussy.sync.drift_detector",
+    "debussy.sync.expected",
+    "debussy.sync.status_fetcher",
+    "debussy.sync.trackers",  # the package's __init__ only: the clients stay unloaded
+    "debussy.sync.trackers.base",
+    "debussy.sync.trackers.retry",  # base's exception types (stdlib only, no stamina)
+    "debussy.output",
+    "debussy.output.console",  # which console, is stderr a terminal
+    "debussy.output.documents",  # the JSON document
+    "debussy.output.problems",  # the trackers that could not be read, on stderr
+    "debussy.output.progress",  # the spinner (drawn only when stderr is a terminal)
+    "debussy.output.words",
+}
+"""Every Debussy module the warm ``status --issues --json`` loads: what it reads and prints with.
+
+A module added here should be one the command needs; anything a table or a tracker
+request needs (rich, the clients, httpx, ``output.issues_view``'s layout) stays out."""
+
+
+def outside_the_standard_library(modules: set[str]) -> set[str]:
+    return {top for top in tops(modules) if top not in sys.stdlib_module_names} - {"__main__"}
+
+
+def test_the_warm_json_document_imports_what_it_prints_with_and_nothing_else(
+    warm: SandboxProject,
+) -> None:
+    """The document scripts and CI jobs poll: click and Debussy's read path, no Rich (§12)."""
+    output, modules = run(warm, "status", "--issues", "--json", top=False)
+    assert json.loads(output)["cache"]["requests"] == 0
+    assert outside_the_standard_library(modules) == {"click", "debussy"}
+    ours = {name for name in modules if name.split(".")[0] == "debussy"}
+    assert ours == WARM_JSON_MODULES, (sorted(ours - WARM_JSON_MODULES), WARM_JSON_MODULES - ours)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("status", "--issues"), ("status",), ("history",)],
+    ids=" ".join,
+)
+def test_piped_tables_import_no_rich_pydantic_yaml_or_http(
+    warm: SandboxProject, args: tuple[str, ...]
+) -> None:
+    """A pipe gets plain text (docs/CLI.md): the table is laid out without Rich."""
+    output, modules = run(warm, *args, top=False)
+    assert "Checkout revamp" in output or "GH-10" in output
+    assert outside_the_standard_library(modules) == {"click", "debussy"}, modules
+    assert "debussy.config" not in modules
     assert warm.sandbox.request_count() == 0
 
 
-def test_the_warm_json_document_imports_no_rich_either(warm: SandboxProject) -> None:
-    output, modules = run(warm, "status", "--issues", "--json")
-    assert json.loads(output)["cache"]["requests"] == 0
-    assert modules.isdisjoint({"rich", "pygments", "pydantic", "pydantic_core", "yaml", *HTTP})
+def test_the_check_sees_rich_when_colour_is_forced_on_a_pipe(warm: SandboxProject) -> None:
+    done, modules = imported_by(
+        "status", "--issues", cwd=warm.root, env={**warm.env, "FORCE_COLOR": "1"}
+    )
+    assert done.returncode == 0, done.stderr
+    assert "\x1b[" in done.stdout
+    assert "rich" in tops(modules)
 
 
-def test_plain_status_reads_no_config_at_all(warm: SandboxProject) -> None:
-    output, modules = run(warm, "status")
-    assert "Checkout revamp" in output
-    assert modules.isdisjoint({"pydantic", "pydantic_core", "yaml", *HTTP}), modules & {
-        "pydantic",
-        "pydantic_core",
-        "yaml",
-        *HTTP,
-    }
+def test_plain_status_json_reads_no_config_and_no_rich(warm: SandboxProject) -> None:
     output, modules = run(warm, "status", "--json")
     assert json.loads(output)["run"]["status"]
     assert modules.isdisjoint({"rich", "pydantic", "yaml", *HTTP})

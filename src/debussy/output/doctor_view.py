@@ -10,7 +10,7 @@ from debussy.output.documents import SCHEMA_VERSION
 from debussy.output.words import plural
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from debussy.output.console import Console
 
 
 def doctor_document(checks: Sequence[Check]) -> dict[str, Any]:
@@ -22,7 +22,7 @@ def doctor_document(checks: Sequence[Check]) -> dict[str, Any]:
 
 
 def render_doctor(console: Console, checks: Sequence[Check]) -> None:
-    from rich.markup import escape
+    from debussy.output.console import escape
 
     for check in checks:
         mark = "[green]✓[/]" if check.ok else "[red]✗[/]"

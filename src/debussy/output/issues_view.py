@@ -3,31 +3,28 @@
 Two renderers over one ``Dashboard`` (as terraform renders one plan for people
 and for programs). The human view goes to stdout; warnings about trackers that
 could not be read go to stderr, so ``--json`` output stays exactly one document.
-Rich is imported inside the functions that draw, never at module import.
+Rich is imported only to draw on a terminal (or with colour forced): a pipe gets the
+same characters from a ``PlainConsole`` without it.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
-from collections.abc import Generator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from debussy.app.dashboard import Dashboard, IssueRow
-from debussy.errors import redact
-from debussy.output.console import color_wanted, is_tty
+from debussy.output.console import Console, PlainConsole, cell_width, escape
 from debussy.output.documents import dashboard_document, print_json
-from debussy.output.words import WARNING, platform_name, plural
+from debussy.output.problems import problem_lines as problem_lines
+from debussy.output.problems import render_problems as render_problems
+from debussy.output.progress import PROGRESS_LOGGERS as PROGRESS_LOGGERS
+from debussy.output.progress import fetching_spinner as fetching_spinner
+from debussy.output.words import platform_name, plural
 from debussy.sync.drift_detector import describe_actual
 from debussy.timeutil import humanize_age
-
-if TYPE_CHECKING:
-    from rich.console import Console
-    from rich.status import Status
-    from rich.text import Span, Text
 
 RECENT_SECONDS = 7 * 86400
 CLOCK_SKEW_SECONDS = 300
@@ -58,9 +55,6 @@ def print_document(dashboard: Dashboard, stream: TextIO | None = None) -> None:
 
 def render_dashboard(console: Console, dashboard: Dashboard) -> None:
     """Header, drift banner, the table, drift details and the freshness line."""
-    from rich.markup import escape
-    from rich.text import Text
-
     run = dashboard.run
     console.print(
         f"[bold]{escape(run.plan_title)}[/] ({escape(run.plan_path)}) · run {run.id} · "
@@ -71,7 +65,7 @@ def render_dashboard(console: Console, dashboard: Dashboard) -> None:
         console.print("No issues are linked to this run.")
         return
     if dashboard.drift_count:
-        console.print(Text(drift_banner(dashboard.drift_count), style="bold yellow"))
+        console.print(f"[bold yellow]{escape(drift_banner(dashboard.drift_count))}[/]")
     _emit(console, issue_table(console, dashboard))
     lines: list[str] = []
     for row in dashboard.drifted:
@@ -81,20 +75,32 @@ def render_dashboard(console: Console, dashboard: Dashboard) -> None:
     lines += [f"  {line}" for line in collapsed_missing(dashboard.rows)]
     lines += freshness_lines(dashboard)
     if lines:
-        _emit(console, Text("\n".join(lines), style="dim"), wrap=True)
+        joined = "\n".join(lines)
+        _emit(console, Styled(joined, [(0, len(joined), "dim")]), wrap=True)
 
 
-def _emit(console: Console, text: Text, *, wrap: bool = False) -> None:
-    """Print a many-line ``Text``. Piped without colour its characters are all there is:
-    written directly, rather than split by Rich into segments per line and joined again.
+@dataclass(frozen=True, slots=True)
+class Styled:
+    """Text and where each style applies (start, end, style): drawn once, for any console."""
+
+    plain: str
+    spans: list[tuple[int, int, str]]
+
+
+def _emit(console: Console, text: Styled, *, wrap: bool = False) -> None:
+    """Print a many-line styled text. Piped without colour its characters are all there is:
+    written directly, without Rich; otherwise as a Rich ``Text`` with its spans.
 
     ``wrap``: prose (drift details) is wrapped to a terminal's width at word boundaries;
     the table is laid out to fit already and is never re-wrapped.
     """
-    if console.no_color and not console.is_terminal:
+    if isinstance(console, PlainConsole) or (console.no_color and not console.is_terminal):
         console.file.write(text.plain + "\n")
-    else:
-        console.print(text, soft_wrap=not (wrap and console.is_terminal))
+        return
+    from rich.text import Span, Text
+
+    spans = [Span(start, end, style) for start, end, style in text.spans]
+    console.print(Text(text.plain, spans=spans), soft_wrap=not (wrap and console.is_terminal))
 
 
 def drift_banner(count: int) -> str:
@@ -139,23 +145,21 @@ class Layout:
     short_drift: bool = False
 
 
-def issue_table(console: Console, dashboard: Dashboard) -> Text:
-    """The table as one styled ``Text``, each line built once as a string plus spans.
+def issue_table(console: Console, dashboard: Dashboard) -> Styled:
+    """The table as one styled text, each line built once as a string plus spans.
 
     Laid out here rather than with ``rich.table.Table``, which measures and wraps
     every cell and takes about half a second for 500 rows: more than the warm
     path's whole budget. On a terminal the table fits its width (see ``layout``);
     piped output keeps every character.
     """
-    from rich.text import Span, Text
-
     now = dashboard.generated_at
     header = tuple(Cell(name, "bold") for name in COLUMNS)
     body = [row_cells(row, now) for row in dashboard.rows]
     limit = console.width if console.is_terminal else None
     plan = layout([header, *body], limit)
     parts: list[str] = []
-    spans: list[Span] = []
+    spans: list[tuple[int, int, str]] = []
     offset = 0
     for index, cells in enumerate([header, *body]):
         line, line_spans = render_line(cells, plan, offset)
@@ -165,18 +169,16 @@ def issue_table(console: Console, dashboard: Dashboard) -> Text:
         if index == 0 and console.is_terminal:
             rule = "─" * (sum(plan.widths) + len(GAP) * (len(plan.widths) - 1))
             parts.append(rule)
-            spans.append(Span(offset, offset + len(rule), "dim"))
+            spans.append((offset, offset + len(rule), "dim"))
             offset += len(rule) + 1
-    return Text("\n".join(parts), spans=spans)
+    return Styled("\n".join(parts), spans)
 
 
 def _natural(lines: Sequence[Sequence[Cell]], column: int, short: bool = False) -> int:
-    from rich.cells import cell_len
-
     texts = [line[column].text for line in lines]
     if short:
         texts = [line[column].short or line[column].text for line in lines]
-    return max(len(text) if text.isascii() else cell_len(text) for text in texts)
+    return max(cell_width(text) for text in texts)
 
 
 def layout(lines: Sequence[Sequence[Cell]], limit: int | None) -> Layout:
@@ -220,24 +222,26 @@ def layout(lines: Sequence[Sequence[Cell]], limit: int | None) -> Layout:
     return Layout(tuple(columns), tuple(widths[c] for c in columns), short)
 
 
-def render_line(cells: Sequence[Cell], plan: Layout, offset: int) -> tuple[str, list[Span]]:
+def render_line(
+    cells: Sequence[Cell], plan: Layout, offset: int
+) -> tuple[str, list[tuple[int, int, str]]]:
     """One line of the table and its style spans (``offset``: where the line starts)."""
-    from rich.cells import cell_len, set_cell_size
-    from rich.text import Span
-
     pieces: list[str] = []
-    spans: list[Span] = []
+    spans: list[tuple[int, int, str]] = []
     position = offset
     last = len(plan.columns) - 1
     for index, (column, width) in enumerate(zip(plan.columns, plan.widths, strict=True)):
         cell = cells[column]
         value = cell.short if plan.short_drift and cell.short else cell.text
-        cells_wide = len(value) if value.isascii() else cell_len(value)
+        cells_wide = cell_width(value)
         if column not in (ISSUE, DRIFT) and cells_wide > width:
+            # Only on a terminal narrower than the table: Rich is loaded there anyway.
+            from rich.cells import set_cell_size
+
             value = set_cell_size(value, width - 1) + "…"
             cells_wide = width
         if cell.style and value:
-            spans.append(Span(position, position + len(value), cell.style))
+            spans.append((position, position + len(value), cell.style))
         padded = value + " " * max(0, width - cells_wide) + GAP if index < last else value
         pieces.append(padded)
         position += len(padded)
@@ -323,95 +327,3 @@ def freshness_lines(dashboard: Dashboard) -> list[str]:
             "not checked"
         )
     return lines
-
-
-# --- stderr -----------------------------------------------------------------------------------
-
-
-def problem_lines(dashboard: Dashboard) -> list[str]:
-    """One line per tracker that could not be read; auth failures as errors naming the variable."""
-    lines: list[str] = []
-    for error in dashboard.fetch.errors:
-        rows = [row for row in dashboard.rows if row.ref.platform == error.platform]
-        stale = sum(1 for row in rows if row.source == "stale")
-        unknown = sum(1 for row in rows if row.source == "unknown")
-        shown = f"{stale} shown from cache (stale), {unknown} unknown"
-        if error.kind == "auth":
-            lines.append(f"Error: {error.message} ({shown})")
-        else:
-            name = platform_name(error.platform)
-            lines.append(f"{WARNING} {name} could not be read: {error.message} ({shown})")
-    return lines
-
-
-def render_problems(dashboard: Dashboard, console: Console | None = None) -> None:
-    """The problem lines on stderr (a console is only built when there is something to say)."""
-    lines = problem_lines(dashboard)
-    if not lines:
-        return
-    from rich.text import Text
-
-    from debussy.output.console import make_console
-
-    console = console or make_console(stderr=True)
-    for line in lines:
-        console.print(Text(line, style="bold red" if line.startswith("Error:") else "yellow"))
-
-
-def fetching_spinner(
-    stderr: TextIO | None = None, message: str = "Reading issue statuses…"
-) -> AbstractContextManager[object]:
-    """A spinner on stderr while the trackers are asked, naming each retry and its cause.
-
-    Nothing when stderr is not a TTY, nor with ``-v``: log lines and a live
-    spinner on one stream would garble each other (``-v`` prints the same news
-    as log lines instead).
-    """
-    stream = stderr or sys.stderr
-    if not is_tty(stream) or logging.getLogger("debussy").isEnabledFor(logging.INFO):
-        return nullcontext()
-    return _spinner(stream, message)
-
-
-PROGRESS_LOGGERS = ("debussy.http", "debussy.progress")
-"""Info lines from these loggers show in the spinner: retries (``debussy.http``) and any
-progress a long operation reports (``debussy.progress``, e.g. "3/12 issues written")."""
-
-
-class _SpinnerNews(logging.Handler):
-    """Shows the request layer's retry notices and progress lines in the spinner's line.
-
-    ``TrackerHttp`` logs each scheduled retry on ``debussy.http`` at info level
-    ("GitHub is unavailable (502); retry 1 in 0.6 s"), which ``-v`` prints as a
-    line; while the spinner runs, this handler puts it next to the spinner instead.
-    """
-
-    def __init__(self, status: Status, message: str) -> None:
-        super().__init__(logging.INFO)
-        self._status = status
-        self._message = message
-
-    def emit(self, record: logging.LogRecord) -> None:
-        from rich.markup import escape
-
-        self._status.update(f"{self._message} {escape(redact(record.getMessage()))}")
-
-
-@contextmanager
-def _spinner(stream: TextIO, message: str) -> Generator[object]:
-    from rich.console import Console
-
-    console = Console(file=stream, no_color=not color_wanted(stream), highlight=False)
-    sources = [logging.getLogger(name) for name in PROGRESS_LOGGERS]
-    previous = [source.level for source in sources]
-    with console.status(message, spinner="dots") as status:
-        news = _SpinnerNews(status, message)
-        for source in sources:
-            source.addHandler(news)
-            source.setLevel(logging.INFO)
-        try:
-            yield status
-        finally:
-            for source, level in zip(sources, previous, strict=True):
-                source.removeHandler(news)
-                source.setLevel(level)

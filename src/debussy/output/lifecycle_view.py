@@ -13,11 +13,11 @@ from debussy.sync.converge import Convergence
 from debussy.sync.writes import WriteResult
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from debussy.output.console import Console
 
 
 def render_transition(console: Console, transition: PhaseTransition) -> None:
-    from rich.markup import escape
+    from debussy.output.console import escape
 
     reason = f" ({escape(transition.reason)})" if transition.reason else ""
     if transition.old_status == transition.new_status:
@@ -40,7 +40,7 @@ def render_transition(console: Console, transition: PhaseTransition) -> None:
 
 def render_rerun_matches(console: Console, check: RerunCheck) -> None:
     """List each already-delivered issue with the feature and date, full or partial."""
-    from rich.markup import escape
+    from debussy.output.console import escape
 
     kind, match = ("All", "full") if check.full else ("Some", "partial")
     console.print(
@@ -58,7 +58,7 @@ def render_rerun_matches(console: Console, check: RerunCheck) -> None:
 
 def render_convergence(console: Console, errors: Console, outcome: Convergence) -> None:
     """What the push found and did: each write (or, for a dry run, would send), notes."""
-    from rich.markup import escape
+    from debussy.output.console import escape
 
     for failure in outcome.read_failures:
         errors.print(
@@ -130,7 +130,7 @@ def push_failure_message(outcome: Convergence, replay: str) -> str:
 
 def render_write_results(console: Console, errors: Console, results: Sequence[WriteResult]) -> None:
     """One line per issue write; failures go to stderr as warnings (the event is recorded)."""
-    from rich.markup import escape
+    from debussy.output.console import escape
 
     for result in results:
         line = escape(result.write.describe())

@@ -1,7 +1,8 @@
 """``debussy status`` (without ``--issues``) and ``debussy history``: documents and tables.
 
 Each view is built twice from the same records: a JSON document (stable keys,
-``schema_version``) for programs and a Rich table for people.
+``schema_version``) for programs and a table for people: Rich's on a terminal, plain
+text (``output/table.py``, no Rich) on a pipe.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from debussy.state.manager import (
 )
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from debussy.output.console import Console
 
 STATUS_STYLES = {
     "pending": "dim",
@@ -107,8 +108,7 @@ def render_status(
     issues: Sequence[LinkedIssue],
     removed: Sequence[PhaseRecord] = (),
 ) -> None:
-    from rich.markup import escape
-    from rich.table import Table
+    from debussy.output.console import escape
 
     keys = issue_keys_by_phase(issues)
     done = sum(1 for phase in phases if phase.status == "completed")
@@ -123,14 +123,20 @@ def render_status(
     if console.is_terminal:
         console.print(_status_table_for_terminal(console, phases, keys, removed))
         return
-    table = Table(box=_box(console), header_style="bold", pad_edge=False)
-    # Piped output is one line per phase, keys joined with ", ".
-    table.add_column("Phase", no_wrap=True)
-    table.add_column("Title", ratio=2)
-    table.add_column("Status", no_wrap=True)
-    table.add_column("Reason", ratio=1)
-    table.add_column("Changed", no_wrap=False, max_width=None)
-    table.add_column("Issues", no_wrap=True, min_width=None)
+    _print_piped_status(console, phases, keys, removed)
+
+
+def _print_piped_status(
+    console: Console,
+    phases: Sequence[PhaseRecord],
+    keys: Mapping[str | None, list[str]],
+    removed: Sequence[PhaseRecord],
+) -> None:
+    """One line per phase, every character of every cell (its issue keys joined by ", ")."""
+    from debussy.output.console import escape
+    from debussy.output.table import Table, print_table
+
+    table = Table(("Phase", "Title", "Status", "Reason", "Changed", "Issues"))
     for phase in phases:
         table.add_row(
             escape(phase.phase_id),
@@ -147,9 +153,8 @@ def render_status(
             styled_status("removed"),
             escape(f"no longer in the plan (was {phase.status})"),
             phase.removed_at or "",
-            "",
         )
-    console.print(table)
+    print_table(console, table)
 
 
 NARROW = 100
@@ -286,18 +291,27 @@ def render_history(
     syncs: Sequence[SyncEntry],
     plan_changes: Sequence[PlanChangeRecord] = (),
 ) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
     if not runs:
         console.print("No runs yet: start one with `debussy start PLAN`.")
         return
     if console.is_terminal:
         _history_for_terminal(console, runs, progress, syncs, plan_changes)
         return
-    table = Table(title="Runs", title_justify="left", box=_box(console), header_style="bold")
-    for column in ("Run", "Plan", "Status", "Phases", "Started", "Completed"):
-        table.add_column(column)
+    _print_piped_history(console, runs, progress, syncs, plan_changes)
+
+
+def _print_piped_history(
+    console: Console,
+    runs: Sequence[RunRecord],
+    progress: Mapping[str, tuple[int, int]],
+    syncs: Sequence[SyncEntry],
+    plan_changes: Sequence[PlanChangeRecord],
+) -> None:
+    """Runs, plan changes and syncs: each table under its title, one line per record."""
+    from debussy.output.console import escape
+    from debussy.output.table import Table, print_table
+
+    table = Table(("Run", "Plan", "Status", "Phases", "Started", "Completed"), title="Runs")
     for run in runs:
         done, total = progress.get(run.id, (0, 0))
         table.add_row(
@@ -308,32 +322,27 @@ def render_history(
             run.started_at,
             run.completed_at or "",
         )
-    console.print(table)
+    print_table(console, table)
     if plan_changes:
-        table = Table(
-            title="Plan changes", title_justify="left", box=_box(console), header_style="bold"
-        )
-        for column in ("Seen", "Run", "Change"):
-            table.add_column(column)
+        table = Table(("Seen", "Run", "Change"), title="Plan changes")
         for change in plan_changes:
             table.add_row(change.seen_at, change.run_id, escape(change.change))
-        console.print(table)
-    if not syncs:
-        return
-    table = Table(title="Syncs", title_justify="left", box=_box(console), header_style="bold")
-    for column in ("When", "Run", "Direction", "Mode", "Actions", "Outcome", "By"):
-        table.add_column(column)
-    for sync in syncs:
-        table.add_row(
-            sync.at,
-            sync.run_id,
-            sync.direction,
-            "apply" if sync.applied else "plan",
-            str(len(sync.actions)),
-            escape(sync.outcome),
-            escape(sync.actor),
+        print_table(console, table)
+    if syncs:
+        table = Table(
+            ("When", "Run", "Direction", "Mode", "Actions", "Outcome", "By"), title="Syncs"
         )
-    console.print(table)
+        for sync in syncs:
+            table.add_row(
+                sync.at,
+                sync.run_id,
+                sync.direction,
+                "apply" if sync.applied else "plan",
+                str(len(sync.actions)),
+                escape(sync.outcome),
+                escape(sync.actor),
+            )
+        print_table(console, table)
 
 
 def _history_for_terminal(
@@ -460,13 +469,17 @@ def render_events(console: Console, run: RunRecord, events: Sequence[PhaseEventR
     Time, phase and the change are never cut (no wrapping, their whole width); the
     reason takes what is left and wraps.
     """
-    from rich.markup import escape
-    from rich.table import Table
+    from debussy.output.console import escape
 
     console.print(f"[bold]Events of run {run.id}[/] ({escape(run.plan_title)})")
     if not events:
         console.print("No phase has changed status yet.")
         return
+    if not console.is_terminal:
+        _print_piped_events(console, events)
+        return
+    from rich.table import Table
+
     changes = [
         f"{event.from_status} → {event.status}" for event in events
     ]  # the plain text, to size the column
@@ -495,3 +508,20 @@ def render_events(console: Console, run: RunRecord, events: Sequence[PhaseEventR
         else:
             table.add_row(event.at, escape(event.phase_id), change, escape(event.reason or ""), by)
     console.print(table)
+
+
+def _print_piped_events(console: Console, events: Sequence[PhaseEventRecord]) -> None:
+    """One line per change: time, phase, change, reason, who (every character)."""
+    from debussy.output.console import escape
+    from debussy.output.table import Table, print_table
+
+    table = Table(("At", "Phase", "Change", "Reason", "By"))
+    for event in events:
+        table.add_row(
+            event.at,
+            escape(event.phase_id),
+            f"{styled_status(event.from_status)} → {styled_status(event.status)}",
+            escape(event.reason or ""),
+            EVENT_SOURCES.get(event.source, event.source),
+        )
+    print_table(console, table)

@@ -17,7 +17,7 @@ from debussy.output.words import platform_name, plural
 from debussy.sync.status_fetcher import PlatformError
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from debussy.output.console import Console
 
 SKIP_SYMBOLS = {
     "conflict": "[red]![/]",
@@ -32,7 +32,7 @@ SKIP_SYMBOLS = {
 def render_sync(
     console: Console, outcome: SyncOutcome, *, force: bool, apply_requested: bool = False
 ) -> None:
-    from rich.markup import escape
+    from debussy.output.console import escape
 
     plan = outcome.plan
     truth = (
@@ -192,9 +192,7 @@ def render_fetch_errors(errors: Sequence[PlatformError], console: Console | None
     """Each tracker that could not be read, once, on stderr."""
     if not errors:
         return
-    from rich.markup import escape
-
-    from debussy.output.console import make_console
+    from debussy.output.console import escape, make_console
 
     console = console or make_console(stderr=True)
     for error in errors:
