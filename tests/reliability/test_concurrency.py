@@ -1,8 +1,8 @@
 """Several debussy processes on one project at once: no lost update, no "database is locked".
 
-Every child imports Debussy, says ``ready`` and waits for one line on stdin, so
-the parent releases them together (a barrier, no sleeping). Each child then runs
-its list of commands through Click's runner, in-process, and prints one JSON
+Every child is forked with Debussy imported (``tests/reliability/zygote.py``) and waits
+at a barrier, so the parent releases them together (no sleeping). Each child then runs
+its list of commands through Click's runner, in its own process, and records one JSON
 line per command: arguments, exit code, stderr.
 """
 
@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
-import subprocess
-import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -33,24 +32,10 @@ from tests.reliability.conftest import (
     scaled_project,
     write_scaled_plan,
 )
+from tests.reliability.zygote import run_scripts_together
 from tests.sandbox_project import SandboxProject
 
 pytestmark = pytest.mark.slow
-
-DRIVER = """
-import json, sys
-from click.testing import CliRunner
-from debussy.cli import cli
-import debussy.state.manager, debussy.app.runs, debussy.app.sync_apply, debussy.app.lifecycle
-commands = json.loads(sys.argv[1])
-print("ready", flush=True)
-sys.stdin.readline()
-runner = CliRunner()
-for args in commands:
-    result = runner.invoke(cli, args)
-    crash = None if result.exception is None or isinstance(result.exception, SystemExit) else repr(result.exception)
-    print(json.dumps({"args": args, "code": result.exit_code, "stderr": result.stderr, "crash": crash}), flush=True)
-"""
 
 
 @dataclass(frozen=True)
@@ -65,31 +50,9 @@ def run_together(
     root: Path, env: dict[str, str], scripts: Sequence[Sequence[Sequence[str]]]
 ) -> list[list[Outcome]]:
     """Start one child per script, release them at once, collect every command's outcome."""
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-c", DRIVER, json.dumps([list(a) for a in script])],
-            cwd=root,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for script in scripts
-    ]
-    for child in children:
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "ready", child.communicate()[1]
-    for child in children:
-        assert child.stdin is not None
-        child.stdin.write("go\n")
-        child.stdin.flush()
-    results: list[list[Outcome]] = []
-    for child in children:
-        out, err = child.communicate(timeout=120)
-        assert child.returncode == 0, err
-        results.append([Outcome(**json.loads(line)) for line in out.splitlines() if line])
-    return results
+    output = Path(tempfile.mkdtemp(prefix="children-", dir=root.parent))
+    results = run_scripts_together(root, env, scripts, output)
+    return [[Outcome(**outcome) for outcome in script] for script in results]
 
 
 def assert_no_crash(outcomes: Sequence[Outcome]) -> None:
