@@ -106,7 +106,7 @@ def _mark(item: SyncItem, stopped: str | None) -> str:
     When the whole apply was refused the reason is said once (stderr and the footer),
     not after every change.
     """
-    from rich.markup import escape
+    from debussy.output.console import escape
 
     if stopped is not None and item.detail == stopped:
         return " [yellow]skipped[/]"

@@ -48,6 +48,7 @@ from debussy.state.manager import (
 )
 from debussy.state.status import PhaseStatus, run_aggregate
 from debussy.sync.expected import (  # newer_side: re-exported, its home moved
+    SUB_ISSUE_WORDS,
     GitHubExpectation,
     JiraExpectation,
     closes_issues,
@@ -57,7 +58,6 @@ from debussy.sync.expected import (  # newer_side: re-exported, its home moved
     newer_side,
     still_held,
 )
-from debussy.sync.writes import SUB_ISSUE_WORDS
 from debussy.timeutil import parse_iso
 
 if TYPE_CHECKING:  # annotations only: the warm path never imports pydantic

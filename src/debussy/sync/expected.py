@@ -35,6 +35,14 @@ BLOCKED_RESOLUTIONS = frozenset(
 
 
 DEBUSSY_LABEL_PREFIX = "debussy:"
+SUB_ISSUE_WORDS = {
+    "add_sub_issue": "make sub-issue of ",
+    "remove_sub_issue": "remove as sub-issue of ",
+}
+"""How a sub-issue write is worded, before the parent's display key (``writes.describe``).
+
+Here rather than in ``sync/writes.py`` because the drift rules read it back too, and the
+warm dashboard (and ``--json``) must not load the write rules (tests/perf/test_warm_path.py)."""
 
 
 def newer_side(

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Literal
 
 from debussy.issues import GitHubRef, IssueRef, IssueStatus
 from debussy.sync.expected import (
+    SUB_ISSUE_WORDS,
     GitHubExpectation,
     JiraExpectation,
     is_debussy_label,
@@ -130,13 +131,6 @@ class TrackerWrite:
             document["add"] = list(self.add)
             document["remove"] = list(self.remove)
         return document
-
-
-SUB_ISSUE_WORDS = {
-    "add_sub_issue": "make sub-issue of ",
-    "remove_sub_issue": "remove as sub-issue of ",
-}
-"""How ``describe`` words a sub-issue write, before the parent's display key."""
 
 
 def parent_key_from(action: str, described: str) -> str | None:
