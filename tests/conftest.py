@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,7 +81,6 @@ def pytest_configure(config: pytest.Config) -> None:
     Python checks every ``.pyc`` against its source, so an edit is never missed. A
     child that sets its own prefix (tests/reliability, bench) keeps it.
     """
-    del config
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     prefix = os.environ.setdefault(
         "PYTHONPYCACHEPREFIX",
@@ -88,6 +88,29 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     sys.dont_write_bytecode = False
     sys.pycache_prefix = prefix
+    _build_hypothesis_text_tables_once(config)
+
+
+def _build_hypothesis_text_tables_once(config: pytest.Config) -> None:
+    """Under xdist, the controller builds Hypothesis's table of UTF-8 characters for the workers.
+
+    The first ``st.text()`` of a process needs the set of characters UTF-8 can encode:
+    Hypothesis computes it by encoding all 1.1 million code points (~1.4 s of CPU) and
+    keeps it in ``.hypothesis/unicode_data``. On a fresh clone there is no such file, so
+    both workers computed it. The controller sits idle while its workers run; it now
+    computes the table in the background as the workers start, and they read the file
+    (Hypothesis writes it atomically; a worker that needs it before it exists computes
+    it itself, as before). Serial runs are left alone: the thread would only compete.
+    """
+    if hasattr(config, "workerinput") or not config.getoption("numprocesses", default=None):
+        return
+    try:  # an internal module: a Hypothesis without it just means each worker builds its own
+        from hypothesis.internal.charmap import intervals_from_codec
+    except ImportError:  # pragma: no cover - depends on the installed Hypothesis
+        return
+    threading.Thread(
+        target=intervals_from_codec, args=("utf-8",), name="hypothesis-tables", daemon=True
+    ).start()
 
 
 # A live sandbox tracker and a project wired to it, for every end-to-end test.
