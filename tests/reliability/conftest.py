@@ -49,7 +49,15 @@ STATE_TABLES = (
 
 @pytest.fixture(scope="session")
 def pycache_prefix(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("pycache")
+    """Where the children keep their bytecode: the run's shared cache when there is one.
+
+    ``tests/conftest.py`` gives every process of the run one ``PYTHONPYCACHEPREFIX``,
+    which the product and its libraries are already compiled into by the time these
+    tests run. A folder of this worker's own made each worker's first children compile
+    all of it again (the load test's warm-up alone: ~1 s per worker).
+    """
+    shared = os.environ.get("PYTHONPYCACHEPREFIX")
+    return Path(shared) if shared else tmp_path_factory.mktemp("pycache")
 
 
 def child_environment(pycache: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
