@@ -221,10 +221,13 @@ class Loop:
         return Child(Forked(self.command, cwd=self.project.root, env=self.env, output=output))
 
     def timings(self) -> Timings:
-        """An undisturbed run, the second of two (the first fills the children's bytecode
-        cache); measured once per loop, shared by its strategies."""
+        """An undisturbed run, measured once per loop and shared by its strategies.
+
+        One run is enough: the children fork from a server that imported the commands
+        already, and whatever a command imports lazily was compiled into the run's shared
+        bytecode cache by the fixture's in-process run (a first, discarded run used to
+        fill a cache of the children's own)."""
         if self.measured is None:
-            self._undisturbed()
             self.measured = self._undisturbed()
         return self.measured
 
