@@ -119,6 +119,7 @@ from tests.sandbox_project import (  # noqa: E402, F401
     manual_clock,
     sandbox,
     sandbox_project,
+    sandbox_threads_not_measured,
 )
 
 

@@ -13,6 +13,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -222,3 +223,25 @@ def clocked_project(tmp_path: Path, manual_clock: ManualClock) -> Iterator[Sandb
     """``sandbox_project`` with the sandbox and the state on ``manual_clock``; no run yet."""
     with SandboxTracker(clock=manual_clock) as tracker:
         yield SandboxProject.wired(tmp_path, tracker)
+
+
+@pytest.fixture(scope="module")
+def sandbox_threads_not_measured() -> Iterator[None]:
+    """Threads started while the module runs (the sandbox's server) are not traced by coverage.
+
+    For modules whose sandbox serves thousands of issues to ``debussy`` children, which
+    coverage does not measure either (``pyproject.toml``): tracing the server's threads
+    made the pytest process ~2.5 times slower at serving (graphql-core's execution pays
+    the tracer too, though it is not measured), ~5 s of the suite's CPU for the crash,
+    load and closed-pipe modules. The same sandbox code runs traced in every other
+    end-to-end test and in tests/sandbox, so the suite's coverage does not change (checked
+    file by file). The tests' own thread, and so every in-process command, stays traced.
+    Request it with ``pytestmark = pytest.mark.usefixtures(...)`` so that it starts
+    before the module's sandbox does.
+    """
+    hook = threading.gettrace()
+    threading.settrace(None)  # type: ignore[arg-type]  # typeshed omits None; new threads start untraced
+    try:
+        yield
+    finally:
+        threading.settrace(hook)  # type: ignore[arg-type]

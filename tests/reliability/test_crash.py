@@ -61,7 +61,11 @@ from tests.reliability.conftest import (
 from tests.reliability.zygote import Forked
 from tests.sandbox_project import SandboxProject
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # The sandbox serves untraced children here: its threads need not be traced either.
+    pytest.mark.usefixtures("sandbox_threads_not_measured"),
+]
 
 KILLS_PER_STRATEGY = int(os.environ.get("DEBUSSY_CRASH_KILLS", "8"))
 POLL = 0.002

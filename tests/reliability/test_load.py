@@ -29,7 +29,11 @@ from debussy.sandbox import SandboxTracker
 from tests.reliability.conftest import Scale, ScaledPlan, child_environment, scaled_project
 from tests.sandbox_project import SandboxProject
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # The sandbox serves untraced children here: its threads need not be traced either.
+    pytest.mark.usefixtures("sandbox_threads_not_measured"),
+]
 
 SCALE = Scale(phases=100, github_per_phase=10, jira_per_phase=10)
 OLD_RUNS = 9_999
