@@ -229,11 +229,11 @@ def clocked_project(tmp_path: Path, manual_clock: ManualClock) -> Iterator[Sandb
 def sandbox_threads_not_measured() -> Iterator[None]:
     """Threads started while the module runs (the sandbox's server) are not traced by coverage.
 
-    For modules whose sandbox serves thousands of issues to ``debussy`` children, which
-    coverage does not measure either (``pyproject.toml``): tracing the server's threads
-    made the pytest process ~2.5 times slower at serving (graphql-core's execution pays
-    the tracer too, though it is not measured), ~5 s of the suite's CPU for the crash,
-    load and closed-pipe modules. The same sandbox code runs traced in every other
+    For modules whose sandbox serves hundreds or thousands of issues a test, mostly to
+    ``debussy`` children that coverage does not measure either (``pyproject.toml``):
+    tracing the server's threads made serving ~2.5 times slower (graphql-core's execution
+    pays the tracer too, though it is not measured), ~5 s of the suite's CPU for the
+    crash, load, closed-pipe and request-budget modules. The same sandbox code runs traced in every other
     end-to-end test and in tests/sandbox, so the suite's coverage does not change (checked
     file by file). The tests' own thread, and so every in-process command, stays traced.
     Request it with ``pytestmark = pytest.mark.usefixtures(...)`` so that it starts

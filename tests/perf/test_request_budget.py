@@ -22,6 +22,9 @@ from click.testing import CliRunner
 from debussy.cli import cli
 from debussy.sandbox import SandboxTracker
 
+# The sandbox serves up to 1,500 issues a test: its threads need not be traced by coverage.
+pytestmark = pytest.mark.usefixtures("sandbox_threads_not_measured")
+
 
 def issues_json(project: ScaledProject, *args: str) -> dict[str, Any]:
     previous = Path.cwd()
