@@ -31,7 +31,7 @@ from debussy.errors import (
 if TYPE_CHECKING:
     from debussy.app.project import Project
     from debussy.app.sync_apply import SyncOutcome
-    from debussy.state.manager import PhaseTransition, RunRecord
+    from debussy.state.records import PhaseTransition, RunRecord
     from debussy.state.status import PhaseStatus
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -61,9 +61,10 @@ WARM_JSON_MODULES = {
     "debussy.app.plan_follow",  # the plan may have changed since the last command
     "debussy.app.dashboard",
     "debussy.state",
+    "debussy.state.database",  # the connection (the migrations load only to migrate)
     "debussy.state.manager",
-    "debussy.state.plan_edit",  # how a removed phase's id is shown
-    "debussy.state.schema",
+    "debussy.state.records",  # the records, and how a removed phase's id is shown
+    "debussy.state.runs",  # runs, phases, links (the plan diff loads only on an edit)
     "debussy.state.status",
     "debussy.sync",
     "debussy.sync.cache",

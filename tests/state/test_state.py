@@ -10,14 +10,8 @@ from pathlib import Path
 import pytest
 
 from debussy.errors import StalePlanError, StateError
-from debussy.state.manager import (
-    GuardedChange,
-    NewLink,
-    NewPhase,
-    NewPush,
-    Snapshot,
-    StateManager,
-)
+from debussy.state.manager import StateManager
+from debussy.state.records import GuardedChange, NewLink, NewPhase, NewPush, Snapshot
 from debussy.state.schema import SCHEMA_VERSION
 from tests.clock import ManualClock
 
@@ -237,6 +231,14 @@ def test_many_snapshots_are_read_in_chunks(state: StateManager) -> None:
 
 def test_the_database_file_is_private(state: StateManager) -> None:
     assert stat.S_IMODE(state.path.stat().st_mode) == 0o600
+
+
+def test_the_connection_knows_the_schema_version_the_migrations_reach() -> None:
+    """Opening a database compares its version with ``database.SCHEMA_VERSION`` without
+    loading the migrations: a migration added without raising it would never run."""
+    from debussy.state import database
+
+    assert database.SCHEMA_VERSION == SCHEMA_VERSION
 
 
 def test_an_older_database_is_migrated_in_place_without_losing_anything(tmp_path: Path) -> None:

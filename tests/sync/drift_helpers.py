@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from debussy.config import Config
 from debussy.issues import DriftReport, IssueStatus
-from debussy.state.manager import IssueKey, LinkedIssue, PhaseRecord, RunRecord, Snapshot
+from debussy.state.records import IssueKey, LinkedIssue, PhaseRecord, RunRecord, Snapshot
 from debussy.sync.drift_detector import DriftDetector
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from debussy.config import Config, JiraConfig
 from debussy.issues import GitHubRef, IssueStatus
-from debussy.state.manager import LinkedIssue, PhaseRecord, RunRecord, Snapshot
+from debussy.state.records import LinkedIssue, PhaseRecord, RunRecord, Snapshot
 from debussy.state.status import PhaseStatus
 from debussy.sync.drift_detector import UNLINKED, DriftDetector, newer_side
 from tests.sync.drift_helpers import detect_run_drift

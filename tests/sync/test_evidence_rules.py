@@ -8,7 +8,7 @@ import pytest
 
 from debussy.config import Config
 from debussy.issues import GitHubRef, IssueStatus
-from debussy.state.manager import LinkedIssue, PhaseRecord, RunRecord
+from debussy.state.records import LinkedIssue, PhaseRecord, RunRecord
 from debussy.state.status import PhaseStatus
 from debussy.sync.drift_detector import LinkedContext, describe_actual, pull_request_drift
 from debussy.sync.expected import github_expectation

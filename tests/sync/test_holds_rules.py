@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from debussy.config import Config, JiraConfig
 from debussy.issues import GitHubRef, IssueStatus
-from debussy.state.manager import Hold, LinkedIssue, PhaseRecord, RunRecord
+from debussy.state.records import Hold, LinkedIssue, PhaseRecord, RunRecord
 from debussy.sync.drift_detector import DriftDetector
 from debussy.sync.expected import github_expectation, newer_side, still_held
 from debussy.sync.writes import ConvergeTarget, IssueView, writes_for_target

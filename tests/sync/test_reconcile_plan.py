@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from debussy.config import Config, JiraConfig
 from debussy.issues import IssueStatus
-from debussy.state.manager import IssueKey, LinkedIssue, PhaseRecord, RunRecord
+from debussy.state.records import IssueKey, LinkedIssue, PhaseRecord, RunRecord
 from debussy.state.status import PhaseStatus
 from debussy.sync.drift_detector import DriftDetector
 from debussy.sync.reconcile import SyncPlan, plan_from_tracker, plan_to_tracker

@@ -16,7 +16,8 @@ import pytest
 
 from debussy.errors import StalePlanError
 from debussy.issues import IssueStatus
-from debussy.state.manager import NewLink, NewPhase, RunRecord, StateManager
+from debussy.state.manager import StateManager
+from debussy.state.records import NewLink, NewPhase, RunRecord
 from debussy.sync.reconcile import PhaseAction, Skipped, SyncPlan
 from debussy.sync.saved_plan import (
     SavedPlanError,

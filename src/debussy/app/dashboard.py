@@ -30,10 +30,11 @@ from debussy import timeutil
 from debussy.config_snapshot import STATE_DIR
 from debussy.errors import EXIT_DRIFT, EXIT_ERROR, EXIT_OK
 from debussy.issues import Drift, GitHubRef, IssueRef, IssueStatus, ref_from_canonical
-from debussy.state.manager import LinkedIssue, RunRecord, Snapshot, StateManager
+from debussy.state.manager import StateManager
+from debussy.state.records import LinkedIssue, RunRecord, Snapshot
 from debussy.state.status import PhaseStatus
 from debussy.sync.cache import CACHE_FILE, IssueCache
-from debussy.sync.drift_detector import DriftDetector
+from debussy.sync.drift_detector import DriftDetector, structure_parent, sub_issues_added
 from debussy.sync.expected import (
     GitHubExpectation,
     JiraExpectation,
@@ -117,6 +118,31 @@ def cache_path(root: Path) -> Path:
     return root / STATE_DIR / CACHE_FILE
 
 
+def drift_detector(state: StateManager, config: Config, run: RunRecord) -> DriftDetector:
+    """The run's ``DriftDetector`` from one read of the state (the dashboard's and sync's).
+
+    The sync history is read only when the plan issue has unlinked issues Debussy may have
+    made its sub-issues (the warm path reads no history).
+    """
+    links = state.linked_issues(run.id)
+    unlinked = state.unlinked_issues(run.id)
+    plan_issue = structure_parent(run, links, config) if unlinked else None
+    made: frozenset[str] = frozenset()
+    if plan_issue is not None:
+        syncs = [entry for entry in state.sync_history() if entry.run_id == run.id]
+        made = frozenset(sub_issues_added(plan_issue, state.pushes(run.id), syncs))
+    return DriftDetector(
+        run,
+        state.phases(run.id),
+        links,
+        config,
+        snapshots=state.snapshots(link.key for link in links),
+        unlinked=unlinked,
+        linked_by_debussy=made,
+        holds=state.holds(run.id),
+    )
+
+
 def build_dashboard(
     state: StateManager,
     config: Config,
@@ -133,7 +159,7 @@ def build_dashboard(
     are in ``dashboard.fetch.errors`` and the affected rows.
     """
     run = state.get_run(run_id)
-    detector = DriftDetector.for_run(state, config, run)
+    detector = drift_detector(state, config, run)
     refs = [ref_from_canonical(link.platform, link.ref) for link in detector.issues_to_read]
 
     fetcher = IssueStatusFetcher(config, cache=cache, clients=clients, clock=clock)

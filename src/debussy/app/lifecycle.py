@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from debussy.issues import GitHubRef, ref_from_canonical
-from debussy.state.manager import (
+from debussy.state.records import (
     Hold,
     IssueKey,
     LinkedIssue,

@@ -18,11 +18,14 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from debussy.app.project import Project
 from debussy.errors import MissingPhaseFileError
-from debussy.state.manager import RunRecord
-from debussy.state.plan_edit import PlanChange
+from debussy.state.records import RunRecord
+
+if TYPE_CHECKING:
+    from debussy.state.plan_edit import PlanChange
 
 
 @dataclass(frozen=True, slots=True)

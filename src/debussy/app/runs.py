@@ -13,8 +13,9 @@ from pathlib import Path
 from debussy.app.project import Project
 from debussy.issues import IssueRef
 from debussy.plans import Plan, load_plan, origin_repo
-from debussy.state.manager import CompletedFeature, NewLink, NewPhase, RunRecord, StateManager
+from debussy.state.manager import StateManager
 from debussy.state.plan_edit import WantedLink, WantedPhase
+from debussy.state.records import CompletedFeature, NewLink, NewPhase, RunRecord
 
 
 def default_github_repo(project: Project) -> str | None:

@@ -33,21 +33,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from debussy import timeutil
+from debussy.app.dashboard import drift_detector
 from debussy.app.lifecycle import lifecycle_targets, released_by, unlinked_targets
 from debussy.errors import IncompleteDataError, StalePlanError
 from debussy.issues import DriftReport, IssueRef, IssueStatus, ref_from_canonical
-from debussy.state.manager import (
-    InTransaction,
-    IssueKey,
-    LinkedIssue,
-    PhaseRecord,
-    PhaseTransition,
-    StateManager,
-    already_applied,
-)
+from debussy.state.database import InTransaction
+from debussy.state.manager import StateManager, already_applied
+from debussy.state.records import IssueKey, LinkedIssue, PhaseRecord, PhaseTransition
 from debussy.sync.cache import IssueCache
 from debussy.sync.converge import BeforeSend, Convergence, ReadFailure, converge
-from debussy.sync.drift_detector import DriftDetector, watched_unlinked
+from debussy.sync.drift_detector import watched_unlinked
 from debussy.sync.reconcile import (
     Direction,
     PhaseAction,
@@ -372,7 +367,7 @@ def prepare_sync(
 ) -> SyncOutcome:
     """Fetch every linked issue fresh and build the plan (writes nothing to the state)."""
     run = state.get_run(run_id)
-    detector = DriftDetector.for_run(state, config, run)
+    detector = drift_detector(state, config, run)
     to_read = detector.issues_to_read
     refs = [ref_from_canonical(link.platform, link.ref) for link in to_read]
     result = _fetch(config, cache_path, refs)

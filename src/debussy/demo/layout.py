@@ -19,7 +19,8 @@ from debussy.config import CONFIG_FILE, STATE_DIR
 from debussy.demo.scene import LAST_LOOK_AGE, PHASE_HISTORY, RUN_AGE
 from debussy.errors import DemoFolderError
 from debussy.sandbox.server import SandboxTracker
-from debussy.state.manager import STATE_FILE, LinkedIssue, Snapshot, StateManager
+from debussy.state.manager import STATE_FILE, StateManager
+from debussy.state.records import LinkedIssue, Snapshot
 from debussy.timeutil import to_iso
 
 MARKER_FILE = "DEBUSSY_DEMO.md"

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from debussy.output.documents import SCHEMA_VERSION
-from debussy.state.manager import (
+from debussy.state.records import (
     LinkedIssue,
     PhaseEventRecord,
     PhaseRecord,

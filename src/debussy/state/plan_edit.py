@@ -21,6 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from debussy.state.records import REMOVED_MARK as REMOVED_MARK
+from debussy.state.records import shown_phase_id as shown_phase_id
+
 ChangeKind = Literal[
     "link_added",
     "link_removed",
@@ -99,16 +102,6 @@ class PlanEdit:
     unlinked: list[WantedLink] = field(default_factory=list[WantedLink])
     """Links the plan dropped now, with the phase (old id) they belonged to."""
     changes: list[PlanChange] = field(default_factory=list[PlanChange])
-
-
-REMOVED_MARK = "~removed~"
-"""Joins a removed phase's id to the moment it was set aside (``3~removed~2026-12-08T02:12:57Z``)
-when a listed phase takes its number: the rows stay unique, and the mark is never shown."""
-
-
-def shown_phase_id(phase_id: str) -> str:
-    """The id as people wrote it in the plan: a set-aside removed phase shows its old number."""
-    return phase_id.split(REMOVED_MARK, 1)[0]
 
 
 def where(phase_id: str | None) -> str:

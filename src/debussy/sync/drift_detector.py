@@ -35,7 +35,7 @@ from debussy.issues import (
     IssueStatus,
     ref_from_canonical,
 )
-from debussy.state.manager import (
+from debussy.state.records import (
     Hold,
     IssueKey,
     LinkedIssue,
@@ -43,7 +43,6 @@ from debussy.state.manager import (
     PushRecord,
     RunRecord,
     Snapshot,
-    StateManager,
     SyncEntry,
 )
 from debussy.state.status import PhaseStatus, run_aggregate
@@ -484,8 +483,8 @@ class Judgement:
 class DriftDetector:
     """Drift for one run: its phases, links and unlinked issues, judged against statuses.
 
-    Build it with ``DriftDetector.for_run`` (reads the state once) or directly from
-    records (tests, callers that already hold them). ``issues_to_read`` is what to
+    Build it from records: ``app.dashboard.drift_detector`` reads them from the state
+    once (the rules do no I/O); tests pass plain values. ``issues_to_read`` is what to
     fetch; ``judge`` and ``reports`` are pure over the statuses given.
     """
 
@@ -513,26 +512,6 @@ class DriftDetector:
         """Issues Debussy made sub-issues of ``plan_issue`` (history): only those are
         taken off it when the plan drops them."""
         self.holds: Mapping[IssueKey, Hold] = holds or {}
-
-    @classmethod
-    def for_run(cls, state: StateManager, config: Config, run: RunRecord) -> DriftDetector:
-        links = state.linked_issues(run.id)
-        unlinked = state.unlinked_issues(run.id)
-        plan_issue = structure_parent(run, links, config) if unlinked else None
-        made: frozenset[str] = frozenset()
-        if plan_issue is not None:  # only then is the history read (warm path)
-            syncs = [entry for entry in state.sync_history() if entry.run_id == run.id]
-            made = frozenset(sub_issues_added(plan_issue, state.pushes(run.id), syncs))
-        return cls(
-            run,
-            state.phases(run.id),
-            links,
-            config,
-            snapshots=state.snapshots(link.key for link in links),
-            unlinked=unlinked,
-            linked_by_debussy=made,
-            holds=state.holds(run.id),
-        )
 
     def _debussy_parent(self, link: LinkedIssue) -> LinkedIssue | None:
         """The plan issue, when Debussy made ``link`` its sub-issue."""

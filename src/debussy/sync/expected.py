@@ -23,7 +23,7 @@ from debussy.timeutil import parse_iso
 
 if TYPE_CHECKING:  # annotations only: the warm path never imports pydantic
     from debussy.config import GitHubConfig, JiraConfig
-    from debussy.state.manager import Hold, RunRecord
+    from debussy.state.records import Hold, RunRecord
 
 NOT_DONE = frozenset({"new", "indeterminate"})
 ANY_CATEGORY = frozenset({"new", "indeterminate", "done"})

@@ -36,7 +36,7 @@ import msgspec
 from debussy import timeutil
 from debussy.errors import DebussyError
 from debussy.issues import IssueStatus, ref_from_canonical
-from debussy.state.manager import IssueKey, LinkedIssue, PhaseRecord, RunRecord
+from debussy.state.records import IssueKey, LinkedIssue, PhaseRecord, RunRecord
 from debussy.state.status import PhaseStatus
 from debussy.sync.drift_detector import describe_actual
 from debussy.sync.reconcile import Direction, PhaseAction, SkipKind, Skipped, SyncPlan

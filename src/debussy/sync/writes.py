@@ -58,7 +58,7 @@ from debussy.sync.markers import hidden_marker, plain_marker
 
 if TYPE_CHECKING:  # annotations only: pydantic loads when a command validates config
     from debussy.config import Config
-    from debussy.state.manager import Hold
+    from debussy.state.records import Hold
 
 WriteAction = Literal[
     "set_label", "close", "reopen", "transition", "comment", "add_sub_issue", "remove_sub_issue"

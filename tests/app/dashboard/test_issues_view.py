@@ -25,7 +25,7 @@ from debussy.output.issues_view import (
     render_dashboard,
     row_cells,
 )
-from debussy.state.manager import LinkedIssue, RunRecord
+from debussy.state.records import LinkedIssue, RunRecord
 from debussy.sync.expected import github_expectation
 from debussy.sync.status_fetcher import FetchedIssue, FetchResult, PlatformError, Source
 from tests.app.dashboard.conftest import SandboxProject
