@@ -33,11 +33,8 @@ import ipaddress
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import Any, ClassVar, cast
 from urllib.parse import urlsplit
-
-if TYPE_CHECKING:
-    from debussy.config import Config
 
 STATE_DIR = ".debussy"
 CONFIG_FILE = "config.yaml"
@@ -119,26 +116,6 @@ def write_snapshot(state_dir: Path, key: list[int | None], settings: dict[str, A
             temporary.unlink()
 
 
-def remembered_config(root: Path) -> Config:
-    """The project's config for read-only commands: a ``ConfigView`` when the snapshot holds.
-
-    Otherwise the file is read and validated by pydantic (errors as ``ConfigError``,
-    exactly as ``load_config``), the snapshot rewritten, and the model returned.
-    Typed as ``Config``: the view answers every attribute the models have.
-    """
-    state_dir = root / STATE_DIR
-    key = fingerprint(state_dir / CONFIG_FILE)
-    settings = read_snapshot(state_dir, key)
-    if settings is not None:
-        return cast("Config", ConfigView(settings))
-    from debussy.config import load_config
-
-    config = load_config(root)
-    if state_dir.is_dir():
-        write_snapshot(state_dir, key, config.model_dump(mode="json"))
-    return config
-
-
 # --- the view ---------------------------------------------------------------------------------
 
 
@@ -174,6 +151,7 @@ class _Section:
 
 
 LABEL_STATUS_KEYS = ("in_progress", "completed", "failed", "blocked")
+DEBUSSY_LABEL_PREFIX = "debussy:"
 """The phase statuses ``github.labels`` and ``github.label_colors`` are keyed by."""
 
 
@@ -188,6 +166,18 @@ class LabelsRules:
 
     def all(self) -> tuple[str, ...]:
         return tuple(getattr(self, status) for status in LABEL_STATUS_KEYS)
+
+    def owns(self, name: str) -> bool:
+        """Labels Debussy owns: the configured ones and anything in the ``debussy:`` namespace.
+
+        GitHub label names are case-insensitive (``Debussy:Completed`` *is* the configured
+        label), so the comparison is too; drift detection, write plans and the client's
+        label replacement all ask this one rule (``sync.expected.is_debussy_label``).
+        """
+        folded = name.casefold()
+        return folded.startswith(DEBUSSY_LABEL_PREFIX) or any(
+            folded == label.casefold() for label in self.all()
+        )
 
 
 class GitHubRules:

@@ -327,3 +327,27 @@ class DriftReport:
     newer: Newer
     detail: str
     state_reason: str | None = None
+
+
+SUB_ISSUE_WORDS = {
+    "add_sub_issue": "make sub-issue of ",
+    "remove_sub_issue": "remove as sub-issue of ",
+}
+"""How a sub-issue write is worded, before the parent's display key (``writes.describe``).
+
+Here, below the trackers, because the write vocabulary (``sync/trackers/writes.py``) and the
+drift rules both read it, and the warm dashboard (and ``--json``) must load neither the write
+rules nor the clients (tests/perf/test_warm_path.py)."""
+
+
+JIRA_KEY_RE = re.compile(r"[A-Z][A-Z0-9_]*-[1-9][0-9]*")
+"""A Jira issue key as Debussy stores it: upper case, numbered from 1 (``PROJ-0`` is not one).
+
+The one pattern for Jira keys: plans are parsed with it, and the Jira client
+checks every key against it before a key goes into JQL or a URL path.
+"""
+
+
+def is_jira_key(key: str) -> bool:
+    """Whether ``key`` is a Jira issue key in canonical (upper-case) form."""
+    return key.isascii() and JIRA_KEY_RE.fullmatch(key) is not None

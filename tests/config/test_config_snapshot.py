@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from debussy.app.project import remembered_config
 from debussy.config import Config, load_config, parse_config
 from debussy.config_snapshot import (
     SNAPSHOT_FILE,
     ConfigView,
     fingerprint,
     read_snapshot,
-    remembered_config,
 )
 from debussy.errors import ConfigError
 

@@ -12,9 +12,10 @@ from debussy.state.records import LinkedIssue, PhaseRecord, RunRecord
 from debussy.state.status import PhaseStatus
 from debussy.sync.drift_detector import LinkedContext, describe_actual, pull_request_drift
 from debussy.sync.expected import github_expectation
-from debussy.sync.markers import hidden_marker, marker_id, markers_in, plain_marker
 from debussy.sync.reconcile import plan_from_tracker
-from debussy.sync.writes import MAX_SUB_ISSUES, ConvergeTarget, IssueView, plan_writes
+from debussy.sync.trackers.markers import hidden_marker, marker_id, markers_in, plain_marker
+from debussy.sync.trackers.writes import IssueView
+from debussy.sync.writes import MAX_SUB_ISSUES, ConvergeTarget, plan_writes
 from tests.sync.drift_helpers import detect_run_drift
 
 CONFIG = Config()

@@ -14,7 +14,8 @@ from debussy.issues import GitHubRef, IssueStatus
 from debussy.state.records import Hold, LinkedIssue, PhaseRecord, RunRecord
 from debussy.sync.drift_detector import DriftDetector
 from debussy.sync.expected import github_expectation, newer_side, still_held
-from debussy.sync.writes import ConvergeTarget, IssueView, writes_for_target
+from debussy.sync.trackers.writes import IssueView
+from debussy.sync.writes import ConvergeTarget, writes_for_target
 
 CONFIG = Config(jira=JiraConfig(url="https://acme.atlassian.net"))
 EVENT = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)

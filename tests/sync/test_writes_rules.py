@@ -10,14 +10,8 @@ from debussy.sync.expected import (
     github_expectation,
     jira_expectation,
 )
-from debussy.sync.writes import (
-    ConvergeTarget,
-    IssueView,
-    OfferedTransition,
-    TrackerWrite,
-    plan_writes,
-    writes_for_target,
-)
+from debussy.sync.trackers.writes import IssueView, OfferedTransition, TrackerWrite
+from debussy.sync.writes import ConvergeTarget, plan_writes, writes_for_target
 
 CONFIG = Config()
 GH = GitHubRef("octo/app", 1)

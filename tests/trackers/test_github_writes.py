@@ -24,7 +24,7 @@ from debussy.sandbox import SandboxTracker
 from debussy.sync.trackers.github.client import GitHubClient
 from debussy.sync.trackers.github.mutations import parse_write_batch
 from debussy.sync.trackers.github.query import plan_batches
-from debussy.sync.writes import TrackerWrite, WriteResult
+from debussy.sync.trackers.writes import TrackerWrite, WriteResult
 
 TOKEN = "sandbox-github-token"
 

@@ -17,7 +17,7 @@ from debussy.config import JiraConfig
 from debussy.issues import JiraRef
 from debussy.sandbox import SandboxTracker
 from debussy.sync.trackers.jira.client import JiraClient
-from debussy.sync.writes import IssueView, TrackerWrite, WriteResult
+from debussy.sync.trackers.writes import IssueView, TrackerWrite, WriteResult
 
 
 def client(sandbox: SandboxTracker, deployment: str = "cloud") -> JiraClient:

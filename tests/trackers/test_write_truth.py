@@ -21,7 +21,7 @@ from debussy.sandbox import SandboxTracker
 from debussy.sandbox.faults import MUTATION_ANSWERS
 from debussy.sync.trackers.github.client import GitHubClient
 from debussy.sync.trackers.jira.client import JiraClient
-from debussy.sync.writes import TrackerWrite, WriteResult
+from debussy.sync.trackers.writes import TrackerWrite, WriteResult
 from tests.fixtures.sandbox_clients import JIRA_EMAIL, JIRA_TOKEN, InProcessSandbox
 
 APP = "octo/app"

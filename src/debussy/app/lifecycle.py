@@ -14,7 +14,7 @@ should be — not with what this event changed — a replay, a retry after a fai
 a real run after ``--dry-run-sync`` finishes the job.
 
 Comments (an event's ``--reason``, auto-close's note) carry a hidden marker
-(``debussy.sync.markers``); the convergence read looks for it, so a replay posts a
+(``debussy.sync.trackers.markers``); the convergence read looks for it, so a replay posts a
 comment only if it is missing. With ``github.sub_issues`` a phase issue also expects
 to be a sub-issue of the plan issue (PRODUCT.md §7 "Structure").
 """
@@ -54,8 +54,9 @@ from debussy.sync.drift_detector import (
     why_expected,
 )
 from debussy.sync.expected import closes_issues
-from debussy.sync.markers import marker_id
-from debussy.sync.writes import DONE_OUTCOMES, ConvergeTarget, WriteResult
+from debussy.sync.trackers.markers import marker_id
+from debussy.sync.trackers.writes import DONE_OUTCOMES, WriteResult
+from debussy.sync.writes import ConvergeTarget
 from debussy.timeutil import to_iso
 
 if TYPE_CHECKING:  # annotations only: pydantic loads when a command validates config

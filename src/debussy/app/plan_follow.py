@@ -14,13 +14,10 @@ transaction, returning the changes to print once.
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from debussy.app.project import Project
+from debussy.app.project import Project, plan_files, plan_fingerprint, unchanged
 from debussy.errors import MissingPhaseFileError
 from debussy.state.records import RunRecord
 
@@ -41,41 +38,6 @@ class Followed:
         if not self.changes:
             return None
         return "plan changed since the run started: " + ", ".join(c.text for c in self.changes)
-
-
-def _stat(path: Path) -> list[object]:
-    try:
-        info = os.stat(path)
-    except OSError:
-        return [None, None]
-    return [info.st_mtime_ns, info.st_size]
-
-
-def fingerprint(project: Project, files: list[Path]) -> str:
-    """The plan files' ``(path, mtime_ns, size)``, plus the config's, as one JSON string."""
-    entries = [[project.relative(path), *_stat(path)] for path in [project.config_path, *files]]
-    return json.dumps(entries, separators=(",", ":"))
-
-
-def unchanged(project: Project, stored: str | None) -> bool:
-    """Whether every file of a stored fingerprint still has its ``mtime_ns`` and size."""
-    if not stored:
-        return False
-    try:
-        entries = [(project.root / str(entry[0]), list(entry[1:])) for entry in json.loads(stored)]
-    except (ValueError, TypeError, IndexError):
-        return False
-    # The names were made relative when stored: a stat per file, no path resolving (every
-    # command asks this; resolving cost a dozen syscalls per file of a 300-phase plan).
-    return (
-        bool(entries)
-        and entries[0][0] == project.config_path
-        and all(_stat(path) == stat for path, stat in entries)
-    )
-
-
-def plan_files(plan_path: Path, phase_files: list[Path | None]) -> list[Path]:
-    return [plan_path, *(file for file in phase_files if file is not None)]
 
 
 def follow_plan(project: Project, run: RunRecord, *, reading: bool = False) -> Followed:
@@ -107,6 +69,6 @@ def follow_plan(project: Project, run: RunRecord, *, reading: bool = False) -> F
     phases, links = wanted_of(plan)
     files = plan_files(plan.path, [phase.file for phase in plan.phases])
     changes = project.state.follow_plan(
-        run.id, phases, links, fingerprint=fingerprint(project, files)
+        run.id, phases, links, fingerprint=plan_fingerprint(project, files)
     )
     return Followed(project.state.get_run(run.id), tuple(changes))

@@ -7,16 +7,46 @@ only needs the cache never pays for what it does not use.
 
 from __future__ import annotations
 
+import json
+import os
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from debussy.config_snapshot import CONFIG_FILE, STATE_DIR, find_project_root, remembered_config
+from debussy.config_snapshot import (
+    CONFIG_FILE,
+    STATE_DIR,
+    ConfigView,
+    find_project_root,
+    fingerprint,
+    read_snapshot,
+    write_snapshot,
+)
 from debussy.errors import ConfigError, StateError
 from debussy.state.manager import STATE_FILE, StateManager
 
 if TYPE_CHECKING:  # the models import pydantic: only commands that read config pay for it
     from debussy.config import Config
+
+
+def remembered_config(root: Path) -> Config:
+    """The project's config for read-only commands: a ``ConfigView`` when the snapshot holds.
+
+    Otherwise the file is read and validated by pydantic (errors as ``ConfigError``,
+    exactly as ``load_config``), the snapshot rewritten, and the model returned.
+    Typed as ``Config``: the view answers every attribute the models have.
+    """
+    state_dir = root / STATE_DIR
+    key = fingerprint(state_dir / CONFIG_FILE)
+    settings = read_snapshot(state_dir, key)
+    if settings is not None:
+        return cast("Config", ConfigView(settings))
+    from debussy.config import load_config  # pydantic: only when config.yaml changed
+
+    config = load_config(root)
+    if state_dir.is_dir():
+        write_snapshot(state_dir, key, config.model_dump(mode="json"))
+    return config
 
 
 def left_empty(path: Path) -> bool:
@@ -97,3 +127,41 @@ class Project:
             return path.resolve().relative_to(self.root).as_posix()
         except ValueError:
             return path.resolve().as_posix()
+
+
+# --- the plan files' fingerprint (app/plan_follow.py compares it on every command) ----------
+
+
+def _stat(path: Path) -> list[object]:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return [None, None]
+    return [info.st_mtime_ns, info.st_size]
+
+
+def plan_fingerprint(project: Project, files: list[Path]) -> str:
+    """The plan files' ``(path, mtime_ns, size)``, plus the config's, as one JSON string."""
+    entries = [[project.relative(path), *_stat(path)] for path in [project.config_path, *files]]
+    return json.dumps(entries, separators=(",", ":"))
+
+
+def unchanged(project: Project, stored: str | None) -> bool:
+    """Whether every file of a stored fingerprint still has its ``mtime_ns`` and size."""
+    if not stored:
+        return False
+    try:
+        entries = [(project.root / str(entry[0]), list(entry[1:])) for entry in json.loads(stored)]
+    except (ValueError, TypeError, IndexError):
+        return False
+    # The names were made relative when stored: a stat per file, no path resolving (every
+    # command asks this; resolving cost a dozen syscalls per file of a 300-phase plan).
+    return (
+        bool(entries)
+        and entries[0][0] == project.config_path
+        and all(_stat(path) == stat for path, stat in entries)
+    )
+
+
+def plan_files(plan_path: Path, phase_files: list[Path | None]) -> list[Path]:
+    return [plan_path, *(file for file in phase_files if file is not None)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from debussy.app.project import Project
+from debussy.app.project import Project, plan_files, plan_fingerprint
 from debussy.issues import IssueRef
 from debussy.plans import Plan, load_plan, origin_repo
 from debussy.state.manager import StateManager
@@ -119,7 +119,6 @@ def start_run(
     ``state``: another handle on the project's database (the demo and the bench
     start runs in the past with a clock of their own).
     """
-    from debussy.app.plan_follow import fingerprint, plan_files
 
     files = plan_files(plan.path, [phase.file for phase in plan.phases])
     return (state or project.state).create_run(
@@ -131,5 +130,5 @@ def start_run(
         issues=links_of(plan),
         auto_close=auto_close,
         github_repo=plan.github_repo,
-        plan_fingerprint=fingerprint(project, files),
+        plan_fingerprint=plan_fingerprint(project, files),
     )

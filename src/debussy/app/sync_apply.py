@@ -65,14 +65,8 @@ from debussy.sync.saved_plan import (
 )
 from debussy.sync.status_fetcher import FetchedIssue, FetchResult, IssueStatusFetcher
 from debussy.sync.trackers.clients import TrackerClients
-from debussy.sync.writes import (
-    ConvergeTarget,
-    IssueView,
-    Note,
-    TrackerWrite,
-    WriteResult,
-    touched_refs,
-)
+from debussy.sync.trackers.writes import IssueView, TrackerWrite, WriteResult
+from debussy.sync.writes import ConvergeTarget, Note, touched_refs
 
 if TYPE_CHECKING:  # annotations only: pydantic loads when a command validates config
     import sqlite3

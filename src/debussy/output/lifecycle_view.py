@@ -10,7 +10,7 @@ from debussy.output.run_view import styled_status
 from debussy.output.words import outcome_text, platform_name, plural
 from debussy.state.records import PhaseTransition
 from debussy.sync.converge import Convergence
-from debussy.sync.writes import WriteResult
+from debussy.sync.trackers.writes import WriteResult
 
 if TYPE_CHECKING:
     from debussy.output.console import Console

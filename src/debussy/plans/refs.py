@@ -21,7 +21,14 @@ from collections.abc import Collection
 from urllib.parse import SplitResult, urlsplit
 
 from debussy.errors import PlanError
-from debussy.issues import GITHUB_NAME, GITHUB_OWNER, GitHubRef, JiraRef, is_repo_name
+from debussy.issues import (
+    GITHUB_NAME,
+    GITHUB_OWNER,
+    GitHubRef,
+    JiraRef,
+    is_jira_key,
+    is_repo_name,
+)
 
 # GraphQL ``Int`` is 32-bit signed: a larger issue number could never be fetched.
 MAX_GITHUB_ISSUE_NUMBER = 2**31 - 1
@@ -34,13 +41,6 @@ _NAME = GITHUB_NAME
 _NUMBER = r"[0-9]+"
 _SHORT_RE = re.compile(rf"(?:gh)?#(?P<number>{_NUMBER})", re.IGNORECASE)
 _CROSS_RE = re.compile(rf"(?P<repo>{_OWNER}/{_NAME})#(?P<number>{_NUMBER})")
-JIRA_KEY_RE = re.compile(r"[A-Z][A-Z0-9_]*-[1-9][0-9]*")
-"""A Jira issue key as Debussy stores it: upper case, numbered from 1 (``PROJ-0`` is not one).
-
-The one pattern for Jira keys: plans are parsed with it, and the Jira client
-checks every key against it before a key goes into JQL or a URL path.
-"""
-
 # ``[text](url)`` and ``<url>``: editors produce them when a URL is pasted.
 _MARKDOWN_LINK_RE = re.compile(r"\[[^\]\n]*\]\(\s*<?(?P<url>[^\s()<>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 _AUTOLINK_RE = re.compile(r"<(?P<url>[A-Za-z][A-Za-z0-9+.-]*://[^\s<>]+)>")
@@ -186,11 +186,6 @@ def _jira_url_ref(token: str, *, where: str, hosts: Collection[str]) -> JiraRef:
     if key is None:
         raise _bad_jira(token, where, "not an issue URL (expected .../browse/PROJ-12)")
     return JiraRef(key)
-
-
-def is_jira_key(key: str) -> bool:
-    """Whether ``key`` is a Jira issue key in canonical (upper-case) form."""
-    return key.isascii() and JIRA_KEY_RE.fullmatch(key) is not None
 
 
 def _jira_key(token: str) -> str | None:

@@ -37,6 +37,7 @@ from debussy.sandbox.store import Clock, Store, jira_status, system_clock
 from debussy.sandbox.wire import (
     JSON_TYPE,
     WRITE_METHODS,
+    Exchange,
     Request,
     Response,
     Route,
@@ -126,20 +127,6 @@ def _comment_text(body: object) -> str:
             return str(body.get("text", ""))
         return "".join(_comment_text(child) for child in body.get("content", []) or [])
     return ""
-
-
-@dataclass
-class Exchange:
-    """A request on its way through the sandbox: where it goes and the fault that shapes it."""
-
-    request: Request
-    platform: str
-    matched: tuple[Route, dict[str, str]] | None
-    fault: Fault | None
-    wait: float
-    """Seconds to wait before answering: the tracker's latency plus the fault's delay."""
-    is_write: bool = False
-    """A mutating request (REST write method or GraphQL mutation), as the log records it."""
 
 
 class _Server(ThreadingHTTPServer):

@@ -14,14 +14,27 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING
+from contextlib import AbstractContextManager
+from typing import Protocol
 
 import httpx
 
-from debussy.sandbox.wire import Request, Response
+from debussy.sandbox.wire import Exchange, Request, Response
 
-if TYPE_CHECKING:
-    from debussy.sandbox.server import Exchange, SandboxTracker
+
+class SandboxTracker(Protocol):
+    """What the transport needs of ``server.SandboxTracker`` (named here, so the server can
+    hand itself over without the two modules importing each other)."""
+
+    @property
+    def url(self) -> str: ...
+
+    def counting_in_flight(self) -> AbstractContextManager[None]: ...
+
+    def receive(self, request: Request) -> Exchange: ...
+
+    def answer(self, exchange: Exchange) -> Response | None: ...
+
 
 YIELDS = 3
 """Event-loop turns an async request waits before it is answered: enough for the other

@@ -15,6 +15,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
 
+from debussy.sandbox.faults import Fault
 from debussy.sandbox.quirks import Quirks
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -139,6 +140,20 @@ def match_route(routes: list[Route], method: str, path: str) -> tuple[Route, dic
         if found:
             return candidate, {k: unquote(v) for k, v in found.groupdict().items()}
     return None
+
+
+@dataclass
+class Exchange:
+    """A request on its way through the sandbox: where it goes and the fault that shapes it."""
+
+    request: Request
+    platform: str
+    matched: tuple[Route, dict[str, str]] | None
+    fault: Fault | None
+    wait: float
+    """Seconds to wait before answering: the tracker's latency plus the fault's delay."""
+    is_write: bool = False
+    """A mutating request (REST write method or GraphQL mutation), as the log records it."""
 
 
 @dataclass

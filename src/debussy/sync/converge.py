@@ -22,15 +22,8 @@ from debussy.errors import DebussyError
 from debussy.issues import GitHubRef, IssueRef, JiraRef
 from debussy.sync.cache import IssueCache
 from debussy.sync.trackers.clients import TrackerClients
-from debussy.sync.writes import (
-    ConvergeTarget,
-    IssueView,
-    Note,
-    TrackerWrite,
-    WriteResult,
-    plan_writes,
-    touched_refs,
-)
+from debussy.sync.trackers.writes import IssueView, TrackerWrite, WriteResult
+from debussy.sync.writes import ConvergeTarget, Note, plan_writes, touched_refs
 
 if TYPE_CHECKING:  # annotations only: pydantic loads when a command validates config
     from debussy.config import Config

@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from debussy.issues import (
+    SUB_ISSUE_WORDS,
     Drift,
     DriftReport,
     DriftType,
@@ -47,7 +48,6 @@ from debussy.state.records import (
 )
 from debussy.state.status import PhaseStatus, run_aggregate
 from debussy.sync.expected import (  # newer_side: re-exported, its home moved
-    SUB_ISSUE_WORDS,
     GitHubExpectation,
     JiraExpectation,
     closes_issues,

@@ -34,17 +34,6 @@ BLOCKED_RESOLUTIONS = frozenset(
 """Jira resolutions (lower case) that mean "closed without doing it" on common workflows."""
 
 
-DEBUSSY_LABEL_PREFIX = "debussy:"
-SUB_ISSUE_WORDS = {
-    "add_sub_issue": "make sub-issue of ",
-    "remove_sub_issue": "remove as sub-issue of ",
-}
-"""How a sub-issue write is worded, before the parent's display key (``writes.describe``).
-
-Here rather than in ``sync/writes.py`` because the drift rules read it back too, and the
-warm dashboard (and ``--json``) must not load the write rules (tests/perf/test_warm_path.py)."""
-
-
 def newer_side(
     tracker_time: datetime | None, debussy_time: datetime | None, *, held: bool = False
 ) -> Newer:
@@ -110,16 +99,8 @@ def closes_issues(run: RunRecord, phases: Iterable[PhaseStatus]) -> bool:
 
 
 def is_debussy_label(name: str, config: GitHubConfig) -> bool:
-    """Labels Debussy owns: the configured ones and anything in the ``debussy:`` namespace.
-
-    GitHub label names are case-insensitive (``Debussy:Completed`` *is* the configured
-    label), so the comparison is too; drift detection, write plans and the client's
-    label replacement all ask this one function.
-    """
-    folded = name.casefold()
-    return folded.startswith(DEBUSSY_LABEL_PREFIX) or any(
-        folded == label.casefold() for label in config.labels.all()
-    )
+    """Labels Debussy owns (``LabelsRules.owns``: configured, or ``debussy:``, any case)."""
+    return config.labels.owns(name)
 
 
 @dataclass(frozen=True, slots=True)

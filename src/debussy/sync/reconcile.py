@@ -29,7 +29,8 @@ from debussy.state.records import GuardedChange, IssueKey, LinkedIssue, PhaseRec
 from debussy.state.status import PhaseStatus
 from debussy.sync.drift_detector import DriftDetector, Judgement, why_expected
 from debussy.sync.expected import BLOCKED_CLOSE_REASONS, BLOCKED_RESOLUTIONS
-from debussy.sync.writes import ConvergeTarget, TrackerWrite, writes_to_match
+from debussy.sync.trackers.writes import TrackerWrite
+from debussy.sync.writes import ConvergeTarget, writes_to_match
 
 if TYPE_CHECKING:  # annotations only: pydantic loads when a command validates config
     from debussy.config import Config

@@ -40,7 +40,8 @@ from debussy.state.records import IssueKey, LinkedIssue, PhaseRecord, RunRecord
 from debussy.state.status import PhaseStatus
 from debussy.sync.drift_detector import describe_actual
 from debussy.sync.reconcile import Direction, PhaseAction, SkipKind, Skipped, SyncPlan
-from debussy.sync.writes import TrackerWrite, WriteAction, parent_key_from
+from debussy.sync.trackers.writes import TrackerWrite, WriteAction
+from debussy.sync.writes import parent_key_from
 
 PLAN_KIND = "debussy-sync-plan"
 PLAN_SCHEMA_VERSION = 1

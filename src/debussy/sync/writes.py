@@ -45,92 +45,30 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from debussy.issues import GitHubRef, IssueRef, IssueStatus
+from debussy.issues import SUB_ISSUE_WORDS, GitHubRef, IssueRef, IssueStatus
 from debussy.sync.expected import (
-    SUB_ISSUE_WORDS,
     GitHubExpectation,
     JiraExpectation,
     is_debussy_label,
     newer_side,
     still_held,
 )
-from debussy.sync.markers import hidden_marker, plain_marker
+from debussy.sync.trackers.markers import hidden_marker, plain_marker
+from debussy.sync.trackers.writes import (
+    IssueView,
+    TrackerWrite,
+    WriteAction,
+    pick_transition,
+)
 
 if TYPE_CHECKING:  # annotations only: pydantic loads when a command validates config
     from debussy.config import Config
     from debussy.state.records import Hold
 
-WriteAction = Literal[
-    "set_label", "close", "reopen", "transition", "comment", "add_sub_issue", "remove_sub_issue"
-]
 MAX_SUB_ISSUES = 100
 """GitHub's limit of sub-issues under one parent
 (https://docs.github.com/issues/tracking-your-work-with-issues/using-issues/adding-sub-issues)."""
-Outcome = Literal["applied", "already", "refused", "unconfirmed", "skipped"]
-DONE_OUTCOMES: frozenset[str] = frozenset({"applied", "already"})
-"""Outcomes after which the tracker matches; any other one means the push is unfinished."""
 CloseReason = Literal["completed", "not_planned", "duplicate"]
-
-
-@dataclass(frozen=True, slots=True)
-class TrackerWrite:
-    """One change to one issue, exactly as it will be sent.
-
-    ``value``: the Debussy label to end with (None = none), the close reason, the
-    target status name, the comment text, or (sub-issue writes) the parent's
-    canonical reference; ``parent_key`` is then how the parent is displayed.
-    ``add``/``remove``: the label operations of a ``set_label`` (the rest of the
-    issue's labels are untouched).
-    ``target_id``: the Jira transition id the read offered.
-    """
-
-    ref: IssueRef
-    display_key: str
-    phase_id: str | None
-    action: WriteAction
-    value: str | None
-    why: str = ""
-    add: tuple[str, ...] = ()
-    remove: tuple[str, ...] = ()
-    target_id: str | None = None
-    target_category: str | None = None
-    """The status category the Jira transition leads to: a refused move that finds the
-    issue there already (another event moved it) is ``already``, not a failure."""
-    parent_key: str | None = None
-
-    def describe(self) -> str:
-        if self.action == "set_label":
-            what = f"set label {self.value}" if self.value else "remove Debussy labels"
-            if self.remove and self.value:
-                what += f" (remove {', '.join(self.remove)})"
-            elif self.remove:
-                what += f" ({', '.join(self.remove)})"
-        elif self.action == "close":
-            what = f"close as {(self.value or 'completed').replace('_', ' ')}"
-        elif self.action == "reopen":
-            what = "reopen"
-        elif self.action == "transition":
-            what = f"transition to '{self.value}'"
-        elif self.action in SUB_ISSUE_WORDS:
-            what = f"{SUB_ISSUE_WORDS[self.action]}{self.parent_key}"
-        else:
-            what = _comment_summary(self.value)
-        return f"{self.display_key}: {what}"
-
-    def as_json(self) -> dict[str, object]:
-        document: dict[str, object] = {
-            "issue": self.display_key,
-            "platform": self.ref.platform,
-            "ref": self.ref.canonical,
-            "phase": self.phase_id,
-            "action": self.action,
-            "value": self.value if self.action != "comment" else None,
-            "why": self.why,
-        }
-        if self.action == "set_label":
-            document["add"] = list(self.add)
-            document["remove"] = list(self.remove)
-        return document
 
 
 def parent_key_from(action: str, described: str) -> str | None:
@@ -140,18 +78,6 @@ def parent_key_from(action: str, described: str) -> str | None:
     if prefix is None or not described.startswith(prefix):
         return None
     return described.removeprefix(prefix)
-
-
-def _comment_summary(text: str | None) -> str:
-    """``comment "Reason: tests red"``: which comment, in a line (the marker never shows)."""
-    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
-    shown = next((line for line in lines if line.startswith("Reason:")), None)
-    shown = shown or next((line for line in lines if not line.startswith("<!--")), "")
-    if not shown:
-        return "comment"
-    if len(shown) > 60:
-        shown = shown[:59] + "…"
-    return f'comment "{shown}"'
 
 
 def touched_refs(writes: Sequence[TrackerWrite]) -> list[IssueRef]:
@@ -164,21 +90,6 @@ def touched_refs(writes: Sequence[TrackerWrite]) -> list[IssueRef]:
             repo, _, number = write.value.rpartition("#")
             touched[GitHubRef(repo, int(number))] = None
     return list(touched)
-
-
-@dataclass(frozen=True, slots=True)
-class WriteResult:
-    write: TrackerWrite
-    outcome: Outcome
-    detail: str | None = None
-
-    @property
-    def done(self) -> bool:
-        """True when the tracker is known to match (``applied`` or ``already``)."""
-        return self.outcome in DONE_OUTCOMES
-
-    def as_json(self) -> dict[str, object]:
-        return {**self.write.as_json(), "outcome": self.outcome, "detail": self.detail}
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +118,7 @@ class ConvergeTarget:
     overrides: bool = False
     """Change state even against a person's newer change, saying so (auto-close)."""
     close_marker: str | None = None
-    """The marker identity of ``close_comment`` (``debussy.sync.markers``)."""
+    """The marker identity of ``close_comment`` (``debussy.sync.trackers.markers``)."""
     comment: str | None = None
     """An event's comment (reason and evidence), posted once: when ``comment_marker`` is
     not among the issue's latest comments."""
@@ -223,27 +134,6 @@ class ConvergeTarget:
     hold: Hold | None = None
     """A person's state an earlier event left as is (``still_held``); only lifecycle
     events pass it, so it is kept while the issue still shows it."""
-
-
-@dataclass(frozen=True, slots=True)
-class OfferedTransition:
-    """A Jira transition the read says is available now (``expand=transitions``)."""
-
-    id: str
-    name: str
-    to_name: str
-    to_category: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class IssueView:
-    """What the convergence read learnt about one issue."""
-
-    status: IssueStatus
-    is_pull_request: bool = False
-    transitions: tuple[OfferedTransition, ...] = ()
-    markers: frozenset[str] | None = None
-    """Debussy's comment markers among the latest comments; None when they were not read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -649,20 +539,6 @@ def _unconfigured(
         f"transition is configured to reach '{expectation.describe()}'"
         + (f" (set {expectation.setting} in .debussy/config.yaml)" if expectation.setting else ""),
     )
-
-
-def pick_transition(
-    transitions: Sequence[OfferedTransition], wanted: str
-) -> OfferedTransition | None:
-    """By target status first (what config names), then by the transition's own name."""
-    folded = wanted.strip().casefold()
-    for transition in transitions:
-        if transition.to_name.casefold() == folded:
-            return transition
-    for transition in transitions:
-        if transition.name.casefold() == folded:
-            return transition
-    return None
 
 
 def writes_to_match(

@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # the warm path imports neither msgspec nor asyncio
 
     from msgspec import ValidationError
 
-    from debussy.sync.writes import Outcome
+    from debussy.sync.trackers.writes import Outcome
 
 ResultT = TypeVar("ResultT")
 

@@ -48,7 +48,6 @@ from debussy.errors import (
     register_secret,
 )
 from debussy.issues import GitHubRef, IssueStatus, ref_from_canonical
-from debussy.sync.expected import is_debussy_label
 from debussy.sync.trackers.base import AsyncClosing, failed_write, gather_all, stopped_detail
 from debussy.sync.trackers.github.query import (
     IssueBatch,
@@ -73,7 +72,7 @@ from debussy.sync.trackers.http import (
 )
 from debussy.sync.trackers.probe import ProbeAnswer, probe
 from debussy.sync.trackers.retry import HintedRateLimitError
-from debussy.sync.writes import TrackerWrite, WriteResult
+from debussy.sync.trackers.writes import TrackerWrite, WriteResult
 
 if TYPE_CHECKING:  # annotations only: config models load when config is validated,
     # the write documents when a write happens (a read-only status never loads them)
@@ -775,7 +774,7 @@ class GitHubClient(AsyncClosing):
         ``current`` is what the caller just read; when it already matches, no
         request is sent. Other labels are never touched: no set replacement.
         """
-        if label is not None and not is_debussy_label(label, self._config):
+        if label is not None and not self._config.labels.owns(label):
             raise ValueError(f"{label!r} is not a Debussy label")
         self._require_writable(ref)
         if current is None:
@@ -783,7 +782,7 @@ class GitHubClient(AsyncClosing):
         stale = [
             name
             for name in current
-            if is_debussy_label(name, self._config)
+            if self._config.labels.owns(name)
             and (label is None or name.casefold() != label.casefold())
         ]
         present = label is not None and any(n.casefold() == label.casefold() for n in current)

@@ -23,7 +23,6 @@ import msgspec
 
 from debussy.errors import BadResponseError, redact
 from debussy.issues import GitHubRef, IssueStatus
-from debussy.sync.markers import markers_in
 from debussy.sync.trackers.github.query import (
     GraphQLProblem,
     GraphQLRequest,
@@ -37,9 +36,10 @@ from debussy.sync.trackers.github.query import (
     parse_batch,
     read_issue,
 )
+from debussy.sync.trackers.markers import markers_in
 
 if TYPE_CHECKING:
-    from debussy.sync.writes import Outcome
+    from debussy.sync.trackers.writes import Outcome
 
 MAX_MUTATIONS_PER_REQUEST = 50
 """Mutation fields in one request (PRODUCT.md §9). An issue's writes take one to four

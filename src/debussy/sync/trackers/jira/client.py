@@ -49,9 +49,7 @@ from debussy.errors import (
     redact,
     register_secret,
 )
-from debussy.issues import IssueStatus, JiraRef
-from debussy.plans.refs import is_jira_key
-from debussy.sync.markers import markers_in
+from debussy.issues import IssueStatus, JiraRef, is_jira_key
 from debussy.sync.trackers.base import (
     AsyncClosing,
     bad_fields_message,
@@ -60,8 +58,9 @@ from debussy.sync.trackers.base import (
     stopped_detail,
 )
 from debussy.sync.trackers.http import BearerAuth, TrackerHttp, decode_json
+from debussy.sync.trackers.markers import markers_in
 from debussy.sync.trackers.probe import ProbeAnswer, probe
-from debussy.sync.writes import (
+from debussy.sync.trackers.writes import (
     IssueView,
     OfferedTransition,
     TrackerWrite,
