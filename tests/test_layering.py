@@ -131,6 +131,12 @@ def test_nothing_imports_the_cli() -> None:
     assert importers_of("debussy.cli") == {"debussy.__main__"}
 
 
+def test_the_cli_parses_calls_app_and_renders() -> None:
+    """The use cases are app's: the CLI reaches neither the state nor the sync rules."""
+    reached = {u for u in MODULES["debussy.cli"] if u.startswith(("debussy.state", "debussy.sync"))}
+    assert not reached
+
+
 def test_only_the_trackers_import_httpx() -> None:
     product = {n for n in importers_of("httpx") if not n.startswith(SANDBOX)}
     assert product

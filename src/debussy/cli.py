@@ -1,7 +1,8 @@
 """The ``debussy`` command line: thin Click commands over the library.
 
-Commands parse options, call into ``debussy.app.runs`` / ``debussy.sync`` / the
-``StateManager`` and render with ``debussy.output``. Errors from the library are
+Commands parse options, call one use case in ``debussy.app`` and render its result
+with ``debussy.output``; they import nothing from ``state/`` or ``sync/``
+(tests/test_layering.py). Errors from the library are
 ``DebussyError``s and become one line on stderr with their exit code; nothing
 else in the package imports this module.
 
@@ -29,10 +30,9 @@ from debussy.errors import (
 )
 
 if TYPE_CHECKING:
+    from debussy.app.plan_follow import Followed
     from debussy.app.project import Project
     from debussy.app.sync_apply import SyncOutcome
-    from debussy.state.records import PhaseTransition, RunRecord
-    from debussy.state.status import PhaseStatus
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -207,16 +207,10 @@ def _project() -> Project:
 
 
 def _trackers(project: Project) -> str:
-    """``GitHub and Jira``: the trackers a wait is for, as the spinner names them.
+    """``GitHub and Jira``: the trackers a wait is for (``app.project.tracker_names``)."""
+    from debussy.app.project import tracker_names
 
-    Read from the validated snapshot: naming the trackers must not cost the warm
-    dashboard the config models (pydantic) it otherwise never loads.
-    """
-    config = project.config
-    names = [
-        name for name, on in (("GitHub", config.github.enabled), ("Jira", config.jira.active)) if on
-    ]
-    return " and ".join(names) or "the trackers"
+    return tracker_names(project.config)
 
 
 def _fail(message: str) -> NoReturn:
@@ -227,7 +221,7 @@ def _warn(message: str) -> None:
     click.echo(f"Warning: {message}", err=True)
 
 
-def _follow(project: Project, run_id: str | None, *, reading: bool = False) -> RunRecord:
+def _follow(project: Project, run_id: str | None, *, reading: bool = False) -> Followed:
     """The run, after it followed its plan; each plan change is printed once, on stderr.
 
     ``reading``: the command only shows the run, so a phase file gone from disk is a
@@ -241,7 +235,7 @@ def _follow(project: Project, run_id: str | None, *, reading: bool = False) -> R
     message = followed.message()
     if message:
         click.echo(message, err=True)
-    return followed.run
+    return followed
 
 
 # --- init ----------------------------------------------------------------------------
@@ -324,33 +318,22 @@ def start(plan: Path, force: bool, auto_close: bool, dry_run_sync: bool) -> None
             f"{plural(issues, 'linked issue')}."
         )
         if project.config.github.sub_issues:
-            _link_sub_issues(project, run, dry_run_sync)
+            _link_sub_issues(project, run.id, dry_run_sync)
 
 
-def _link_sub_issues(project: Project, run: RunRecord, dry_run_sync: bool) -> None:
+def _link_sub_issues(project: Project, run_id: str, dry_run_sync: bool) -> None:
     """``github.sub_issues``: the new run's phase issues become sub-issues of its plan issue."""
-    from debussy.app.dashboard import cache_path
-    from debussy.app.lifecycle import (
-        converge_event,
-        other_owner_warnings,
-        push_records,
-        structure_targets,
-    )
+    from debussy.app.lifecycle import link_sub_issues
     from debussy.output.console import make_console
     from debussy.output.lifecycle_view import render_convergence
 
-    state = project.state
-    links = state.linked_issues(run.id)
-    for warning in other_owner_warnings(run, links, project.config):
+    run = project.state.get_run(run_id)
+    linking = link_sub_issues(project, run, send=not dry_run_sync)
+    for warning in linking.warnings:
         _warn(warning)
-    targets = structure_targets(run, links, project.config)
-    if not targets:
+    outcome = linking.outcome
+    if outcome is None:
         return
-    outcome = converge_event(
-        targets, project.config, cache_path(project.root), send=not dry_run_sync
-    )
-    if outcome.results:
-        state.record_pushes(push_records(run.id, outcome.results))
     render_convergence(make_console(), make_console(stderr=True), outcome)
     if outcome.read_failures or (not dry_run_sync and not outcome.complete):
         _fail(
@@ -365,20 +348,13 @@ def _link_sub_issues(project: Project, run: RunRecord, dry_run_sync: bool) -> No
 
 def _lifecycle(
     phase_id: str,
-    status: PhaseStatus,
+    status: str,
     reason: str | None,
     run_id: str | None,
     dry_run_sync: bool,
     as_json: bool = False,
 ) -> None:
-    from debussy.app.lifecycle import (
-        converge_event,
-        event_comment,
-        git_commit,
-        hold_changes,
-        lifecycle_targets,
-        push_records,
-    )
+    from debussy.app.lifecycle import Recorded, lifecycle_event, replay_command
     from debussy.output.console import make_console
     from debussy.output.lifecycle_view import (
         lifecycle_document,
@@ -386,80 +362,41 @@ def _lifecycle(
         render_convergence,
         render_transition,
     )
+    from debussy.output.progress import fetching_spinner
 
-    replay = _replay_command(phase_id, status)
+    replay = replay_command(phase_id, status)
 
-    with _project() as project:
-        state = project.state
-        run = _follow(project, run_id)
-        before = state.phases(run.id)
-        transition: PhaseTransition = state.record_phase_status(run.id, phase_id, status, reason)
+    def recorded(event: Recorded) -> None:
         note_saved(
             f"phase {phase_id} is recorded as {status}; the tracker update did not finish "
             "(run the same command again to finish it)"
         )
         if not as_json:
-            render_transition(make_console(), transition)
-        _lifecycle_warnings(run, transition)
-        run = state.get_run(run.id)
-        phases = state.phases(run.id)
-        changed = next((p for p in phases if p.phase_id == transition.phase_id), None)
-        comment = (
-            event_comment(run, changed, reason, git_commit(project.root))
-            if changed is not None and reason
-            else None
-        )
-        targets, _disabled = lifecycle_targets(
+            render_transition(make_console(), event.transition)
+        for warning in event.warnings():
+            _warn(warning)
+
+    with _project() as project:
+        run = _follow(project, run_id).run
+        result = lifecycle_event(
+            project,
             run,
-            phases,
-            state.linked_issues(run.id),
             phase_id,
-            project.config,
-            before=before,
-            comment=comment,
-            holds=state.holds(run.id),
+            status,
+            reason,
+            send=not dry_run_sync,
+            recorded=recorded,
+            waiting=lambda message: fetching_spinner(message=message),
         )
-        if not targets:
-            if as_json:
-                _print_json(lifecycle_document(transition, None, replay))
-            return
-        from debussy.app.dashboard import cache_path
-        from debussy.output.progress import fetching_spinner
-
-        issues = len({target.display_key for target in targets})
-        waiting = f"Updating {issues} issue{'' if issues == 1 else 's'} on {_trackers(project)}…"
-        with fetching_spinner(message=waiting):
-            outcome = converge_event(
-                targets, project.config, cache_path(project.root), send=not dry_run_sync
-            )
-        # A dry run leaves nothing as anyone set it: it sends nothing, so it holds nothing.
-        holds, released = ([], []) if dry_run_sync else hold_changes(run.id, targets, outcome)
-        state.record_pushes(push_records(run.id, outcome.results), holds=holds, released=released)
+        outcome = result.outcome
         if as_json:
-            _print_json(lifecycle_document(transition, outcome, replay))
-        else:
+            _print_json(lifecycle_document(result.transition, outcome, replay))
+        elif outcome is not None:
             render_convergence(make_console(), make_console(stderr=True), outcome)
-        if outcome.read_failures or (not dry_run_sync and not outcome.complete):
+        if outcome is not None and (
+            outcome.read_failures or (not dry_run_sync and not outcome.complete)
+        ):
             _fail(push_failure_message(outcome, replay))
-
-
-def _replay_command(phase_id: str, status: PhaseStatus) -> str:
-    verbs = {"running": "start", "completed": "done", "failed": "fail", "blocked": "block"}
-    return f"debussy phase {verbs.get(status, 'start')} {phase_id}"
-
-
-def _lifecycle_warnings(run_before: RunRecord, transition: PhaseTransition) -> None:
-    """Accepted, but unusual: say what happened, in one line each."""
-    phase = f"phase {transition.phase_id}"
-    if transition.old_status == "pending" and transition.new_status == "completed":
-        _warn(f"{phase} was never started; it was completed directly")
-    if transition.run_reopened:
-        _warn(
-            f"run {run_before.id} had completed; {phase} is now {transition.new_status}, "
-            "so the run is open again"
-        )
-    # A replay on a completed run changes nothing and stays silent: replaying is
-    # how a push interrupted by a crash or a tracker outage is finished.
 
 
 REASON_HELP = (
@@ -468,7 +405,7 @@ REASON_HELP = (
 )
 
 
-def _lifecycle_command(name: str, status: PhaseStatus, summary: str) -> None:
+def _lifecycle_command(name: str, status: str, summary: str) -> None:
     @phase.command(name=name, help=summary)
     @click.argument("phase_id", metavar="ID")
     @click.option("--reason", metavar="R", help=REASON_HELP)
@@ -516,9 +453,7 @@ def done(
     as_json: bool,
 ) -> None:
     """Record the end of a phase (same as `phase done|fail|block`)."""
-    from debussy.state.status import as_phase_status
-
-    _lifecycle(phase_id, as_phase_status(status), reason, run_id, dry_run_sync, as_json)
+    _lifecycle(phase_id, status, reason, run_id, dry_run_sync, as_json)
 
 
 # --- status and history ------------------------------------------------------------
@@ -544,7 +479,7 @@ def status(run_id: str | None, fmt: str, issues: bool, refresh: bool, exit_code:
     from debussy.output.run_view import render_status, status_document
 
     with _project() as project:
-        run = _follow(project, run_id, reading=True)
+        run = _follow(project, run_id, reading=True).run
         phases = project.state.phases(run.id)
         removed = project.state.removed_phases(run.id)
         linked = project.state.linked_issues(run.id)
@@ -556,19 +491,19 @@ def status(run_id: str | None, fmt: str, issues: bool, refresh: bool, exit_code:
 
 def _issue_dashboard(run_id: str | None, *, fmt: str, refresh: bool, drift_fails: bool) -> None:
     """``status --issues``: render everything that could be read, then exit 1 / 3 / 0."""
-    from debussy.app.dashboard import build_dashboard, cache_path
+    from debussy.app.dashboard import look
     from debussy.output.problems import render_problems
     from debussy.output.progress import fetching_spinner
-    from debussy.sync.cache import IssueCache
 
     with _project() as project:
-        config = project.config  # the snapshot: no YAML, no pydantic while unchanged
-        run_id = _follow(project, run_id, reading=True).id
-        with (
-            IssueCache(cache_path(project.root), config.cache.ttl_seconds) as cache,
-            fetching_spinner(message=f"Reading issue statuses from {_trackers(project)}…"),
-        ):
-            dashboard = build_dashboard(project.state, config, run_id, cache=cache, refresh=refresh)
+        _ = project.config  # first: a broken config.yaml is the error, not a missing run
+        followed = _follow(project, run_id, reading=True)
+        dashboard = look(
+            project,
+            followed.run.id,
+            refresh=refresh,
+            waiting=lambda message: fetching_spinner(message=message),
+        )
     if fmt == "json":  # the document and nothing of the table (tests/perf/test_warm_path.py)
         from debussy.output.documents import dashboard_document
 
@@ -641,7 +576,7 @@ def _event_log(run_id: str | None, phase_id: str | None, *, as_json: bool) -> No
     from debussy.output.run_view import events_document, render_events
 
     with _project() as project:
-        run = _follow(project, run_id, reading=True)
+        run = _follow(project, run_id, reading=True).run
         log = project.state.phase_event_log(run.id)
         if phase_id is not None:
             known = {phase.phase_id for phase in project.state.phases(run.id)}
@@ -722,7 +657,7 @@ def sync(
     with _project() as project:
         state, config = project.state, project.config
         cache = cache_path(project.root)
-        run_id = _follow(project, run_id).id
+        run_id = _follow(project, run_id).run.id
         outcome: SyncOutcome
         if plan_file is not None:
             saved, outcome = load_saved_plan_for(

@@ -20,6 +20,8 @@ snapshot's state, and a ``sync`` from the tracker leaves labels as they are.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -45,6 +47,7 @@ from debussy.sync.status_fetcher import FetchedIssue, FetchResult, IssueStatusFe
 from debussy.timeutil import Clock
 
 if TYPE_CHECKING:
+    from debussy.app.project import Project
     from debussy.config import Config
     from debussy.sync.trackers.clients import TrackerClients
 
@@ -265,3 +268,24 @@ def issue_url(ref: IssueRef, config: Config) -> str | None:
 
 def _iso(moment: datetime | None) -> str | None:
     return timeutil.to_iso(moment) if moment is not None else None
+
+
+def look(
+    project: Project,
+    run_id: str,
+    *,
+    refresh: bool,
+    waiting: Callable[[str], AbstractContextManager[object]],
+) -> Dashboard:
+    """``status --issues``: the dashboard of a run that followed its plan, cache first.
+
+    ``waiting`` shows the wait (the spinner) while the trackers are read.
+    """
+    from debussy.app.project import tracker_names
+
+    config = project.config  # the snapshot: no YAML, no pydantic while unchanged
+    with (
+        IssueCache(cache_path(project.root), config.cache.ttl_seconds) as cache,
+        waiting(f"Reading issue statuses from {tracker_names(config)}…"),
+    ):
+        return build_dashboard(project.state, config, run_id, cache=cache, refresh=refresh)

@@ -24,7 +24,8 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess  # nosec B404
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,10 +37,12 @@ from debussy.state.records import (
     LinkedIssue,
     NewPush,
     PhaseRecord,
+    PhaseTransition,
     PushRecord,
     RunRecord,
     SyncEntry,
 )
+from debussy.state.status import PhaseStatus, as_phase_status
 from debussy.sync.converge import Convergence, run_convergence
 from debussy.sync.drift_detector import (
     UNLINKED,
@@ -60,6 +63,7 @@ from debussy.sync.writes import ConvergeTarget
 from debussy.timeutil import to_iso
 
 if TYPE_CHECKING:  # annotations only: pydantic loads when a command validates config
+    from debussy.app.project import Project
     from debussy.config import Config
 
 
@@ -379,3 +383,129 @@ def push_records(run_id: str, results: Sequence[WriteResult]) -> list[NewPush]:
         )
         for result in results
     ]
+
+
+# --- the use cases: one call from a command, one result back --------------------------------
+
+Waiting = Callable[[str], AbstractContextManager[object]]
+"""Shows a wait while the trackers are read or written (the spinner), given its message."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """A lifecycle event as committed, before any tracker is asked (printed at once)."""
+
+    run_before: RunRecord
+    transition: PhaseTransition
+
+    def warnings(self) -> list[str]:
+        """Accepted, but unusual: what happened, in one line each.
+
+        A replay on a completed run changes nothing and stays silent: replaying is how a
+        push interrupted by a crash or a tracker outage is finished.
+        """
+        transition = self.transition
+        phase = f"phase {transition.phase_id}"
+        found: list[str] = []
+        if transition.old_status == "pending" and transition.new_status == "completed":
+            found.append(f"{phase} was never started; it was completed directly")
+        if transition.run_reopened:
+            found.append(
+                f"run {self.run_before.id} had completed; {phase} is now "
+                f"{transition.new_status}, so the run is open again"
+            )
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class EventResult:
+    """What a lifecycle event did: the transition, and the push (None: no issue to update)."""
+
+    transition: PhaseTransition
+    outcome: Convergence | None
+
+
+def replay_command(phase_id: str, status: str) -> str:
+    """The command that finishes an interrupted push: the same event again."""
+    verbs = {"running": "start", "completed": "done", "failed": "fail", "blocked": "block"}
+    return f"debussy phase {verbs.get(status, 'start')} {phase_id}"
+
+
+def lifecycle_event(
+    project: Project,
+    run: RunRecord,
+    phase_id: str,
+    status: str,
+    reason: str | None,
+    *,
+    send: bool,
+    recorded: Callable[[Recorded], None],
+    waiting: Waiting,
+) -> EventResult:
+    """``phase start|done|fail|block`` and ``done``: record the event, then converge its issues.
+
+    The event is committed first and handed to ``recorded`` (the command prints it and
+    notes it is saved) before any tracker is asked: a tracker failure never loses it.
+    ``send=False`` (``--dry-run-sync``) reads and plans but sends nothing, and holds
+    nothing either: it leaves nothing as anyone set it.
+    """
+    state = project.state
+    phase_status: PhaseStatus = as_phase_status(status)
+    before = state.phases(run.id)
+    transition = state.record_phase_status(run.id, phase_id, phase_status, reason)
+    recorded(Recorded(run, transition))
+    run = state.get_run(run.id)
+    phases = state.phases(run.id)
+    changed = next((p for p in phases if p.phase_id == transition.phase_id), None)
+    comment = (
+        event_comment(run, changed, reason, git_commit(project.root))
+        if changed is not None and reason
+        else None
+    )
+    targets, _disabled = lifecycle_targets(
+        run,
+        phases,
+        state.linked_issues(run.id),
+        phase_id,
+        project.config,
+        before=before,
+        comment=comment,
+        holds=state.holds(run.id),
+    )
+    if not targets:
+        return EventResult(transition, None)
+    from debussy.app.dashboard import cache_path
+    from debussy.app.project import tracker_names
+
+    issues = len({target.display_key for target in targets})
+    message = f"Updating {issues} issue{'' if issues == 1 else 's'} on "
+    with waiting(message + f"{tracker_names(project.config)}…"):
+        outcome = converge_event(targets, project.config, cache_path(project.root), send=send)
+    holds, released = hold_changes(run.id, targets, outcome) if send else ([], [])
+    state.record_pushes(push_records(run.id, outcome.results), holds=holds, released=released)
+    return EventResult(transition, outcome)
+
+
+@dataclass(frozen=True, slots=True)
+class SubIssueLinking:
+    """``start`` with ``github.sub_issues``: what linking the phase issues did."""
+
+    warnings: list[str]
+    outcome: Convergence | None
+    """None: nothing to link."""
+
+
+def link_sub_issues(project: Project, run: RunRecord, *, send: bool) -> SubIssueLinking:
+    """The new run's phase issues become sub-issues of its plan issue (``github.sub_issues``)."""
+    from debussy.app.dashboard import cache_path
+
+    state = project.state
+    links = state.linked_issues(run.id)
+    warnings = other_owner_warnings(run, links, project.config)
+    targets = structure_targets(run, links, project.config)
+    if not targets:
+        return SubIssueLinking(warnings, None)
+    outcome = converge_event(targets, project.config, cache_path(project.root), send=send)
+    if outcome.results:
+        state.record_pushes(push_records(run.id, outcome.results))
+    return SubIssueLinking(warnings, outcome)

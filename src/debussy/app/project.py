@@ -49,6 +49,18 @@ def remembered_config(root: Path) -> Config:
     return config
 
 
+def tracker_names(config: Config) -> str:
+    """``GitHub and Jira``: the trackers a wait is for, as the spinner names them.
+
+    Read from the validated snapshot: naming the trackers must not cost the warm
+    dashboard the config models (pydantic) it otherwise never loads.
+    """
+    names = [
+        name for name, on in (("GitHub", config.github.enabled), ("Jira", config.jira.active)) if on
+    ]
+    return " and ".join(names) or "the trackers"
+
+
 def left_empty(path: Path) -> bool:
     """True for a 0-byte state.db: truncated, or replaced, at whatever age.
 
