@@ -184,8 +184,14 @@ class GitHubRules:
     """What follows from the ``github:`` settings; one home for the model and the view."""
 
     __slots__ = ()
+    enabled: bool
     api_url: str
     token_env: str
+
+    @property
+    def active(self) -> bool:
+        """Whether GitHub is contacted: enabled (its URL has a default), as ``JiraRules.active``."""
+        return self.enabled
 
     @property
     def is_github_com(self) -> bool:

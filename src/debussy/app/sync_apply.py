@@ -41,7 +41,14 @@ from debussy.state.database import InTransaction
 from debussy.state.manager import StateManager, already_applied
 from debussy.state.records import IssueKey, LinkedIssue, PhaseRecord, PhaseTransition
 from debussy.sync.cache import IssueCache
-from debussy.sync.converge import BeforeSend, Convergence, ReadFailure, converge
+from debussy.sync.converge import (
+    BeforeSend,
+    Convergence,
+    ReadFailure,
+    converge,
+    recently_moved,
+    remember_moved,
+)
 from debussy.sync.drift_detector import watched_unlinked
 from debussy.sync.reconcile import (
     Direction,
@@ -548,23 +555,22 @@ def _push(
     targets: list[ConvergeTarget],
     before_send: BeforeSend | None,
 ) -> SyncOutcome:
-    jira_keys = [t.ref.canonical for t in targets if t.ref.platform == "jira"]
-    recent: dict[str, int] = {}
-    if jira_keys:
+    recent: dict[str, dict[str, int]] = {}
+    if targets:
         with IssueCache(cache_path, config.cache.ttl_seconds) as cache:
-            recent = cache.recently_written(config.jira.host, jira_keys)
+            recent = recently_moved(cache, config, targets)
 
     async def send() -> Convergence:
         async with TrackerClients(config) as clients:
             done = await converge(
-                targets, clients, send=True, recent_jira=recent, before_send=before_send
+                targets, clients, send=True, recent=recent, before_send=before_send
             )
             touched = touched_refs(done.writes)
             if touched:
                 with IssueCache(cache_path, config.cache.ttl_seconds) as cache:
                     fetcher = IssueStatusFetcher(config, cache=cache, clients=clients)
                     await fetcher.fetch(touched, refresh=True)
-                    cache.remember_written(config.jira.host, clients.jira_written_ids())
+                    remember_moved(cache, config, clients.written_ids())
             return done
 
     if targets:

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from debussy.errors import DebussyError
-from debussy.issues import GitHubRef, IssueRef, JiraRef
+from debussy.issues import IssueRef
 from debussy.sync.cache import IssueCache
+from debussy.sync.trackers import TRACKERS, tracker_settings
 from debussy.sync.trackers.clients import TrackerClients
 from debussy.sync.trackers.writes import IssueView, TrackerWrite, WriteResult
 from debussy.sync.writes import ConvergeTarget, Note, plan_writes, touched_refs
@@ -79,55 +80,39 @@ async def converge(
     clients: TrackerClients,
     *,
     send: bool,
-    recent_jira: Mapping[str, int] | None = None,
+    recent: Mapping[str, Mapping[str, int]] | None = None,
     before_send: BeforeSend | None = None,
 ) -> Convergence:
     """Read, plan, and (with ``send``) write; failures come back in the result.
 
-    ``recent_jira``: key -> id of Jira issues an earlier command moved moments ago
-    (``IssueCache.recently_written``); the write read names them in
-    ``reconcileIssues`` so it does not plan from a lagging search index.
+    ``recent``: per platform, key -> id of issues an earlier command moved moments ago
+    (``recently_moved``); Jira's write read names them in ``reconcileIssues`` so it
+    does not plan from a lagging search index.
     ``before_send`` lets a caller judge the one read before anything is sent:
     ``sync --apply FILE`` refuses there when an issue changed since the saved plan.
     """
     outcome = Convergence(dry_run=not send)
-    github = [t.ref for t in targets if isinstance(t.ref, GitHubRef)]
-    jira = [t.ref for t in targets if isinstance(t.ref, JiraRef)]
+    by_platform: dict[str, list[ConvergeTarget]] = {}
+    for target in targets:
+        by_platform.setdefault(target.ref.platform, []).append(target)
     views: dict[IssueRef, IssueView] = {}
+    for platform, ids in (recent or {}).items():
+        if ids:
+            clients.learn_written(platform, ids)
 
-    async def read_github() -> None:
-        if not github:
-            return
-        client = clients.github()
-        comments = any(
-            t.comment is not None or t.close_comment is not None
-            for t in targets
-            if isinstance(t.ref, GitHubRef)
-        )
+    async def read(platform: str, group: Sequence[ConvergeTarget]) -> None:
+        comments = any(t.comment is not None or t.close_comment is not None for t in group)
         try:
-            statuses, pulls = await client.read_for_writes(github, comments=comments)
+            found = await clients.client(platform).views_for_writes(
+                [t.ref for t in group], comments=comments
+            )
         except DebussyError as exc:
-            outcome.read_failures.append(ReadFailure("github", exc.message, len(github)))
+            outcome.read_failures.append(ReadFailure(platform, exc.message, len(group)))
             return
-        markers = client.comment_markers() if comments else {}
-        for ref, status in statuses.items():
-            views[ref] = IssueView(status, is_pull_request=ref in pulls, markers=markers.get(ref))
+        views.update(found)
 
-    async def read_jira() -> None:
-        if not jira:
-            return
-        comments = any(t.comment is not None for t in targets if isinstance(t.ref, JiraRef))
-        try:
-            client = clients.jira()
-            if recent_jira:
-                client.learn_ids(recent_jira)
-            found = await client.read_for_writes(jira, comments=comments)
-            for ref, view in found.items():
-                views[ref] = view
-        except DebussyError as exc:
-            outcome.read_failures.append(ReadFailure("jira", exc.message, len(jira)))
-
-    await asyncio.gather(read_github(), read_jira())
+    platforms = [platform for platform in TRACKERS if platform in by_platform]
+    await asyncio.gather(*(read(platform, by_platform[platform]) for platform in platforms))
     plan = plan_writes(targets, views, clients.config)
     outcome.writes, outcome.notes = plan.writes, plan.notes
     if send and before_send is not None:
@@ -140,18 +125,15 @@ async def converge(
 
 
 async def _send(writes: Sequence[TrackerWrite], clients: TrackerClients) -> list[WriteResult]:
-    """Both trackers at once; results in the order of ``writes``."""
-    github = [w for w in writes if w.ref.platform == "github"]
-    jira = [w for w in writes if w.ref.platform == "jira"]
-
-    async def none() -> list[WriteResult]:
-        return []
-
-    github_results, jira_results = await asyncio.gather(
-        clients.github().apply_writes(github) if github else none(),
-        clients.jira().apply_writes(jira) if jira else none(),
+    """Every tracker at once; results in the order of ``writes``."""
+    by_platform: dict[str, list[TrackerWrite]] = {}
+    for write in writes:
+        by_platform.setdefault(write.ref.platform, []).append(write)
+    platforms = [platform for platform in TRACKERS if platform in by_platform]
+    sent = await asyncio.gather(
+        *(clients.client(platform).apply_writes(by_platform[platform]) for platform in platforms)
     )
-    by_write = {id(r.write): r for r in [*github_results, *jira_results]}
+    by_write = {id(r.write): r for results in sent for r in results}
     return [by_write[id(w)] for w in writes]
 
 
@@ -165,24 +147,44 @@ def run_convergence(
     Jira issues it moved in ``reconcileIssues`` (``IssueCache.remember_written``).
     """
 
-    moved: dict[str, int] = {}
-    jira = [t.ref for t in targets if isinstance(t.ref, JiraRef)]
-    recent: dict[str, int] = {}
-    if jira:
+    recent: dict[str, dict[str, int]] = {}
+    if targets:
         with IssueCache(cache_path, config.cache.ttl_seconds) as cache:
-            recent = cache.recently_written(config.jira.host, (ref.key for ref in jira))
+            recent = recently_moved(cache, config, targets)
 
-    async def run() -> Convergence:
+    async def run() -> tuple[Convergence, dict[str, dict[str, int]]]:
         async with TrackerClients(config) as clients:
-            done = await converge(targets, clients, send=send, recent_jira=recent)
-            moved.update(clients.jira_written_ids())
-            return done
+            done = await converge(targets, clients, send=send, recent=recent)
+            return done, clients.written_ids()
 
-    outcome = asyncio.run(run()) if targets else Convergence(dry_run=not send)
+    if not targets:
+        return Convergence(dry_run=not send)
+    outcome, moved = asyncio.run(run())
     if outcome.sent:
         touched = touched_refs(outcome.writes)
         with IssueCache(cache_path, config.cache.ttl_seconds) as cache:
-            cache.invalidate(config.github.host, [r for r in touched if r.platform == "github"])
-            cache.invalidate(config.jira.host, [r for r in touched if r.platform == "jira"])
-            cache.remember_written(config.jira.host, moved)
+            for platform in TRACKERS:
+                host = tracker_settings(config, platform).host
+                cache.invalidate(host, [ref for ref in touched if ref.platform == platform])
+            remember_moved(cache, config, moved)
     return outcome
+
+
+def recently_moved(
+    cache: IssueCache, config: Config, targets: Sequence[ConvergeTarget]
+) -> dict[str, dict[str, int]]:
+    """Per platform, the targets an earlier command moved moments ago (key -> id)."""
+    found: dict[str, dict[str, int]] = {}
+    for platform in dict.fromkeys(target.ref.platform for target in targets):
+        keys = [target.ref.canonical for target in targets if target.ref.platform == platform]
+        found[platform] = cache.recently_written(tracker_settings(config, platform).host, keys)
+    return found
+
+
+def remember_moved(
+    cache: IssueCache, config: Config, moved: Mapping[str, Mapping[str, int]]
+) -> None:
+    """Keep the issues a push moved (``TrackerClients.written_ids``) for the next read."""
+    for platform, ids in moved.items():
+        if ids:
+            cache.remember_written(tracker_settings(config, platform).host, ids)

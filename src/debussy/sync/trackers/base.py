@@ -9,8 +9,8 @@ they cannot read in the same words.
 from __future__ import annotations
 
 import re
-from collections.abc import Coroutine, Iterable
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
 from debussy.errors import (
     BadResponseError,
@@ -30,9 +30,35 @@ if TYPE_CHECKING:  # the warm path imports neither msgspec nor asyncio
 
     from msgspec import ValidationError
 
-    from debussy.sync.trackers.writes import Outcome
+    from debussy.issues import IssueRef
+    from debussy.sync.trackers.writes import IssueView, Outcome, TrackerWrite, WriteResult
 
 ResultT = TypeVar("ResultT")
+
+
+class Tracker(Protocol):
+    """What the convergence engine asks of a tracker's client (``TRACKERS[...].client``).
+
+    One shape for every tracker: a read of the issues about to be written (status,
+    what the issue offers, Debussy's comment markers), the writes with one outcome
+    each, the requests sent, and the ids of issues it moved (trackers whose search
+    lags behind a write name them in the next read; others answer none).
+    """
+
+    @property
+    def requests(self) -> int: ...
+
+    async def views_for_writes(
+        self, refs: Sequence[IssueRef], *, comments: bool
+    ) -> dict[IssueRef, IssueView]: ...
+
+    async def apply_writes(self, writes: Sequence[TrackerWrite]) -> list[WriteResult]: ...
+
+    def learn_written(self, ids: Mapping[str, int]) -> None: ...
+
+    def written_ids(self) -> dict[str, int]: ...
+
+    async def aclose(self) -> None: ...
 
 
 class AsyncClosing:

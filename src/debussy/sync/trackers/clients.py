@@ -6,9 +6,11 @@ credentials), and a disabled platform is never contacted at all.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from debussy.sync.trackers.base import AsyncClosing
+from debussy.sync.trackers import TRACKERS
+from debussy.sync.trackers.base import AsyncClosing, Tracker
 
 if TYPE_CHECKING:  # the models are built only by commands that validate config
     import httpx
@@ -28,12 +30,14 @@ class TrackerClients(AsyncClosing):
         self._transport = transport
         self._github: GitHubClient | None = None
         self._jira: JiraClient | None = None
+        self._learnt: dict[str, dict[str, int]] = {}
 
     def github(self) -> GitHubClient:
         if self._github is None:
             from debussy.sync.trackers.github.client import GitHubClient
 
             self._github = GitHubClient(self.config.github, transport=self._transport)
+            self._github.learn_written(self._learnt.get("github", {}))
         return self._github
 
     def jira(self) -> JiraClient:
@@ -41,11 +45,30 @@ class TrackerClients(AsyncClosing):
             from debussy.sync.trackers.jira.client import JiraClient
 
             self._jira = JiraClient(self.config.jira, transport=self._transport)
+            self._jira.learn_written(self._learnt.get("jira", {}))
         return self._jira
 
-    def jira_written_ids(self) -> dict[str, int]:
-        """Key -> id of the Jira issues moved so far (none when Jira was never needed)."""
-        return self._jira.written_ids() if self._jira is not None else {}
+    def client(self, platform: str) -> Tracker:
+        """The client of ``platform`` (the registry's), built on first use."""
+        if platform not in TRACKERS:
+            raise KeyError(f"no tracker is registered for platform {platform!r}")
+        return self.github() if platform == "github" else self.jira()
+
+    def learn_written(self, platform: str, ids: Mapping[str, int]) -> None:
+        """Issues an earlier command moved on ``platform`` (key -> id), for its next read.
+
+        Kept until the client is built (a command that never reads that tracker never
+        builds it), or handed over at once when it exists.
+        """
+        self._learnt.setdefault(platform, {}).update(ids)
+        built = {"github": self._github, "jira": self._jira}.get(platform)
+        if built is not None:
+            built.learn_written(ids)
+
+    def written_ids(self) -> dict[str, dict[str, int]]:
+        """Per platform, key -> id of the issues moved so far (trackers never built: none)."""
+        built = {"github": self._github, "jira": self._jira}
+        return {platform: client.written_ids() for platform, client in built.items() if client}
 
     def requests(self) -> dict[str, int]:
         """HTTP requests sent per platform so far (for the freshness line and ``--json``)."""

@@ -47,7 +47,7 @@ from debussy.errors import (
     TrackerNotFoundError,
     register_secret,
 )
-from debussy.issues import GitHubRef, IssueStatus, ref_from_canonical
+from debussy.issues import GitHubRef, IssueRef, IssueStatus, ref_from_canonical
 from debussy.sync.trackers.base import AsyncClosing, failed_write, gather_all, stopped_detail
 from debussy.sync.trackers.github.query import (
     IssueBatch,
@@ -72,7 +72,7 @@ from debussy.sync.trackers.http import (
 )
 from debussy.sync.trackers.probe import ProbeAnswer, probe
 from debussy.sync.trackers.retry import HintedRateLimitError
-from debussy.sync.trackers.writes import TrackerWrite, WriteResult
+from debussy.sync.trackers.writes import IssueView, TrackerWrite, WriteResult
 
 if TYPE_CHECKING:  # annotations only: config models load when config is validated,
     # the write documents when a write happens (a read-only status never loads them)
@@ -390,6 +390,24 @@ class GitHubClient(AsyncClosing):
     def comment_markers(self) -> dict[GitHubRef, frozenset[str]]:
         """Debussy's markers in the latest comments, per issue the write read looked at."""
         return dict(self._ids.markers)
+
+    async def views_for_writes(
+        self, refs: Sequence[IssueRef], *, comments: bool
+    ) -> dict[IssueRef, IssueView]:
+        """``base.Tracker``: ``read_for_writes`` with each issue's kind and comment markers."""
+        mine = [ref for ref in refs if isinstance(ref, GitHubRef)]
+        statuses, pulls = await self.read_for_writes(mine, comments=comments)
+        markers = self.comment_markers() if comments else {}
+        return {
+            ref: IssueView(status, is_pull_request=ref in pulls, markers=markers.get(ref))
+            for ref, status in statuses.items()
+        }
+
+    def learn_written(self, ids: Mapping[str, int]) -> None:
+        """``base.Tracker``: GitHub reads its writes back at once; nothing to remember."""
+
+    def written_ids(self) -> dict[str, int]:
+        return {}
 
     async def read_for_writes(
         self, refs: Sequence[GitHubRef], *, comments: bool = False

@@ -49,7 +49,7 @@ from debussy.errors import (
     redact,
     register_secret,
 )
-from debussy.issues import IssueStatus, JiraRef, is_jira_key
+from debussy.issues import IssueRef, IssueStatus, JiraRef, is_jira_key
 from debussy.sync.trackers.base import (
     AsyncClosing,
     bad_fields_message,
@@ -606,6 +606,21 @@ class JiraClient(AsyncClosing):
         )
 
     # --- convergence: one read with transitions, then only the moves -------------------
+
+    async def views_for_writes(
+        self, refs: Sequence[IssueRef], *, comments: bool
+    ) -> dict[IssueRef, IssueView]:
+        """``base.Tracker``: ``read_for_writes`` of the Jira references among ``refs``."""
+        mine = [ref for ref in refs if isinstance(ref, JiraRef)]
+        found = await self.read_for_writes(mine, comments=comments)
+        views: dict[IssueRef, IssueView] = {}
+        for ref, view in found.items():
+            views[ref] = view
+        return views
+
+    def learn_written(self, ids: Mapping[str, int]) -> None:
+        """``base.Tracker``: issues an earlier command moved (``learn_ids``)."""
+        self.learn_ids(ids)
 
     async def read_for_writes(
         self,
