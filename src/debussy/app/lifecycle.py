@@ -57,6 +57,7 @@ from debussy.sync.drift_detector import (
     why_expected,
 )
 from debussy.sync.expected import closes_issues
+from debussy.sync.trackers import is_active
 from debussy.sync.trackers.markers import marker_id
 from debussy.sync.trackers.writes import DONE_OUTCOMES, WriteResult
 from debussy.sync.writes import ConvergeTarget
@@ -301,7 +302,7 @@ def unlinked_targets(
 
 
 def _enabled(platform: str, config: Config) -> bool:
-    return config.github.enabled if platform == "github" else config.jira.active
+    return is_active(config, platform)
 
 
 def converge_event(

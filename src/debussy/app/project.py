@@ -24,6 +24,7 @@ from debussy.config_snapshot import (
 )
 from debussy.errors import ConfigError, StateError
 from debussy.state.manager import STATE_FILE, StateManager
+from debussy.sync.trackers import TRACKERS, is_active
 
 if TYPE_CHECKING:  # the models import pydantic: only commands that read config pay for it
     from debussy.config import Config
@@ -55,9 +56,7 @@ def tracker_names(config: Config) -> str:
     Read from the validated snapshot: naming the trackers must not cost the warm
     dashboard the config models (pydantic) it otherwise never loads.
     """
-    names = [
-        name for name, on in (("GitHub", config.github.enabled), ("Jira", config.jira.active)) if on
-    ]
+    names = [entry.name for entry in TRACKERS.values() if is_active(config, entry.platform)]
     return " and ".join(names) or "the trackers"
 
 

@@ -6,7 +6,8 @@ vendors write them ("GitHub", "Jira"), and every warning starts with ``Warning:`
 
 from __future__ import annotations
 
-PLATFORM_NAMES = {"github": "GitHub", "jira": "Jira"}
+from debussy.sync.trackers import tracker_name
+
 WARNING = "Warning:"
 
 
@@ -17,8 +18,8 @@ def plural(count: int, noun: str, nouns: str | None = None) -> str:
 
 
 def platform_name(platform: str) -> str:
-    """``GitHub`` for ``github``; an unknown platform id is shown as it is."""
-    return PLATFORM_NAMES.get(platform, platform)
+    """``GitHub`` for ``github``; an unknown platform id is shown as it is (the registry's)."""
+    return tracker_name(platform)
 
 
 def number_ranges(numbers: list[int], prefix: str = "#") -> str:

@@ -57,6 +57,7 @@ from debussy.sync.expected import (  # newer_side: re-exported, its home moved
     newer_side,
     still_held,
 )
+from debussy.sync.trackers import tracker_name
 from debussy.timeutil import parse_iso
 
 if TYPE_CHECKING:  # annotations only: the warm path never imports pydantic
@@ -402,7 +403,7 @@ def issue_drift(
     (``still_held``): its state drift reads ``newer: tracker``.
     """
     if status.missing:
-        name = "GitHub" if status.platform == "github" else "Jira"
+        name = tracker_name(status.platform)
         return [
             Drift(
                 type="missing",

@@ -53,6 +53,7 @@ from debussy.sync.expected import (
     newer_side,
     still_held,
 )
+from debussy.sync.trackers import tracker_name
 from debussy.sync.trackers.markers import hidden_marker, plain_marker
 from debussy.sync.trackers.writes import (
     IssueView,
@@ -301,7 +302,7 @@ def writes_for_target(
             f"writes to it ({_pull_request_remedy(status.state)})",
         )
     if status.missing:
-        name = "GitHub" if status.platform == "github" else "Jira"
+        name = tracker_name(status.platform)
         return [], Note(
             target.display_key,
             target.phase_id,

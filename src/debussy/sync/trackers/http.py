@@ -32,6 +32,7 @@ from debussy.errors import (
     TrackerServerError,
     redact,
 )
+from debussy.sync.trackers import tracker_name
 from debussy.sync.trackers.base import AsyncClosing
 from debussy.sync.trackers.retry import (
     ATTEMPTS,
@@ -66,7 +67,6 @@ def _log_retry(details: stamina.instrumentation.RetryDetails) -> None:
 stamina.instrumentation.set_on_retry_hooks([_log_retry])
 
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
-PLATFORM_NAMES = {"github": "GitHub", "jira": "Jira"}
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"})
 
 Classifier = Callable[[httpx.Response], TrackerError | None]
@@ -111,7 +111,7 @@ def rate_limited(
     """Build the rate-limit error with the reset time in its message."""
     if reset_at is None and retry_after is not None:
         reset_at = moment_after(retry_after)
-    name = PLATFORM_NAMES.get(platform, platform)
+    name = tracker_name(platform)
     return HintedRateLimitError(
         platform,
         f"{name} {what}; {describe_reset(reset_at)}",
@@ -125,7 +125,7 @@ def check_transport_security(platform: str, url: str) -> None:
     parts = httpx.URL(url)
     if parts.scheme == "http" and not is_loopback_host(parts.host):
         raise ConfigError(
-            f"refusing to send {PLATFORM_NAMES.get(platform, platform)} credentials over plain "
+            f"refusing to send {tracker_name(platform)} credentials over plain "
             f"http to {parts.host}; use https"
         )
 
@@ -199,7 +199,7 @@ class TrackerHttp(AsyncClosing):
     ) -> None:
         check_transport_security(platform, base_url)
         self.platform = platform
-        self.name = PLATFORM_NAMES.get(platform, platform)
+        self.name = tracker_name(platform)
         self.requests = 0
         self._auth_hint = auth_hint
         self._classify = classify
@@ -362,7 +362,7 @@ def decode_json(platform: str, response: httpx.Response) -> Any:
 
 
 def _decode(platform: str, response: httpx.Response, error: type[BadResponseError]) -> Any:
-    name = PLATFORM_NAMES.get(platform, platform)
+    name = tracker_name(platform)
     body = response.content
     head = body.lstrip()[:1]
     if head == b"<":
