@@ -9,6 +9,7 @@ in-process (Click's runner) or as a subprocess of the installed entry point.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -177,17 +178,49 @@ class SandboxProject:
         return path.read_bytes()
 
     def phase_statuses(self) -> dict[str, str]:
-        import json
 
         document = json.loads(self.ok("status", "--json").stdout)
         return {phase["id"]: phase["status"] for phase in document["phases"]}
 
     def issues_json(self, *args: str) -> dict[str, Any]:
-        import json
 
         result = self.run("status", "--issues", "--json", *args)
         assert result.exit_code in (0, 3), result.output
         return json.loads(result.stdout)
+
+
+def sync_json(project: SandboxProject, *args: str, code: int = 0) -> dict[str, Any]:
+    """``debussy sync --json ARGS``: the document, after checking the exit code."""
+    result = project.run("sync", "--json", *args)
+    assert result.exit_code == code, result.output
+    return json.loads(result.stdout)
+
+
+def started(project: SandboxProject, *args: str) -> SandboxProject:
+    """The plan started (``start ARGS``), with the request log cleared after it."""
+    project.ok("start", "plans/MASTER_PLAN.md", *args)
+    project.sandbox.clear_requests()
+    return project
+
+
+def clean(project: SandboxProject) -> None:
+    """The dashboard read fresh shows no drift (exit 0 with ``--exit-code``)."""
+    result = project.run("status", "--issues", "--refresh", "--exit-code")
+    assert result.exit_code == 0, result.output
+
+
+def labels(project: SandboxProject, repo: str, number: int) -> list[str]:
+    """A GitHub issue's labels on the sandbox, sorted."""
+    return sorted(project.sandbox.github_issue(repo, number)["labels"])
+
+
+def phase_one_running(project: SandboxProject) -> SandboxProject:
+    """A run with phase 1 running; every phase change an hour old, so hand edits are newer."""
+    project.ok("start", "plans/MASTER_PLAN.md")
+    project.ok("phase", "start", "1")
+    project.backdate_phases()
+    project.sandbox.clear_requests()
+    return project
 
 
 @pytest.fixture

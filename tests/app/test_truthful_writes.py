@@ -14,22 +14,7 @@ from typing import Any
 
 from debussy.sandbox import SandboxTracker
 from tests.clock import ManualClock
-from tests.sandbox_project import SandboxProject
-
-
-def started(project: SandboxProject, *args: str) -> SandboxProject:
-    project.ok("start", "plans/MASTER_PLAN.md", *args)
-    project.sandbox.clear_requests()
-    return project
-
-
-def clean(project: SandboxProject) -> None:
-    result = project.run("status", "--issues", "--refresh", "--exit-code")
-    assert result.exit_code == 0, result.output
-
-
-def labels(project: SandboxProject, repo: str, number: int) -> list[str]:
-    return sorted(project.sandbox.github_issue(repo, number)["labels"])
+from tests.sandbox_project import SandboxProject, clean, labels, started
 
 
 def mutation_requests(sandbox: SandboxTracker) -> list[Any]:

@@ -11,22 +11,7 @@ import json
 from typing import Any
 
 from debussy.sandbox import SandboxTracker
-from tests.sandbox_project import SandboxProject
-
-
-def started(project: SandboxProject, *args: str) -> SandboxProject:
-    project.ok("start", "plans/MASTER_PLAN.md", *args)
-    project.sandbox.clear_requests()
-    return project
-
-
-def clean(project: SandboxProject) -> None:
-    result = project.run("status", "--issues", "--refresh", "--exit-code")
-    assert result.exit_code == 0, result.output
-
-
-def labels(project: SandboxProject, repo: str, number: int) -> list[str]:
-    return sorted(project.sandbox.github_issue(repo, number)["labels"])
+from tests.sandbox_project import SandboxProject, clean, labels, started
 
 
 def mutations(sandbox: SandboxTracker) -> list[dict[str, Any]]:

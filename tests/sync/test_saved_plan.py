@@ -14,23 +14,18 @@ from typing import Any
 import pytest
 
 from debussy.timeutil import to_iso
-from tests.sandbox_project import GITHUB_TOKEN, JIRA_TOKEN, SandboxProject
+from tests.sandbox_project import (
+    GITHUB_TOKEN,
+    JIRA_TOKEN,
+    SandboxProject,
+    phase_one_running,
+    sync_json,
+)
 
 
 @pytest.fixture
 def project(sandbox_project: SandboxProject) -> SandboxProject:
-    """A run with phase 1 running; every phase change an hour old, so hand edits are newer."""
-    sandbox_project.ok("start", "plans/MASTER_PLAN.md")
-    sandbox_project.ok("phase", "start", "1")
-    sandbox_project.backdate_phases()
-    sandbox_project.sandbox.clear_requests()
-    return sandbox_project
-
-
-def sync_json(project: SandboxProject, *args: str, code: int = 0) -> dict[str, Any]:
-    result = project.run("sync", "--json", *args)
-    assert result.exit_code == code, result.output
-    return json.loads(result.stdout)
+    return phase_one_running(sandbox_project)
 
 
 def plan_file(project: SandboxProject, *args: str) -> tuple[Path, dict[str, Any]]:

@@ -249,18 +249,38 @@ def structure_targets(
         if parent is None and link is not plan_issue:
             continue
         targets.append(
-            ConvergeTarget(
-                ref_from_canonical(link.platform, link.ref),
-                link.display_key,
-                link.phase_id,
-                UNLINKED,
-                why="the plan is made of its phases",
+            _label_only(
+                link,
+                "the plan is made of its phases",
                 parent=parent,
                 parent_key=plan_issue.display_key if parent is not None else None,
                 structure_only=True,
             )
         )
     return targets if len(targets) > 1 else []
+
+
+def _label_only(
+    link: LinkedIssue,
+    why: str,
+    *,
+    parent: GitHubRef | None = None,
+    unparent: GitHubRef | None = None,
+    parent_key: str | None = None,
+    structure_only: bool = False,
+) -> ConvergeTarget:
+    """A target whose state is left alone (``UNLINKED``: any state, no Debussy label)."""
+    return ConvergeTarget(
+        ref_from_canonical(link.platform, link.ref),
+        link.display_key,
+        link.phase_id,
+        UNLINKED,
+        why=why,
+        parent=parent,
+        parent_key=parent_key,
+        structure_only=structure_only,
+        unparent=unparent,
+    )
 
 
 def unlinked_targets(
@@ -288,12 +308,9 @@ def unlinked_targets(
             parent_ref = ref_from_canonical("github", plan_issue.ref)
             unparent = parent_ref if isinstance(parent_ref, GitHubRef) else None
         targets.append(
-            ConvergeTarget(
-                ref_from_canonical(link.platform, link.ref),
-                link.display_key,
-                link.phase_id,
-                UNLINKED,
-                why="no longer in the plan",
+            _label_only(
+                link,
+                "no longer in the plan",
                 unparent=unparent,
                 parent_key=plan_issue.display_key if unparent and plan_issue else None,
             )

@@ -513,16 +513,33 @@ def _pull_from_graphql(ref: GitHubRef, node: Any) -> IssueStatus:
     pull = read_issue(_GraphQLPull, node, ref)
     state = pull_state(pull.pr_state.lower(), draft=pull.is_draft, merged=pull.pr_state == "MERGED")
     changed = pull.merged_at or pull.closed_at
+    return _pull_status(
+        ref, state, pull.title, pull.url, ("updatedAt", pull.updated_at), ("mergedAt", changed)
+    )
+
+
+def _pull_status(
+    ref: GitHubRef,
+    state: str,
+    title: str,
+    url: str,
+    updated: tuple[str, str],
+    changed: tuple[str, str | None],
+    etag: str | None = None,
+) -> IssueStatus:
+    """A pull request as GraphQL and REST both read it; ``updated``/``changed`` are
+    ``(field, time)`` so a bad time names the field of the answer it came from."""
     return IssueStatus(
         platform="github",
         id=ref.canonical,
         kind="pr",
         state=state,
         state_reason=pull_reason(state),
-        title=pull.title,
-        url=pull.url,
-        last_updated=_moment(ref, "updatedAt", pull.updated_at),
-        state_changed_at=_moment(ref, "mergedAt", changed) if changed is not None else None,
+        title=title,
+        url=url,
+        last_updated=_moment(ref, *updated),
+        state_changed_at=_moment(ref, changed[0], changed[1]) if changed[1] is not None else None,
+        etag=etag,
     )
 
 
@@ -556,18 +573,14 @@ def status_from_rest(ref: GitHubRef, data: Any, etag: str | None) -> IssueStatus
     if issue.pull_request is not None:
         merged = issue.pull_request.merged_at
         state = pull_state(issue.state, draft=issue.draft, merged=merged is not None)
-        changed = merged or issue.closed_at
-        return IssueStatus(
-            platform="github",
-            id=ref.canonical,
-            kind="pr",
-            state=state,
-            state_reason=pull_reason(state),
-            title=issue.title,
-            url=issue.html_url,
-            last_updated=_moment(ref, "updated_at", issue.updated_at),
-            state_changed_at=_moment(ref, "merged_at", changed) if changed is not None else None,
-            etag=etag,
+        return _pull_status(
+            ref,
+            state,
+            issue.title,
+            issue.html_url,
+            ("updated_at", issue.updated_at),
+            ("merged_at", merged or issue.closed_at),
+            etag,
         )
     return IssueStatus(
         platform="github",
