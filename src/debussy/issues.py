@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal, cast
+from urllib.parse import urlsplit
 
 Platform = Literal["github", "jira"]
 IssueKind = Literal["issue", "pr"]
@@ -87,6 +88,16 @@ class GitHubRef:
             return f"GH-{self.number}"
         return f"GH {self.repo}#{self.number}"
 
+    def document_fields(self) -> dict[str, object]:
+        """What a JSON row adds to ``key`` and ``platform`` to name the issue (§6)."""
+        return {"repo": self.repo, "number": self.number}
+
+    def web_url(self, settings: Any) -> str | None:
+        """Where a person would look at it, also when GitHub could not be asked
+        (``settings``: the ``github:`` section, model or view)."""
+        scheme = urlsplit(settings.api_url).scheme
+        return f"{scheme}://{settings.web_host}/{self.repo}/issues/{self.number}"
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class JiraRef:
@@ -106,6 +117,14 @@ class JiraRef:
 
     def display_key(self, default_repo: str | None = None) -> str:
         return self.key
+
+    def document_fields(self) -> dict[str, object]:
+        """The key says it all: nothing to add to a JSON row."""
+        return {}
+
+    def web_url(self, settings: Any) -> str | None:
+        """The browse URL (``settings``: the ``jira:`` section), when a site is configured."""
+        return settings.browse_url(self.key) if settings.url else None
 
 
 IssueRef = GitHubRef | JiraRef

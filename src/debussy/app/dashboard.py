@@ -26,12 +26,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from debussy import timeutil
 from debussy.config_snapshot import STATE_DIR
 from debussy.errors import EXIT_DRIFT, EXIT_ERROR, EXIT_OK
-from debussy.issues import Drift, GitHubRef, IssueRef, IssueStatus, ref_from_canonical
+from debussy.issues import Drift, IssueRef, IssueStatus, ref_from_canonical
 from debussy.state.manager import StateManager
 from debussy.state.records import LinkedIssue, RunRecord, Snapshot
 from debussy.state.status import PhaseStatus
@@ -44,6 +43,7 @@ from debussy.sync.expected import (
     pull_request_expectation,
 )
 from debussy.sync.status_fetcher import FetchedIssue, FetchResult, IssueStatusFetcher, Source
+from debussy.sync.trackers import tracker_settings
 from debussy.timeutil import Clock
 
 if TYPE_CHECKING:
@@ -260,10 +260,7 @@ def agreed_snapshots(dashboard: Dashboard) -> list[Snapshot]:
 
 def issue_url(ref: IssueRef, config: Config) -> str | None:
     """Where a person would look at the issue, also when the tracker could not be asked."""
-    if isinstance(ref, GitHubRef):
-        scheme = urlsplit(config.github.api_url).scheme
-        return f"{scheme}://{config.github.web_host}/{ref.repo}/issues/{ref.number}"
-    return config.jira.browse_url(ref.key) if config.jira.url else None
+    return ref.web_url(tracker_settings(config, ref.platform))
 
 
 def _iso(moment: datetime | None) -> str | None:

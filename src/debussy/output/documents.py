@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from debussy import timeutil
-from debussy.issues import GitHubRef, IssueStatus
+from debussy.issues import IssueStatus
 from debussy.output.console import is_tty
 
 if TYPE_CHECKING:  # run_view and doctor_view print documents without loading the dashboard
@@ -61,9 +61,7 @@ def issue_document(row: IssueRow, config: Config) -> dict[str, Any]:
 
     status = row.status
     document: dict[str, Any] = {"key": row.key, "platform": row.ref.platform}
-    if isinstance(row.ref, GitHubRef):
-        document["repo"] = row.ref.repo
-        document["number"] = row.ref.number
+    document.update(row.ref.document_fields())
     document.update(
         {
             "phase": row.phase,

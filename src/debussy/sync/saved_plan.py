@@ -29,13 +29,13 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 
 from debussy import timeutil
 from debussy.errors import DebussyError
-from debussy.issues import IssueStatus, ref_from_canonical
+from debussy.issues import IssueStatus, Platform, ref_from_canonical
 from debussy.state.records import IssueKey, LinkedIssue, PhaseRecord, RunRecord
 from debussy.state.status import PhaseStatus
 from debussy.sync.drift_detector import describe_actual
@@ -56,7 +56,7 @@ class ObservedIssue(msgspec.Struct, forbid_unknown_fields=True):
     """One issue an item was planned from, and its tracker change time as read then."""
 
     issue: str
-    platform: Literal["github", "jira"]
+    platform: Platform
     ref: str
     changed_at: str | None
 
