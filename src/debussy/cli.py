@@ -206,13 +206,6 @@ def _project() -> Project:
     return Project.find()
 
 
-def _trackers(project: Project) -> str:
-    """``GitHub and Jira``: the trackers a wait is for (``app.project.tracker_names``)."""
-    from debussy.app.project import tracker_names
-
-    return tracker_names(project.config)
-
-
 def _fail(message: str) -> NoReturn:
     raise DebussyCliError(message)
 
@@ -629,15 +622,7 @@ def sync(
     run_id: str | None,
 ) -> None:
     """Reconcile Debussy's state with the trackers (a dry-run plan unless --apply)."""
-    from debussy.app.dashboard import cache_path
-    from debussy.app.sync_apply import (
-        apply_from_tracker,
-        apply_saved_plan,
-        apply_to_tracker,
-        load_saved_plan_for,
-        prepare_sync,
-        save_plan,
-    )
+    from debussy.app.sync_run import run_sync
     from debussy.output.progress import fetching_spinner
 
     apply_changes = apply_arg is not None
@@ -652,54 +637,20 @@ def sync(
             "--force is decided when the plan is made (`debussy sync --force --out FILE`); "
             "a saved plan is applied as it is"
         )
-    chosen = "to-tracker" if direction == "to-tracker" else "from-tracker"
-    failure: DebussyError | None = None
     with _project() as project:
-        state, config = project.state, project.config
-        cache = cache_path(project.root)
-        run_id = _follow(project, run_id).run.id
-        outcome: SyncOutcome
-        if plan_file is not None:
-            saved, outcome = load_saved_plan_for(
-                state,
-                run_id,
-                plan_file,
-                direction=None if direction is None else chosen,
-            )
-            force = saved.force
-            if outcome.plan.direction == "to-tracker":
-                note_saved(
-                    "some tracker writes of the saved plan may have been sent; make a new "
-                    "plan to finish the rest"
-                )
-            with fetching_spinner(message=f"Reading issue statuses from {_trackers(project)}…"):
-                try:
-                    apply_saved_plan(state, config, cache, saved, outcome)
-                except DebussyError as exc:
-                    failure = exc
-        else:
-            with fetching_spinner(message=f"Reading issue statuses from {_trackers(project)}…"):
-                outcome = prepare_sync(state, config, cache, run_id, direction=chosen, force=force)
-            if out is not None:
-                try:
-                    save_plan(outcome, out, force=force)
-                except DebussyError as exc:
-                    failure = exc
-            if apply_changes:
-                if outcome.plan.direction == "to-tracker":
-                    note_saved(
-                        "some tracker writes may have been sent; run the same command again "
-                        "to finish the rest"
-                    )
-                try:
-                    if outcome.plan.direction == "from-tracker":
-                        apply_from_tracker(state, outcome)
-                    else:
-                        apply_to_tracker(state, config, cache, outcome)
-                except DebussyError as exc:
-                    failure = exc
-        if failure is not None and apply_changes and not outcome.applied:
-            outcome.stopped = failure.message
+        _ = project.state, project.config  # a broken state or config is the error to report
+        done = run_sync(
+            project,
+            _follow(project, run_id).run.id,
+            direction=direction,
+            apply_changes=apply_changes,
+            plan_file=plan_file,
+            out=out,
+            force=force,
+            waiting=lambda message: fetching_spinner(message=message),
+            note_saved=note_saved,
+        )
+    outcome, force, failure = done.outcome, done.force, done.failure
     _print_sync(outcome, fmt=fmt, force=force, apply_requested=apply_changes)
     if failure is not None:
         raise failure
