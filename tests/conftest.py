@@ -26,6 +26,12 @@ def _retries_without_waiting() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _restore_logging() -> Iterator[None]:
     """``-v`` reconfigures the ``debussy`` and httpx loggers for the process; undo it per test."""
+    from debussy.logs import get_logger
+
+    # The warnings handler is installed when a module first asks for its logger, maybe
+    # during a test: install it before saving, or the restore would take it away from
+    # every later test in the process (whose modules are imported already).
+    get_logger("debussy")
     names = ("debussy", "debussy.http", "httpx", "httpcore")
     saved = {
         name: (logger.handlers[:], logger.level, logger.propagate)
