@@ -468,18 +468,16 @@ def status(run_id: str | None, fmt: str, issues: bool, refresh: bool, exit_code:
         raise click.UsageError("--refresh and --exit-code only apply with --issues")
     if fmt == "markdown":
         raise click.UsageError("--format markdown applies to `status --issues` and `sync`")
+    from debussy.app.reading import run_status
     from debussy.output.console import make_console
     from debussy.output.run_view import render_status, status_document
 
     with _project() as project:
-        run = _follow(project, run_id, reading=True).run
-        phases = project.state.phases(run.id)
-        removed = project.state.removed_phases(run.id)
-        linked = project.state.linked_issues(run.id)
+        shown = run_status(project, _follow(project, run_id, reading=True).run)
         if fmt == "json":
-            _print_json(status_document(run, phases, linked, removed))
+            _print_json(status_document(shown.run, shown.phases, shown.linked, shown.removed))
         else:
-            render_status(make_console(), run, phases, linked, removed)
+            render_status(make_console(), shown.run, shown.phases, shown.linked, shown.removed)
 
 
 def _issue_dashboard(run_id: str | None, *, fmt: str, refresh: bool, drift_fails: bool) -> None:
@@ -545,18 +543,16 @@ def history(
     if events:
         _event_log(run_id, phase_id, as_json=as_json)
         return
+    from debussy.app.reading import history as read_history
+
     with _project() as project:
-        runs = project.state.list_runs(limit)
-        if runs:
-            _follow(project, runs[0].id, reading=True)
-            runs = project.state.list_runs(limit)
-        progress = project.state.run_progress([run.id for run in runs])
-        syncs = project.state.sync_history(limit)
-        changes = project.state.plan_changes([run.id for run in runs])
+        past = read_history(
+            project, limit, follow=lambda run_id: _follow(project, run_id, reading=True)
+        )
         if as_json:
-            _print_json(history_document(runs, progress, syncs, changes))
+            _print_json(history_document(past.runs, past.progress, past.syncs, past.changes))
         else:
-            render_history(make_console(), runs, progress, syncs, changes)
+            render_history(make_console(), past.runs, past.progress, past.syncs, past.changes)
 
 
 APPLY_NOW = "\x00now"
