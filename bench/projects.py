@@ -224,13 +224,22 @@ The ``phases`` table is written out as schema 3 had it (migration 1's): a releas
 schema never changes, so this copy cannot drift from it."""
 
 
+UNDO: dict[int, str] = {
+    6: "DROP TABLE person_holds; PRAGMA user_version = 5;",
+    5: "DROP TABLE applied_plans; PRAGMA user_version = 4;",
+    4: SCHEMA_3,
+}
+"""Each migration taken back, newest first, down to schema 3: the tables migrations 5
+and 6 added hold nothing a benchmark project needs."""
+
+
 def older_copy(project: ScaledProject, root: Path) -> ScaledProject:
     """The project for an older tree (``bench/run.py --before``): same plan, config and run.
 
     Each tree needs its own folder: the newer one migrates ``state.db`` to a schema the
     older refuses, and each keeps its own cache and config snapshot, which alternating
     runs in one folder would keep invalidating. The copy's database is taken back to
-    schema 3 (the tree this benchmark is usually compared with, ``a810ae3``); a tree
+    schema 3 (``UNDO``; the oldest tree this benchmark is compared with, ``a810ae3``); a tree
     that knows a later schema migrates it forward on its first run, as for a user.
     """
     shutil.copytree(
@@ -240,8 +249,10 @@ def older_copy(project: ScaledProject, root: Path) -> ScaledProject:
     )
     conn = sqlite3.connect(root / STATE_DIR / STATE_FILE)
     try:
-        if int(conn.execute("PRAGMA user_version").fetchone()[0]) == 4:
-            conn.executescript(SCHEMA_3)
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        while version in UNDO:
+            conn.executescript(UNDO[version])
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     finally:
         conn.close()
     return ScaledProject(root, project.split, project.run_id)
