@@ -160,6 +160,7 @@ RULES = [
     "debussy.state.plan_edit",
     "debussy.state.status",
     "debussy.state.records",
+    "debussy.state.changes",
 ]
 """The pure rules: tested with plain values, run against the trackers by sync/converge."""
 IO_MODULES = {"httpx", "asyncio", "socket", "rich", "sqlite3", "subprocess", "shutil", "tempfile"}

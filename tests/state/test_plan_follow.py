@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from debussy.errors import StateError
+from debussy.state.changes import NewLink, NewPhase
 from debussy.state.manager import StateManager
 from debussy.state.plan_edit import CurrentPhase, WantedLink, WantedPhase, diff_plan
-from debussy.state.records import NewLink, NewPhase
 from debussy.state.schema import MIGRATIONS, SCHEMA_VERSION
 
 START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)

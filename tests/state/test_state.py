@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from debussy.errors import StalePlanError, StateError
+from debussy.state.changes import GuardedChange, NewLink, NewPhase, NewPush
 from debussy.state.manager import StateManager
-from debussy.state.records import GuardedChange, NewLink, NewPhase, NewPush, Snapshot
+from debussy.state.records import Snapshot
 from debussy.state.schema import SCHEMA_VERSION
 from tests.clock import ManualClock
 

@@ -16,8 +16,9 @@ import pytest
 
 from debussy.errors import StalePlanError
 from debussy.issues import IssueStatus
+from debussy.state.changes import NewLink, NewPhase
 from debussy.state.manager import StateManager
-from debussy.state.records import NewLink, NewPhase, RunRecord
+from debussy.state.records import RunRecord
 from debussy.sync.reconcile import PhaseAction, Skipped, SyncPlan
 from debussy.sync.saved_plan import (
     SavedPlanError,

@@ -31,13 +31,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from debussy.issues import GitHubRef, ref_from_canonical
+from debussy.state.changes import NewPush, PhaseTransition
 from debussy.state.records import (
     Hold,
     IssueKey,
     LinkedIssue,
-    NewPush,
     PhaseRecord,
-    PhaseTransition,
     PushRecord,
     RunRecord,
     SyncEntry,

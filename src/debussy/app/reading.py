@@ -12,13 +12,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from debussy.app.project import Project
-    from debussy.state.records import (
-        LinkedIssue,
-        PhaseRecord,
-        PlanChangeRecord,
-        RunRecord,
-        SyncEntry,
-    )
+    from debussy.state.changes import PlanChangeRecord
+    from debussy.state.records import LinkedIssue, PhaseRecord, RunRecord, SyncEntry
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,10 @@ from pathlib import Path
 from debussy.app.project import Project, plan_files, plan_fingerprint
 from debussy.issues import IssueRef
 from debussy.plans import Plan, load_plan, origin_repo
+from debussy.state.changes import CompletedFeature, NewLink, NewPhase
 from debussy.state.manager import StateManager
 from debussy.state.plan_edit import WantedLink, WantedPhase
-from debussy.state.records import CompletedFeature, NewLink, NewPhase, RunRecord
+from debussy.state.records import RunRecord
 
 
 def default_github_repo(project: Project) -> str | None:

@@ -37,9 +37,10 @@ from debussy.app.dashboard import drift_detector
 from debussy.app.lifecycle import lifecycle_targets, released_by, unlinked_targets
 from debussy.errors import IncompleteDataError, StalePlanError
 from debussy.issues import DriftReport, IssueRef, IssueStatus, ref_from_canonical
+from debussy.state.changes import PhaseTransition
 from debussy.state.database import InTransaction
 from debussy.state.manager import StateManager, already_applied
-from debussy.state.records import IssueKey, LinkedIssue, PhaseRecord, PhaseTransition
+from debussy.state.records import IssueKey, LinkedIssue, PhaseRecord
 from debussy.sync.cache import IssueCache
 from debussy.sync.converge import (
     BeforeSend,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from debussy.app.runs import RerunCheck
 from debussy.output.run_view import styled_status
 from debussy.output.words import outcome_text, platform_name, plural
-from debussy.state.records import PhaseTransition
+from debussy.state.changes import PhaseTransition
 from debussy.sync.converge import Convergence
 from debussy.sync.trackers.writes import WriteResult
 

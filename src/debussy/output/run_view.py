@@ -11,14 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from debussy.output.documents import SCHEMA_VERSION
-from debussy.state.records import (
-    LinkedIssue,
-    PhaseEventRecord,
-    PhaseRecord,
-    PlanChangeRecord,
-    RunRecord,
-    SyncEntry,
-)
+from debussy.state.changes import PhaseEventRecord, PlanChangeRecord
+from debussy.state.records import LinkedIssue, PhaseRecord, RunRecord, SyncEntry
 
 if TYPE_CHECKING:
     from debussy.output.console import Console

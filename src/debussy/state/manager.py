@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from debussy.errors import StalePlanError
 from debussy.state.database import BUSY_TIMEOUT_SECONDS as BUSY_TIMEOUT_SECONDS
@@ -31,14 +31,9 @@ from debussy.state.database import (
 )
 from debussy.state.database import STATE_FILE as STATE_FILE
 from debussy.state.records import (
-    CompletedFeature,
-    GuardedChange,
     Hold,
     IssueKey,
-    NewPush,
-    PhaseEventRecord,
     PhaseRecord,
-    PhaseTransition,
     PushRecord,
     RunRecord,
     Snapshot,
@@ -47,6 +42,15 @@ from debussy.state.records import (
 )
 from debussy.state.runs import RunStore
 from debussy.state.status import PhaseStatus
+
+if TYPE_CHECKING:  # built only by the methods that write or read history (state/changes.py)
+    from debussy.state.changes import (
+        CompletedFeature,
+        GuardedChange,
+        NewPush,
+        PhaseEventRecord,
+        PhaseTransition,
+    )
 
 
 def _actor() -> str:
@@ -143,6 +147,8 @@ class StateManager(RunStore):
         ``open_phases``: the run's phases not completed once this change is made, when
         the caller keeps count (``apply_phase_changes``); otherwise they are counted.
         """
+        from debussy.state.changes import PhaseTransition
+
         if current.status == status and current.reason == reason:
             # Replaying an event changes nothing, not even changed_at (which `newer` relies on).
             return PhaseTransition(
@@ -210,6 +216,8 @@ class StateManager(RunStore):
     def _record_feature(
         self, conn: sqlite3.Connection, run: RunRecord, now: str
     ) -> CompletedFeature:
+        from debussy.state.changes import CompletedFeature
+
         cursor = conn.execute(
             "INSERT INTO completed_features (name, completed_at, plan_path, run_id)"
             " VALUES (?, ?, ?, ?)",
@@ -242,6 +250,8 @@ class StateManager(RunStore):
 
     def phase_event_log(self, run_id: str) -> list[PhaseEventRecord]:
         """Every status change of the run's phases, oldest first, each with where it came from."""
+        from debussy.state.changes import PhaseEventRecord
+
         previous: dict[str, str] = {}
         log: list[PhaseEventRecord] = []
         for row in self.phase_events(run_id):
@@ -264,6 +274,8 @@ class StateManager(RunStore):
     # --- completed features ----------------------------------------------------------------
 
     def completed_features(self) -> list[CompletedFeature]:
+        from debussy.state.changes import CompletedFeature
+
         rows = self._read("SELECT * FROM completed_features ORDER BY completed_at, id")
         issue_rows = self._read(
             "SELECT feature_id, platform, ref FROM completed_feature_issues ORDER BY rowid"

@@ -3,6 +3,9 @@
 The records live apart from ``StateManager`` so the pure rules (``sync/expected``,
 ``drift_detector``, ``reconcile``, ``writes``), the renderers and the tests can use
 them without importing SQLite or the database code (issue 21).
+
+Only what reads use lives here; what commands that change a run hand the database,
+and the history records, are in ``state/changes`` so ``status`` does not build them.
 """
 
 from __future__ import annotations
@@ -23,24 +26,6 @@ when a listed phase takes its number: the rows stay unique, and the mark is neve
 def shown_phase_id(phase_id: str) -> str:
     """The id as people wrote it in the plan: a set-aside removed phase shows its old number."""
     return phase_id.split(REMOVED_MARK, 1)[0]
-
-
-@dataclass(frozen=True, slots=True)
-class NewPhase:
-    phase_id: str
-    title: str
-    file: str | None = None
-    """The phase file relative to the plan's folder: what identifies the phase later."""
-
-
-@dataclass(frozen=True, slots=True)
-class NewLink:
-    """An issue to link to a new run; ``phase_id`` None means plan level."""
-
-    platform: str
-    ref: str
-    display_key: str
-    phase_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,42 +76,6 @@ class LinkedIssue:
 
 
 @dataclass(frozen=True, slots=True)
-class CompletedFeature:
-    id: int
-    name: str
-    completed_at: str
-    plan_path: str
-    run_id: str | None
-    issues: tuple[IssueKey, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class PhaseTransition:
-    """What one lifecycle event did; ``feature`` is set when it completed the run."""
-
-    run_id: str
-    phase_id: str
-    old_status: PhaseStatus
-    new_status: PhaseStatus
-    reason: str | None
-    changed_at: str | None
-    run_completed: bool = False
-    feature: CompletedFeature | None = None
-    run_reopened: bool = False
-    """The run had completed and this event made it running again."""
-
-
-@dataclass(frozen=True, slots=True)
-class GuardedChange:
-    """A phase change that only applies if the phase still has ``expected_status``."""
-
-    phase_id: str
-    expected_status: PhaseStatus
-    new_status: PhaseStatus
-    reason: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Snapshot:
     """The last tracker state seen for an issue (for ``reopened_externally``)."""
 
@@ -138,19 +87,6 @@ class Snapshot:
     labels: tuple[str, ...]
     last_updated: str | None
     seen_at: str
-
-
-@dataclass(frozen=True, slots=True)
-class NewPush:
-    """A tracker write to record: what was sent for which issue, and how it went."""
-
-    run_id: str
-    phase_id: str | None
-    platform: str
-    ref: str
-    action: str
-    outcome: str
-    detail: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,39 +125,6 @@ class PushRecord:
     outcome: str
     detail: str | None
     at: str
-
-
-@dataclass(frozen=True, slots=True)
-class PhaseEventRecord:
-    """One lifecycle event or sync change of a phase, as ``history --events`` shows it.
-
-    ``from_status`` is not stored: it is the status of the event before (``pending``
-    for a phase's first), which is what the phase had when this one happened.
-    """
-
-    id: int
-    run_id: str
-    phase_id: str
-    """As people know the phase: a removed phase set aside keeps its old number."""
-    from_status: str
-    status: str
-    reason: str | None
-    source: str
-    """``cli`` (a ``phase`` / ``done`` command) or ``sync``."""
-    at: str
-
-
-@dataclass(frozen=True, slots=True)
-class PlanChangeRecord:
-    """A change the plan made to a run, with when a command first saw it."""
-
-    id: int
-    run_id: str
-    seen_at: str
-    kind: str
-    subject: str
-    phase_id: str | None
-    change: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,14 +20,12 @@ from debussy.state.records import (
     REMOVED_MARK,
     IssueKey,
     LinkedIssue,
-    NewLink,
-    NewPhase,
     PhaseRecord,
-    PlanChangeRecord,
     RunRecord,
 )
 
 if TYPE_CHECKING:
+    from debussy.state.changes import NewLink, NewPhase, PlanChangeRecord
     from debussy.state.plan_edit import PlanChange, PlanEdit, WantedLink, WantedPhase
 
 
@@ -331,6 +329,8 @@ class RunStore(Database):
 
     def plan_changes(self, run_ids: Sequence[str]) -> list[PlanChangeRecord]:
         """Every change the plans of these runs made, in the order they were seen."""
+        from debussy.state.changes import PlanChangeRecord
+
         if not run_ids:
             return []
         marks = ",".join("?" * len(run_ids))

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from debussy.issues import DriftReport, IssueStatus, ref_from_canonical
-from debussy.state.records import GuardedChange, IssueKey, LinkedIssue, PhaseRecord, RunRecord
+from debussy.state.changes import GuardedChange
+from debussy.state.records import IssueKey, LinkedIssue, PhaseRecord, RunRecord
 from debussy.state.status import PhaseStatus
 from debussy.sync.drift_detector import DriftDetector, Judgement, why_expected
 from debussy.sync.expected import BLOCKED_CLOSE_REASONS, BLOCKED_RESOLUTIONS
