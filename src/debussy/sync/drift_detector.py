@@ -396,11 +396,13 @@ def issue_drift(
     *,
     auto_close: bool,
     held: bool = False,
+    expected: GitHubExpectation | JiraExpectation | None = None,
 ) -> list[Drift]:
     """Every drift of one issue against what its phase (or the run) expects.
 
     ``held``: the issue still shows a person's state an event left as is
-    (``still_held``): its state drift reads ``newer: tracker``.
+    (``still_held``): its state drift reads ``newer: tracker``. ``expected``: the
+    ``expectation_for`` the caller already has (``judge`` shares one per phase status).
     """
     if status.missing:
         name = tracker_name(status.platform)
@@ -413,7 +415,8 @@ def issue_drift(
         ]
     if status.is_pull_request:
         return pull_request_drift(context, status)
-    expected = expectation_for(context, config, auto_close=auto_close)
+    if expected is None:
+        expected = expectation_for(context, config, auto_close=auto_close)
     if isinstance(expected, GitHubExpectation):
         return github_drift(context, status, expected, snapshot, config, held=held)
     return jira_drift(context, status, expected, snapshot, held=held)
@@ -530,9 +533,18 @@ class DriftDetector:
         auto_close = closes_issues(self.run, (phase.status for phase in self.phases))
         plan_issue = structure_parent(self.run, self.links, self.config)
         judged: list[Judgement] = []
+        # What an issue should show depends only on its tracker and its phase's status:
+        # one expectation per pair, not two per issue (the warm dashboard, docs/PERFORMANCE.md).
+        expectations: dict[tuple[str, str], GitHubExpectation | JiraExpectation] = {}
         for context in linked_contexts(self.phases, self.links):
             status = statuses.get(context.link.key)
             parent = structure_child(context.link, plan_issue)
+            pair = (context.link.platform, context.status)
+            expected = expectations.get(pair)
+            if expected is None:
+                expected = expectations[pair] = expectation_for(
+                    context, self.config, auto_close=auto_close
+                )
             drifts: list[Drift] = []
             if status is not None:
                 drifts = issue_drift(
@@ -542,6 +554,7 @@ class DriftDetector:
                     self.config,
                     auto_close=auto_close,
                     held=still_held(self.holds.get(context.link.key), status),
+                    expected=expected,
                 )
                 if parent is not None and plan_issue is not None:
                     drifts += structure_drift(status, plan_issue)
@@ -550,7 +563,7 @@ class DriftDetector:
                     context.link,
                     context.status,
                     context.changed_at,
-                    expectation_for(context, self.config, auto_close=auto_close),
+                    expected,
                     tuple(drifts),
                     parent=parent,
                     parent_key=plan_issue.display_key if parent and plan_issue else None,
