@@ -230,6 +230,18 @@ def test_many_snapshots_are_read_in_chunks(state: StateManager) -> None:
     assert len(state.snapshots([("github", f"o/r#{n}") for n in range(0, 1200, 2)])) == 600
 
 
+def test_each_snapshot_reads_back_its_own_labels(state: StateManager) -> None:
+    """The labels of every row are decoded in one pass: no row may take another's."""
+    snaps = [
+        Snapshot("github", f"o/r#{n}", "open", None, None, labels, None, "t")
+        for n, labels in enumerate([(), ("bug",), ("a", "b, c"), ('say "hi"',), ("[x]",)])
+    ]
+    state.save_snapshots(snaps)
+    assert state.snapshots((s.platform, s.ref) for s in snaps) == {
+        (s.platform, s.ref): s for s in snaps
+    }
+
+
 def test_the_database_file_is_private(state: StateManager) -> None:
     assert stat.S_IMODE(state.path.stat().st_mode) == 0o600
 
