@@ -31,16 +31,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from debussy.issues import GitHubRef, ref_from_canonical
-from debussy.state.changes import NewPush, PhaseTransition
-from debussy.state.records import (
-    Hold,
-    IssueKey,
-    LinkedIssue,
-    PhaseRecord,
-    PushRecord,
-    RunRecord,
-    SyncEntry,
-)
+from debussy.state.changes import NewPush, PhaseTransition, PushRecord, SyncEntry
+from debussy.state.records import Hold, IssueKey, LinkedIssue, PhaseRecord, RunRecord
 from debussy.state.status import PhaseStatus, as_phase_status
 from debussy.sync.converge import Convergence, run_convergence
 from debussy.sync.drift_detector import (

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from debussy.app.project import Project
-    from debussy.state.changes import PlanChangeRecord
-    from debussy.state.records import LinkedIssue, PhaseRecord, RunRecord, SyncEntry
+    from debussy.state.changes import PlanChangeRecord, SyncEntry
+    from debussy.state.records import LinkedIssue, PhaseRecord, RunRecord
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from debussy.output.documents import SCHEMA_VERSION
-from debussy.state.changes import PhaseEventRecord, PlanChangeRecord
-from debussy.state.records import LinkedIssue, PhaseRecord, RunRecord, SyncEntry
+from debussy.state.changes import PhaseEventRecord, PlanChangeRecord, SyncEntry
+from debussy.state.records import LinkedIssue, PhaseRecord, RunRecord
 
 if TYPE_CHECKING:
     from debussy.output.console import Console

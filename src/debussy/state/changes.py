@@ -11,6 +11,7 @@ inside the methods that write or read history (docs/PERFORMANCE.md, issue 26).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from debussy.state.records import IssueKey
 from debussy.state.status import PhaseStatus
@@ -114,3 +115,29 @@ class PlanChangeRecord:
     subject: str
     phase_id: str | None
     change: str
+
+
+@dataclass(frozen=True, slots=True)
+class PushRecord:
+    id: int
+    run_id: str
+    phase_id: str | None
+    platform: str
+    ref: str
+    action: str
+    outcome: str
+    detail: str | None
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class SyncEntry:
+    id: int
+    run_id: str
+    at: str
+    actor: str
+    direction: str
+    applied: bool
+    outcome: str
+    actions: list[dict[str, Any]]
+    results: list[dict[str, Any]]

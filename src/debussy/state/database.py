@@ -22,12 +22,15 @@ import time
 from collections.abc import Callable, Generator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from debussy import timeutil
 from debussy.errors import StateError
-from debussy.state.records import Hold, LinkedIssue, PhaseRecord, PushRecord, RunRecord
+from debussy.state.records import Hold, LinkedIssue, PhaseRecord, RunRecord
 from debussy.state.status import as_phase_status
+
+if TYPE_CHECKING:  # read only by StateManager.pushes, which imports it (state/changes.py)
+    from debussy.state.changes import PushRecord
 
 BUSY_TIMEOUT_SECONDS = 15.0
 STATE_FILE = "state.db"
@@ -287,7 +290,7 @@ def like_prefix(prefix: str) -> str:
     return escaped + "%"
 
 
-RecordT = TypeVar("RecordT", LinkedIssue, PushRecord, Hold)
+RecordT = TypeVar("RecordT", LinkedIssue, "PushRecord", Hold)
 
 
 def from_row(cls: type[RecordT], row: sqlite3.Row) -> RecordT:

@@ -34,10 +34,8 @@ from debussy.state.records import (
     Hold,
     IssueKey,
     PhaseRecord,
-    PushRecord,
     RunRecord,
     Snapshot,
-    SyncEntry,
     shown_phase_id,
 )
 from debussy.state.runs import RunStore
@@ -50,6 +48,8 @@ if TYPE_CHECKING:  # built only by the methods that write or read history (state
         NewPush,
         PhaseEventRecord,
         PhaseTransition,
+        PushRecord,
+        SyncEntry,
     )
 
 
@@ -426,6 +426,8 @@ class StateManager(RunStore):
         return {(row["platform"], row["ref"]): from_row(Hold, row) for row in rows}
 
     def pushes(self, run_id: str) -> list[PushRecord]:
+        from debussy.state.changes import PushRecord
+
         rows = self._read("SELECT * FROM tracker_pushes WHERE run_id = ? ORDER BY id", (run_id,))
         return [from_row(PushRecord, row) for row in rows]
 
@@ -532,6 +534,8 @@ class StateManager(RunStore):
             claim(conn)
 
     def sync_history(self, limit: int | None = None) -> list[SyncEntry]:
+        from debussy.state.changes import SyncEntry
+
         sql = "SELECT * FROM sync_history ORDER BY at DESC, id DESC"
         params: tuple[object, ...] = ()
         if limit is not None:

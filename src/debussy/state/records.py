@@ -11,7 +11,6 @@ and the history records, are in ``state/changes`` so ``status`` does not build t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from debussy.state.status import PhaseStatus
 
@@ -112,29 +111,3 @@ class Hold:
     @property
     def key(self) -> IssueKey:
         return (self.platform, self.ref)
-
-
-@dataclass(frozen=True, slots=True)
-class PushRecord:
-    id: int
-    run_id: str
-    phase_id: str | None
-    platform: str
-    ref: str
-    action: str
-    outcome: str
-    detail: str | None
-    at: str
-
-
-@dataclass(frozen=True, slots=True)
-class SyncEntry:
-    id: int
-    run_id: str
-    at: str
-    actor: str
-    direction: str
-    applied: bool
-    outcome: str
-    actions: list[dict[str, Any]]
-    results: list[dict[str, Any]]

@@ -41,10 +41,8 @@ from debussy.state.records import (
     IssueKey,
     LinkedIssue,
     PhaseRecord,
-    PushRecord,
     RunRecord,
     Snapshot,
-    SyncEntry,
 )
 from debussy.state.status import PhaseStatus, run_aggregate
 from debussy.sync.expected import (  # newer_side: re-exported, its home moved
@@ -60,8 +58,9 @@ from debussy.sync.expected import (  # newer_side: re-exported, its home moved
 from debussy.sync.trackers import tracker_name
 from debussy.timeutil import parse_iso
 
-if TYPE_CHECKING:  # annotations only: the warm path never imports pydantic
+if TYPE_CHECKING:  # annotations only: the warm path never imports pydantic or history records
     from debussy.config import Config
+    from debussy.state.changes import PushRecord, SyncEntry
 
 UNLINKED = GitHubExpectation(frozenset({"open", "closed"}), None, None)
 """What an issue the plan no longer links should look like: as it is, minus Debussy's label.
