@@ -1,8 +1,9 @@
-"""``debussy status --issues``: the issue table, its banner and freshness line, and the JSON.
+"""``debussy status --issues`` for people: the issue table, its banner and freshness line.
 
-Two renderers over one ``Dashboard`` (as terraform renders one plan for people
-and for programs). The human view goes to stdout; warnings about trackers that
-could not be read go to stderr, so ``--json`` output stays exactly one document.
+The JSON view of the same ``Dashboard`` is ``output.documents.dashboard_document``
+(as terraform renders one plan for people and for programs); this module is not
+imported on the ``--json`` path. The human view goes to stdout; warnings about
+trackers that could not be read go to stderr (``output.problems``).
 Rich is imported only to draw on a terminal (or with colour forced): a pipe gets the
 same characters from a ``PlainConsole`` without it.
 """
@@ -13,15 +14,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TextIO
 
 from debussy.app.dashboard import Dashboard, IssueRow
 from debussy.output.console import Console, PlainConsole, cell_width, escape
-from debussy.output.documents import dashboard_document, print_json
-from debussy.output.problems import problem_lines as problem_lines
-from debussy.output.problems import render_problems as render_problems
-from debussy.output.progress import PROGRESS_LOGGERS as PROGRESS_LOGGERS
-from debussy.output.progress import fetching_spinner as fetching_spinner
 from debussy.output.words import platform_name, plural
 from debussy.sync.drift_detector import describe_actual
 from debussy.timeutil import humanize_age
@@ -37,17 +32,6 @@ GAP = "  "
 MIN_WIDTH = 8
 """Narrowest a shrinkable column gets before the next step of ``layout``."""
 log = logging.getLogger(__name__)
-
-
-# --- JSON -------------------------------------------------------------------------------------
-
-
-def print_document(dashboard: Dashboard, stream: TextIO | None = None) -> None:
-    """Exactly one JSON document on stdout, for ``jq``.
-
-    Formatted by the one rule of ``output.documents.print_json``.
-    """
-    print_json(dashboard_document(dashboard), stream)
 
 
 # --- people -----------------------------------------------------------------------------------

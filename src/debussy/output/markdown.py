@@ -19,8 +19,8 @@ from debussy.output.issues_view import (
     drift_cell,
     freshness_lines,
     last_updated,
-    problem_lines,
 )
+from debussy.output.problems import problem_lines
 from debussy.output.sync_view import footer_lines
 from debussy.output.words import platform_name
 from debussy.sync.drift_detector import describe_actual

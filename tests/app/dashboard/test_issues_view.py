@@ -16,15 +16,15 @@ from debussy.output.issues_view import (
     Cell,
     collapsed_missing,
     drift_banner,
-    fetching_spinner,
     freshness_lines,
     issue_table,
     last_updated,
     layout,
-    problem_lines,
     render_dashboard,
     row_cells,
 )
+from debussy.output.problems import problem_lines
+from debussy.output.progress import fetching_spinner
 from debussy.state.records import LinkedIssue, RunRecord
 from debussy.sync.expected import github_expectation
 from debussy.sync.status_fetcher import FetchedIssue, FetchResult, PlatformError, Source
